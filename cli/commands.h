@@ -1,0 +1,66 @@
+// The subcommand front ends. Each cli/cmd_NAME.cc defines one Register
+// function that adds its subcommand to the app and sets app state's action;
+// the logic lives in the library. To add a subcommand: write
+// cli/cmd_NAME.cc, declare its Register function here, call it in main.cc,
+// write man/ncbocr-NAME.1, and document it in the README.
+#ifndef NCBOCR_CLI_COMMANDS_H_
+#define NCBOCR_CLI_COMMANDS_H_
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "ncbocr/config.h"
+#include "ncbocr/log.h"
+#include "ncbocr/spool.h"
+#include "ncbocr/stage.h"
+#include "ncbocr/status.h"
+
+namespace ncbocr::cli {
+
+struct GlobalOptions {
+  std::string config_path;
+  std::string spool;
+  int verbose = 0;
+  bool quiet = false;
+};
+
+struct AppState {
+  GlobalOptions opts;
+  std::function<int()> action;  // set by the chosen subcommand
+};
+
+// Loads the configuration with the global flags applied.
+Result<Config> LoadConfigFor(const GlobalOptions& opts);
+// Prints "ncbocr: MESSAGE" to stderr and returns the status's exit code.
+int Fail(const Status& s);
+// Maps a stage report to an exit code (0 when ok or skipped because locked).
+int ExitFor(const StageReport& r);
+
+// Everything a spool subcommand needs, loaded once.
+struct Env {
+  Config config;
+  Spool spool;
+  Clock clock;
+};
+Result<Env> OpenEnv(const GlobalOptions& opts);
+
+// Runs one spool stage: loads config and spool, makes the stage's logger and
+// context, calls fn, and maps the report to an exit code.
+int RunStageCommand(const GlobalOptions& opts, const std::string& stage,
+                    const std::function<StageReport(StageContext&)>& fn);
+
+void RegisterFetch(CLI::App& app, AppState& st);
+void RegisterOcr(CLI::App& app, AppState& st);
+void RegisterExtract(CLI::App& app, AppState& st);
+void RegisterSubmit(CLI::App& app, AppState& st);
+void RegisterArchive(CLI::App& app, AppState& st);
+void RegisterRun(CLI::App& app, AppState& st);
+void RegisterStatus(CLI::App& app, AppState& st);
+void RegisterClaims(CLI::App& app, AppState& st);
+void RegisterEval(CLI::App& app, AppState& st);
+
+}  // namespace ncbocr::cli
+
+#endif  // NCBOCR_CLI_COMMANDS_H_

@@ -1,0 +1,43 @@
+// The archive stage: submitted claims get their original filed and an audit
+// row, then are done.
+//
+// Local sink (this version): archive.dir/claims/YYYY/MM/DD/{email_id}_{name}
+// and a CSV audit log (archive.audit_csv) with the same columns the Google
+// Sheets audit log has (AuditColumns). Both writes are idempotent: a redo
+// after a crash finds the file and the row already there and adds neither.
+#ifndef NCBOCR_ARCHIVE_H_
+#define NCBOCR_ARCHIVE_H_
+
+#include <string>
+#include <vector>
+
+#include "ncbocr/stage.h"
+
+namespace ncbocr {
+
+// Column names of the audit log, in order.
+const std::vector<std::string>& AuditColumns();
+
+// The audit row of a claim (values in AuditColumns order).
+std::vector<std::string> AuditRow(const Spool& spool, const Claim& c, const std::string& status,
+                                  const std::string& archived_link, TimePoint now);
+
+// One CSV field: quoted when needed; a leading = + - @ is neutralised so a
+// spreadsheet never evaluates a cell as a formula.
+std::string CsvField(const std::string& v);
+
+// Appends row to the CSV at path (header first if new) unless a row for the
+// same claim id (column 2) is already there.
+Status AppendAuditCsv(const std::string& path, const std::vector<std::string>& row);
+
+// archive.dir/claims/YYYY/MM/DD/<email id>_<file name> for claim c.
+std::string ArchivePath(const ArchiveConfig& config, const Claim& c);
+
+// Archives every submitted claim. No lock: see RunArchiveStage.
+StageReport ArchiveClaims(StageContext& ctx);
+// Checks the configuration and runs the stage under its lock.
+StageReport RunArchiveStage(StageContext& ctx);
+
+}  // namespace ncbocr
+
+#endif  // NCBOCR_ARCHIVE_H_

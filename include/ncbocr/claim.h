@@ -1,0 +1,94 @@
+// Claim: one receipt attachment of one email, as recorded in the spool.
+//
+// A claim is born at fetch with an id that is never parsed, lives in exactly
+// one queue directory of the spool (see spool.h), and carries its manifest
+// (claim.json) with provenance, attempts, the reason it is parked, the NCB
+// reference once submitted, and its history. The email's text and personal
+// fields are kept apart in email.json, so the manifest can be listed freely.
+#ifndef NCBOCR_CLAIM_H_
+#define NCBOCR_CLAIM_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ncbocr/status.h"
+
+namespace ncbocr {
+
+// The queues of the spool; each is a directory of the same name.
+enum class ClaimState {
+  kFetched,    // in the spool, waiting for OCR
+  kOcred,      // OCR text present, waiting for extraction
+  kReady,      // fields extracted and confident, waiting for submission
+  kSubmitted,  // in NCB, waiting for archive
+  kDone,       // in NCB and archived (final)
+  kReview,     // waiting for a clerk (exceptions approve/reject)
+  kDeferred,   // waiting for its next attempt; resume_state says where it goes
+  kFailed,     // parked: cannot go on automatically (see reason); retry-able
+  kRejected,   // final, with a reason
+  kDuplicate,  // final: the same receipt as duplicate_of
+};
+
+const std::vector<ClaimState>& AllClaimStates();
+const char* ClaimStateName(ClaimState s);
+std::optional<ClaimState> ParseClaimState(const std::string& name);
+
+struct Attachment {
+  std::string filename;      // sanitised original name (safe for a path)
+  std::string content_type;  // sniffed from the bytes: image/jpeg, application/pdf...
+  std::string sha256;        // hex digest of the bytes
+  long long size = 0;
+  std::string stored_name;   // file in the claim directory, e.g. "original.jpg"
+};
+
+struct ClaimSource {
+  std::string kind;          // maildir, eml, gmail, imap, file
+  std::string email_id;      // id of the email at its source (Gmail id, file name...)
+  std::string message_id;    // RFC 5322 Message-ID, if any
+  std::string source_key;    // unique key of (email, part) used for idempotent fetch
+  int part_index = 0;        // which attachment of the email (0-based)
+  int part_count = 0;        // how many receipt attachments the email had
+  std::string received_at;   // ISO 8601
+};
+
+struct HistoryEntry {
+  std::string at;      // ISO 8601
+  std::string from;    // state name, "" at creation
+  std::string to;
+  std::string actor;   // stage name or "user:NAME"
+  std::string reason;
+};
+
+struct Claim {
+  std::string id;
+  ClaimState state = ClaimState::kFetched;  // from the directory it lives in
+  std::string created_at;
+  ClaimSource source;
+  std::optional<Attachment> attachment;     // none: email had no usable receipt
+  std::vector<std::string> skipped;         // parts of the email not taken, with why
+  int attempts = 0;                         // failed attempts at the current stage
+  std::string next_attempt_at;              // ISO 8601, deferred only
+  std::optional<ClaimState> resume_state;   // deferred only
+  std::string reason;                       // why parked / deferred / rejected / in review
+  std::vector<std::string> review_reasons;  // from extraction
+  std::optional<double> confidence;         // overall extraction confidence
+  std::string ncb_reference;
+  std::string submitted_at;
+  std::string duplicate_of;
+  std::string archived_path;
+  std::vector<HistoryEntry> history;
+  nlohmann::json notes = nlohmann::json::object();  // free-form stage annotations
+
+  nlohmann::json ToJson() const;
+  static Result<Claim> FromJson(const nlohmann::json& j);
+};
+
+// A fresh claim id: "YYYYMMDD-HHMMSS-xxxxxxxx" (UTC time + 32 random bits).
+std::string NewClaimId();
+
+}  // namespace ncbocr
+
+#endif  // NCBOCR_CLAIM_H_

@@ -1,0 +1,172 @@
+// Config: every setting of ncbocr, parsed once and then immutable.
+//
+// Sources, later ones winning: built-in defaults, the YAML file
+// (config/ncbocr.example.yaml documents every key), environment variables
+// (the deployment guide's names, e.g. NCB_API_BASE_URL), command-line flags.
+// LoadConfig validates everything: an unknown key, a wrong type or an
+// impossible value is a kConfig error naming the key and the file.
+#ifndef NCBOCR_CONFIG_H_
+#define NCBOCR_CONFIG_H_
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ncbocr/status.h"
+
+namespace ncbocr {
+
+struct LogConfig {
+  std::string level = "info";  // trace, debug, info, warn, error, off
+  std::string file;            // empty: stderr
+  bool syslog = false;
+};
+
+struct FetchConfig {
+  std::string source = "maildir";  // maildir | eml | gmail | imap
+  std::string path;                // Maildir root or folder of .eml files
+  std::string on_processed = "keep";  // keep | move
+  std::string processed_path;      // where "move" puts processed messages
+  long long max_attachment_bytes = 20LL * 1024 * 1024;
+  long long max_message_bytes = 50LL * 1024 * 1024;
+  long long min_image_bytes = 2048;   // smaller images are logos/signatures
+  int min_image_pixels = 120;         // smaller width or height: not a receipt
+};
+
+struct GmailConfig {
+  std::string credentials_path;
+  std::string token_path;
+  int poll_interval = 30;  // seconds
+  std::string query = "has:attachment -label:ncbocr-processed";
+  std::string processed_label = "ncbocr-processed";
+  std::string api_base_url = "https://gmail.googleapis.com";
+  std::string user = "me";
+};
+
+struct ImapConfig {
+  std::string url;            // imaps://host:993/INBOX
+  std::string username;
+  std::string password_file;
+  std::string search = "UNKEYWORD ncbocr-processed";
+  std::string processed_keyword = "ncbocr-processed";
+  std::string move_to;        // folder; empty: keyword only
+};
+
+struct OcrConfig {
+  std::vector<std::string> languages = {"eng", "msa"};
+  std::string use_gpu = "auto";  // auto | true | false
+  int batch_size = 8;
+  int workers = 0;               // 0: number of cores
+  int psm = -1;                  // -1: the measured default (see ocr.cc)
+  int pdf_dpi = 300;
+  long long max_pixels = 60'000'000;  // per page, refuse larger
+  int max_pages = 50;
+  std::string tessdata_dir;      // empty: Tesseract's default
+};
+
+struct ExtractConfig {
+  double high_confidence_threshold = 0.90;
+  double review_sample_rate = 0.0;   // share of confident claims sent to review
+  bool allow_empty_invoice_number = false;
+  int max_service_age_days = 365;    // older service dates go to review
+};
+
+struct NcbConfig {
+  std::string base_url;       // file:///dir for a local outbox, or https://...
+  std::string api_key;        // prefer api_key_file
+  std::string api_key_file;
+  std::string ca_file;
+  int connect_timeout = 10;   // seconds
+  int timeout = 60;
+  int max_attempts = 8;       // then the claim is parked in failed
+  int alert_after = 900;      // seconds NCB may be down before a system alert
+  // NCB field name -> claim field (see ncb-api.md); a schema change is a config edit.
+  std::vector<std::pair<std::string, std::string>> field_map = {
+      {"Event date", "service_date"},
+      {"Submission Date", "submission_date"},
+      {"Claim Amount", "total_amount"},
+      {"Invoice Number", "receipt_number"},
+      {"Policy Number", "policy_number|member_id"},
+      {"source_email_id", "source_email_id"},
+      {"source_filename", "source_filename"},
+      {"extraction_confidence", "confidence"},
+  };
+};
+
+struct ArchiveConfig {
+  std::string dir;                 // local archive root (claims/YYYY/MM/DD below it)
+  std::string audit_csv;           // local audit log (CSV)
+  std::string drive_credentials_path;
+  std::string drive_folder_id;
+  std::string drive_api_base_url = "https://www.googleapis.com";
+  std::string sheets_credentials_path;
+  std::string sheets_spreadsheet_id;
+  std::string sheets_api_base_url = "https://sheets.googleapis.com";
+};
+
+struct AlertConfig {
+  bool enabled = false;
+  std::string smtp_host;
+  int smtp_port = 587;
+  std::string smtp_username;
+  std::string smtp_password;
+  std::string smtp_password_file;
+  std::vector<std::string> recipients;
+  std::string from = "ncbocr@localhost";
+};
+
+struct MetricsConfig {
+  bool enabled = false;
+  std::string textfile_dir = "/var/lib/prometheus/node-exporter";
+};
+
+struct BackupConfig {
+  std::string dir;      // default: <spool>/../backups
+  int keep_days = 30;
+};
+
+struct Config {
+  std::string source_file;  // the YAML file it came from, "" if none
+  std::string spool = "/var/spool/ncbocr";
+  LogConfig log;
+  FetchConfig fetch;
+  GmailConfig gmail;
+  ImapConfig imap;
+  OcrConfig ocr;
+  ExtractConfig extract;
+  NcbConfig ncb;
+  ArchiveConfig archive;
+  AlertConfig alerts;
+  MetricsConfig metrics;
+  BackupConfig backup;
+};
+
+// Command-line overrides (applied last).
+struct ConfigOverrides {
+  std::optional<std::string> spool;
+  std::optional<std::string> log_level;
+};
+
+// Loads defaults <- file (if path non-empty; must exist) <- env <- overrides.
+// env is a lookup function so tests need not touch the process environment.
+using EnvLookup = std::optional<std::string> (*)(const char* name);
+std::optional<std::string> ProcessEnv(const char* name);
+Result<Config> LoadConfig(const std::string& path, const ConfigOverrides& overrides,
+                          EnvLookup env = &ProcessEnv);
+
+// The config file used when --config is not given: $NCBOCR_CONFIG, else
+// /etc/ncbocr/ncbocr.yaml if it exists, else none.
+std::string DefaultConfigPath(EnvLookup env = &ProcessEnv);
+
+// Refuses a secret file that is missing, not a regular file, or readable or
+// writable by group or others (as ssh does), naming the file and the fix.
+Status CheckSecretFile(const std::string& path, const std::string& what);
+
+// Reads a secret file (after CheckSecretFile), trimming a final newline.
+Result<std::string> ReadSecretFile(const std::string& path, const std::string& what);
+
+}  // namespace ncbocr
+
+#endif  // NCBOCR_CONFIG_H_

@@ -1,0 +1,32 @@
+// Reports on the spool for people and monitors: queue sizes and ages, the
+// last run of each stage (status), and claim listings (claims).
+#ifndef NCBOCR_REPORT_H_
+#define NCBOCR_REPORT_H_
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ncbocr/spool.h"
+
+namespace ncbocr {
+
+// The pipeline's stages, in order.
+const std::vector<std::string>& PipelineStages();
+
+// {"queues": {STATE: COUNT}, "oldest_age_s": {STATE: SECONDS|null},
+//  "stages": {STAGE: {last run record} | null}}
+nlohmann::json StatusJson(const Spool& spool, TimePoint now);
+std::string StatusText(const nlohmann::json& status);
+
+// One summary object per claim (id, state, source email id, file, sha256,
+// confidence, NCB reference, reason), oldest first; all states if state is empty.
+nlohmann::json ClaimsJson(const Spool& spool, const std::vector<ClaimState>& states);
+std::string ClaimsText(const nlohmann::json& claims);
+// A whole claim record, readable.
+std::string ClaimText(const Claim& c, const std::string& dir);
+
+}  // namespace ncbocr
+
+#endif  // NCBOCR_REPORT_H_

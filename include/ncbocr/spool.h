@@ -1,0 +1,143 @@
+// Spool: the on-disk queue that hands claims from stage to stage.
+//
+// Layout under the spool root (all directories mode 0700):
+//   tmp/                 drafts being built; swept when older than an hour
+//   <state>/<claim-id>/  one directory per claim, in exactly one state dir
+//   index/sha256/<hex>   first claim id seen with that attachment content
+//   index/source/<hex>   claim id created for a (source, email, part) key
+//   journal/journal.log  append-only JSON lines, one per transition
+//   locks/<stage>.lock   flock(2) per stage
+//   stages/<stage>.json  last run of each stage (start, duration, result)
+//
+// The only way a claim changes state is Spool::Move/Defer/Commit, which update
+// the manifest in place (write-temp, fsync, rename) and then rename(2) the
+// whole claim directory into the target state directory, fsyncing both parent
+// directories. A rename is atomic, so after a crash a claim is in exactly one
+// state: the old one (and the stage redoes its work) or the new one. Stage
+// code never calls rename itself.
+#ifndef NCBOCR_SPOOL_H_
+#define NCBOCR_SPOOL_H_
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ncbocr/claim.h"
+#include "ncbocr/status.h"
+
+namespace ncbocr {
+
+namespace fs = std::filesystem;
+using TimePoint = std::chrono::system_clock::time_point;
+
+// A held flock on a stage lock file; released when destroyed.
+class StageLock {
+ public:
+  StageLock() = default;
+  explicit StageLock(int fd) : fd_(fd) {}
+  StageLock(StageLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  StageLock& operator=(StageLock&& o) noexcept;
+  StageLock(const StageLock&) = delete;
+  StageLock& operator=(const StageLock&) = delete;
+  ~StageLock();
+  bool held() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+// A claim under construction in tmp/, invisible to every stage until committed.
+struct ClaimDraft {
+  Claim claim;
+  fs::path dir;
+};
+
+class Spool {
+ public:
+  // Opens (creating if needed) the spool at root. Fails with kIo if it cannot
+  // be created or is not writable.
+  static Result<Spool> Open(const fs::path& root);
+
+  const fs::path& root() const { return root_; }
+  fs::path StateDir(ClaimState s) const;
+
+  // --- creation (fetch) ---
+  // Starts a draft claim with the given id in tmp/.
+  Result<ClaimDraft> NewDraft(const std::string& id) const;
+  // Writes a file into the draft (fsynced). mode applies to the file.
+  Status WriteDraftFile(const ClaimDraft& d, const std::string& name,
+                        const std::string& bytes, unsigned mode = 0600) const;
+  // Writes the manifest and renames the draft into `state`. On success the
+  // draft directory no longer exists.
+  Status Commit(ClaimDraft& d, ClaimState state, const std::string& actor,
+                const std::string& reason) const;
+
+  // --- lookup ---
+  // Ids in a state, oldest first (ids sort by creation time).
+  std::vector<std::string> List(ClaimState s) const;
+  // Finds a claim in any state; kPermanent "no such claim" if absent.
+  Result<Claim> Load(const std::string& id) const;
+  Result<Claim> LoadIn(ClaimState s, const std::string& id) const;
+  fs::path ClaimDir(const Claim& c) const;
+  // Count and oldest creation time per state.
+  struct QueueStat { ClaimState state; size_t count = 0; std::optional<TimePoint> oldest; };
+  std::vector<QueueStat> Stats() const;
+
+  // --- claim files (ocr.json, extract.json, ...) ---
+  Status WriteClaimFile(const Claim& c, const std::string& name,
+                        const std::string& bytes, unsigned mode = 0600) const;
+  Result<std::string> ReadClaimFile(const Claim& c, const std::string& name) const;
+  bool HasClaimFile(const Claim& c, const std::string& name) const;
+  // Rewrites the manifest in place without a state change.
+  Status SaveManifest(const Claim& c) const;
+
+  // --- transitions ---
+  // Moves c to `to`, appending history and a journal line. c.state is updated.
+  // If the claim is no longer where c says (another process moved it), returns
+  // kTransient "claim moved concurrently" and changes nothing.
+  Status Move(Claim& c, ClaimState to, const std::string& actor,
+              const std::string& reason) const;
+  // Moves c to deferred with resume_state=resume and the next attempt after
+  // delay; increments attempts.
+  Status Defer(Claim& c, ClaimState resume, std::chrono::seconds delay,
+               const std::string& actor, const std::string& reason) const;
+  // Deferred claims whose resume state is `resume` and whose time has come.
+  std::vector<std::string> DueDeferred(ClaimState resume, TimePoint now) const;
+
+  // --- dedup and idempotency indexes ---
+  // Records id as the first holder of sha; returns the existing holder if
+  // there was one (then nothing is written).
+  Result<std::optional<std::string>> ClaimSha(const std::string& sha256,
+                                              const std::string& id) const;
+  std::optional<std::string> LookupSha(const std::string& sha256) const;
+  // Source key -> claim id, for idempotent re-fetch.
+  Status IndexSource(const std::string& source_key, const std::string& id) const;
+  std::optional<std::string> LookupSource(const std::string& source_key) const;
+  // True if a claim with this id exists in any state.
+  bool Exists(const std::string& id) const;
+
+  // --- locks, housekeeping, journal ---
+  // Tries to take the stage lock without waiting; an unheld StageLock means
+  // another process holds it.
+  Result<StageLock> TryLockStage(const std::string& stage) const;
+  // Removes drafts in tmp/ older than max_age. Returns how many were removed.
+  int SweepTmp(std::chrono::seconds max_age) const;
+  // Appends one JSON object as a line to the journal.
+  Status AppendJournal(const nlohmann::json& entry) const;
+  // All journal entries (for status, statistics and consistency checks).
+  Result<std::vector<nlohmann::json>> ReadJournal() const;
+  // Stage run records.
+  Status WriteStageRun(const std::string& stage, const nlohmann::json& run) const;
+  std::optional<nlohmann::json> ReadStageRun(const std::string& stage) const;
+
+ private:
+  explicit Spool(fs::path root) : root_(std::move(root)) {}
+  Status RenameClaimDir(const fs::path& from, const fs::path& to) const;
+  fs::path root_;
+};
+
+}  // namespace ncbocr
+
+#endif  // NCBOCR_SPOOL_H_

@@ -1,0 +1,164 @@
+#include "ncbocr/claim.h"
+
+#include <chrono>
+#include <ctime>
+
+#include "ncbocr/util.h"
+
+namespace ncbocr {
+
+namespace {
+
+struct StateName {
+  ClaimState state;
+  const char* name;
+};
+
+constexpr StateName kStates[] = {
+    {ClaimState::kFetched, "fetched"},     {ClaimState::kOcred, "ocred"},
+    {ClaimState::kReady, "ready"},         {ClaimState::kSubmitted, "submitted"},
+    {ClaimState::kDone, "done"},           {ClaimState::kReview, "review"},
+    {ClaimState::kDeferred, "deferred"},   {ClaimState::kFailed, "failed"},
+    {ClaimState::kRejected, "rejected"},   {ClaimState::kDuplicate, "duplicate"},
+};
+
+std::string Str(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+int Int(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<int>() : 0;
+}
+
+}  // namespace
+
+const std::vector<ClaimState>& AllClaimStates() {
+  static const std::vector<ClaimState> all = [] {
+    std::vector<ClaimState> v;
+    for (const auto& s : kStates) v.push_back(s.state);
+    return v;
+  }();
+  return all;
+}
+
+const char* ClaimStateName(ClaimState s) {
+  for (const auto& e : kStates) {
+    if (e.state == s) return e.name;
+  }
+  return "unknown";
+}
+
+std::optional<ClaimState> ParseClaimState(const std::string& name) {
+  for (const auto& e : kStates) {
+    if (name == e.name) return e.state;
+  }
+  return std::nullopt;
+}
+
+nlohmann::json Claim::ToJson() const {
+  nlohmann::json j;
+  j["id"] = id;
+  j["state"] = ClaimStateName(state);
+  j["created_at"] = created_at;
+  j["source"] = {{"kind", source.kind},           {"email_id", source.email_id},
+                 {"message_id", source.message_id}, {"source_key", source.source_key},
+                 {"part_index", source.part_index}, {"part_count", source.part_count},
+                 {"received_at", source.received_at}};
+  if (attachment) {
+    j["attachment"] = {{"filename", attachment->filename},
+                       {"content_type", attachment->content_type},
+                       {"sha256", attachment->sha256},
+                       {"size", attachment->size},
+                       {"stored_name", attachment->stored_name}};
+  } else {
+    j["attachment"] = nullptr;
+  }
+  j["skipped"] = skipped;
+  j["attempts"] = attempts;
+  j["next_attempt_at"] = next_attempt_at;
+  j["resume_state"] = resume_state ? nlohmann::json(ClaimStateName(*resume_state)) : nlohmann::json();
+  j["reason"] = reason;
+  j["review_reasons"] = review_reasons;
+  j["confidence"] = confidence ? nlohmann::json(*confidence) : nlohmann::json();
+  j["ncb_reference"] = ncb_reference;
+  j["submitted_at"] = submitted_at;
+  j["duplicate_of"] = duplicate_of;
+  j["archived_path"] = archived_path;
+  nlohmann::json h = nlohmann::json::array();
+  for (const auto& e : history) {
+    h.push_back({{"at", e.at}, {"from", e.from}, {"to", e.to}, {"actor", e.actor}, {"reason", e.reason}});
+  }
+  j["history"] = h;
+  j["notes"] = notes;
+  return j;
+}
+
+Result<Claim> Claim::FromJson(const nlohmann::json& j) {
+  if (!j.is_object()) return Status::Permanent("claim manifest is not a JSON object");
+  Claim c;
+  c.id = Str(j, "id");
+  if (c.id.empty()) return Status::Permanent("claim manifest has no id");
+  if (auto s = ParseClaimState(Str(j, "state"))) c.state = *s;
+  c.created_at = Str(j, "created_at");
+  if (j.contains("source") && j["source"].is_object()) {
+    const auto& s = j["source"];
+    c.source.kind = Str(s, "kind");
+    c.source.email_id = Str(s, "email_id");
+    c.source.message_id = Str(s, "message_id");
+    c.source.source_key = Str(s, "source_key");
+    c.source.part_index = Int(s, "part_index");
+    c.source.part_count = Int(s, "part_count");
+    c.source.received_at = Str(s, "received_at");
+  }
+  if (j.contains("attachment") && j["attachment"].is_object()) {
+    const auto& a = j["attachment"];
+    Attachment att;
+    att.filename = Str(a, "filename");
+    att.content_type = Str(a, "content_type");
+    att.sha256 = Str(a, "sha256");
+    att.size = a.contains("size") && a["size"].is_number() ? a["size"].get<long long>() : 0;
+    att.stored_name = Str(a, "stored_name");
+    c.attachment = att;
+  }
+  if (j.contains("skipped") && j["skipped"].is_array()) {
+    for (const auto& s : j["skipped"]) {
+      if (s.is_string()) c.skipped.push_back(s.get<std::string>());
+    }
+  }
+  c.attempts = Int(j, "attempts");
+  c.next_attempt_at = Str(j, "next_attempt_at");
+  if (auto r = ParseClaimState(Str(j, "resume_state"))) c.resume_state = *r;
+  c.reason = Str(j, "reason");
+  if (j.contains("review_reasons") && j["review_reasons"].is_array()) {
+    for (const auto& s : j["review_reasons"]) {
+      if (s.is_string()) c.review_reasons.push_back(s.get<std::string>());
+    }
+  }
+  if (j.contains("confidence") && j["confidence"].is_number()) c.confidence = j["confidence"].get<double>();
+  c.ncb_reference = Str(j, "ncb_reference");
+  c.submitted_at = Str(j, "submitted_at");
+  c.duplicate_of = Str(j, "duplicate_of");
+  c.archived_path = Str(j, "archived_path");
+  if (j.contains("history") && j["history"].is_array()) {
+    for (const auto& e : j["history"]) {
+      if (!e.is_object()) continue;
+      c.history.push_back({Str(e, "at"), Str(e, "from"), Str(e, "to"), Str(e, "actor"), Str(e, "reason")});
+    }
+  }
+  if (j.contains("notes") && j["notes"].is_object()) c.notes = j["notes"];
+  return c;
+}
+
+std::string NewClaimId() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t tt = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+  return std::string(buf) + "-" + RandomHex(4);
+}
+
+}  // namespace ncbocr

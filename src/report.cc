@@ -1,0 +1,170 @@
+#include "ncbocr/report.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "ncbocr/util.h"
+
+namespace ncbocr {
+
+namespace {
+
+std::string Age(double secs) {
+  char buf[32];
+  if (secs < 120) {
+    std::snprintf(buf, sizeof buf, "%.0fs", secs);
+  } else if (secs < 7200) {
+    std::snprintf(buf, sizeof buf, "%.0fm", secs / 60);
+  } else if (secs < 172800) {
+    std::snprintf(buf, sizeof buf, "%.1fh", secs / 3600);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1fd", secs / 86400);
+  }
+  return buf;
+}
+
+std::string Cut(const std::string& s, size_t n) {
+  return s.size() <= n ? s : s.substr(0, n - 1) + "~";
+}
+
+}  // namespace
+
+const std::vector<std::string>& PipelineStages() {
+  static const std::vector<std::string> stages = {"fetch", "ocr", "extract", "submit", "archive"};
+  return stages;
+}
+
+nlohmann::json StatusJson(const Spool& spool, TimePoint now) {
+  nlohmann::json j;
+  j["spool"] = spool.root().string();
+  j["queues"] = nlohmann::json::object();
+  j["oldest_age_s"] = nlohmann::json::object();
+  for (const auto& q : spool.Stats()) {
+    const char* name = ClaimStateName(q.state);
+    j["queues"][name] = q.count;
+    if (q.oldest) {
+      j["oldest_age_s"][name] = std::chrono::duration_cast<std::chrono::seconds>(now - *q.oldest).count();
+    } else {
+      j["oldest_age_s"][name] = nullptr;
+    }
+  }
+  j["stages"] = nlohmann::json::object();
+  for (const auto& s : PipelineStages()) {
+    auto run = spool.ReadStageRun(s);
+    j["stages"][s] = run ? *run : nlohmann::json();
+  }
+  return j;
+}
+
+std::string StatusText(const nlohmann::json& j) {
+  std::ostringstream out;
+  char line[256];
+  out << "spool " << j.value("spool", "") << "\n\n";
+  std::snprintf(line, sizeof line, "%-10s %7s  %s\n", "QUEUE", "CLAIMS", "OLDEST");
+  out << line;
+  for (const auto& [state, count] : j["queues"].items()) {
+    const auto& age = j["oldest_age_s"][state];
+    std::snprintf(line, sizeof line, "%-10s %7d  %s\n", state.c_str(), count.get<int>(),
+                  age.is_number() ? Age(age.get<double>()).c_str() : "-");
+    out << line;
+  }
+  out << "\n";
+  std::snprintf(line, sizeof line, "%-8s %-21s %9s  %s\n", "STAGE", "LAST RUN", "DURATION", "RESULT");
+  out << line;
+  for (const auto& s : PipelineStages()) {
+    const auto& r = j["stages"][s];
+    if (r.is_null()) {
+      std::snprintf(line, sizeof line, "%-8s %-21s %9s  %s\n", s.c_str(), "never", "-", "-");
+    } else {
+      char dur[32];
+      std::snprintf(dur, sizeof dur, "%.2fs", r.value("duration_s", 0.0));
+      std::string result = r.value("result", "");
+      std::snprintf(line, sizeof line, "%-8s %-21s %9s  %s (%d claims)\n", s.c_str(),
+                    r.value("started_at", "").c_str(), dur, result.c_str(), r.value("claims", 0));
+    }
+    out << line;
+  }
+  return out.str();
+}
+
+nlohmann::json ClaimsJson(const Spool& spool, const std::vector<ClaimState>& states) {
+  std::vector<std::pair<std::string, nlohmann::json>> rows;
+  for (ClaimState s : states) {
+    for (const auto& id : spool.List(s)) {
+      auto c = spool.LoadIn(s, id);
+      if (!c.ok()) continue;
+      nlohmann::json r;
+      r["id"] = c->id;
+      r["state"] = ClaimStateName(c->state);
+      r["created_at"] = c->created_at;
+      r["email_id"] = c->source.email_id;
+      r["filename"] = c->attachment ? c->attachment->filename : "";
+      r["sha256"] = c->attachment ? c->attachment->sha256 : "";
+      r["confidence"] = c->confidence ? nlohmann::json(*c->confidence) : nlohmann::json();
+      r["ncb_reference"] = c->ncb_reference;
+      r["reason"] = c->reason;
+      r["duplicate_of"] = c->duplicate_of;
+      rows.emplace_back(c->id, r);
+    }
+  }
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  nlohmann::json out = nlohmann::json::array();
+  for (auto& [id, r] : rows) out.push_back(std::move(r));
+  return out;
+}
+
+std::string ClaimsText(const nlohmann::json& claims) {
+  std::ostringstream out;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-24s %-9s %-18s %-22s %-12s %5s %-18s %s\n", "ID", "STATE", "EMAIL",
+                "FILE", "SHA256", "CONF", "NCB REF", "REASON");
+  out << line;
+  for (const auto& r : claims) {
+    char conf[8] = "-";
+    if (r["confidence"].is_number()) std::snprintf(conf, sizeof conf, "%.2f", r["confidence"].get<double>());
+    std::string reason = r.value("reason", "");
+    if (!r.value("duplicate_of", "").empty()) reason = "duplicate of " + r.value("duplicate_of", "");
+    std::snprintf(line, sizeof line, "%-24s %-9s %-18s %-22s %-12s %5s %-18s %s\n",
+                  r.value("id", "").c_str(), r.value("state", "").c_str(),
+                  Cut(r.value("email_id", ""), 18).c_str(), Cut(r.value("filename", ""), 22).c_str(),
+                  r.value("sha256", "").substr(0, 12).c_str(), conf,
+                  Cut(r.value("ncb_reference", ""), 18).c_str(), Cut(reason, 100).c_str());
+    out << line;
+  }
+  return out.str();
+}
+
+std::string ClaimText(const Claim& c, const std::string& dir) {
+  std::ostringstream out;
+  out << "claim        " << c.id << "\n"
+      << "state        " << ClaimStateName(c.state) << "\n"
+      << "directory    " << dir << "\n"
+      << "created      " << c.created_at << "\n"
+      << "source       " << c.source.kind << " email " << c.source.email_id << " part "
+      << c.source.part_index + 1 << " of " << c.source.part_count << "\n";
+  if (c.attachment) {
+    out << "file         " << c.attachment->filename << " (" << c.attachment->content_type << ", "
+        << c.attachment->size << " bytes)\n"
+        << "sha256       " << c.attachment->sha256 << "\n";
+  } else {
+    out << "file         (none)\n";
+  }
+  for (const auto& s : c.skipped) out << "skipped      " << s << "\n";
+  if (c.confidence) out << "confidence   " << *c.confidence << "\n";
+  for (const auto& r : c.review_reasons) out << "review       " << r << "\n";
+  if (!c.reason.empty()) out << "reason       " << c.reason << "\n";
+  if (c.attempts) out << "attempts     " << c.attempts << "\n";
+  if (!c.next_attempt_at.empty()) out << "next attempt " << c.next_attempt_at << "\n";
+  if (!c.ncb_reference.empty()) out << "NCB ref      " << c.ncb_reference << " (" << c.submitted_at << ")\n";
+  if (!c.duplicate_of.empty()) out << "duplicate of " << c.duplicate_of << "\n";
+  if (!c.archived_path.empty()) out << "archived     " << c.archived_path << "\n";
+  out << "history\n";
+  for (const auto& h : c.history) {
+    out << "  " << h.at << "  " << (h.from.empty() ? "-" : h.from) << " -> " << h.to << "  by " << h.actor;
+    if (!h.reason.empty()) out << ": " << h.reason;
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace ncbocr

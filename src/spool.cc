@@ -1,0 +1,422 @@
+#include "ncbocr/spool.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "ncbocr/util.h"
+
+namespace ncbocr {
+
+namespace {
+
+constexpr const char* kManifest = "claim.json";
+
+std::string ErrnoText(const std::string& what, const fs::path& p) {
+  return what + " " + p.string() + ": " + std::strerror(errno);
+}
+
+// Claim ids come from the command line too: refuse anything that could
+// name a path outside the spool.
+bool SafeId(const std::string& id) {
+  if (id.empty() || id.size() > 128 || id[0] == '.') return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+bool SafeFileName(const std::string& name) {
+  return SafeId(name) && name != kManifest;
+}
+
+// An exclusive flock on a claim directory, so two processes never rewrite the
+// manifest or move the same claim at once. The lock follows the directory
+// through a rename because it is held on the open descriptor.
+class DirLock {
+ public:
+  explicit DirLock(const fs::path& dir) {
+    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_ >= 0 && ::flock(fd_, LOCK_EX) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~DirLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool held() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+Result<Claim> ReadManifest(const fs::path& dir) {
+  auto bytes = ReadFile(dir / kManifest);
+  if (!bytes.ok()) return bytes.status();
+  try {
+    auto j = nlohmann::json::parse(*bytes);
+    return Claim::FromJson(j);
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Permanent("corrupt manifest " + (dir / kManifest).string() + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+StageLock& StageLock::operator=(StageLock&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.fd_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+StageLock::~StageLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<Spool> Spool::Open(const fs::path& root) {
+  if (root.empty()) return Status::Config("no spool directory configured");
+  std::vector<fs::path> dirs = {root, root / "tmp", root / "index" / "sha256",
+                                root / "index" / "source", root / "journal", root / "locks",
+                                root / "stages"};
+  for (ClaimState s : AllClaimStates()) dirs.push_back(root / ClaimStateName(s));
+  for (const auto& d : dirs) {
+    Status s = MakeDirs(d, 0700);
+    if (!s.ok()) return s.WithContext("cannot open spool");
+  }
+  if (::access(root.c_str(), W_OK) != 0) {
+    return Status::Io(ErrnoText("spool is not writable:", root));
+  }
+  return Spool(fs::absolute(root));
+}
+
+fs::path Spool::StateDir(ClaimState s) const { return root_ / ClaimStateName(s); }
+
+Result<ClaimDraft> Spool::NewDraft(const std::string& id) const {
+  if (!SafeId(id)) return Status::Internal("unsafe claim id '" + id + "'");
+  ClaimDraft d;
+  d.claim.id = id;
+  d.claim.created_at = IsoUtc(std::chrono::system_clock::now());
+  d.dir = root_ / "tmp" / (id + "." + RandomHex(4));
+  if (::mkdir(d.dir.c_str(), 0700) != 0) return Status::Io(ErrnoText("cannot create", d.dir));
+  return d;
+}
+
+Status Spool::WriteDraftFile(const ClaimDraft& d, const std::string& name,
+                             const std::string& bytes, unsigned mode) const {
+  if (!SafeFileName(name)) return Status::Internal("unsafe file name '" + name + "'");
+  return AtomicWriteFile(d.dir / name, bytes, mode);
+}
+
+Status Spool::RenameClaimDir(const fs::path& from, const fs::path& to) const {
+  // RENAME_NOREPLACE: never merge into or replace an existing claim directory.
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
+    if (errno == ENOENT) return Status::Transient("claim moved concurrently: " + from.string());
+    if (errno == EEXIST) return Status::Internal("claim already exists at " + to.string());
+    return Status::Io(ErrnoText("cannot move claim to", to));
+  }
+  Status s = FsyncDir(to.parent_path());
+  if (!s.ok()) return s;
+  return FsyncDir(from.parent_path());
+}
+
+Status Spool::Commit(ClaimDraft& d, ClaimState state, const std::string& actor,
+                     const std::string& reason) const {
+  std::string now = IsoUtc(std::chrono::system_clock::now());
+  d.claim.state = state;
+  d.claim.reason = reason;
+  d.claim.history.push_back({now, "", ClaimStateName(state), actor, reason});
+  Status s = AtomicWriteFile(d.dir / kManifest, d.claim.ToJson().dump(2) + "\n", 0600);
+  if (!s.ok()) return s;
+  s = RenameClaimDir(d.dir, StateDir(state) / d.claim.id);
+  if (!s.ok()) return s;
+  d.dir = StateDir(state) / d.claim.id;
+  return AppendJournal({{"at", now}, {"claim", d.claim.id}, {"from", ""},
+                        {"to", ClaimStateName(state)}, {"actor", actor}, {"reason", reason}});
+}
+
+std::vector<std::string> Spool::List(ClaimState s) const {
+  std::vector<std::string> ids;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(StateDir(s), ec)) {
+    std::string name = e.path().filename().string();
+    if (SafeId(name) && e.is_directory(ec)) ids.push_back(name);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Result<Claim> Spool::LoadIn(ClaimState s, const std::string& id) const {
+  if (!SafeId(id)) return Status::Permanent("invalid claim id '" + id + "'");
+  fs::path dir = StateDir(s) / id;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return Status::Permanent("no claim " + id + " in " + ClaimStateName(s));
+  }
+  auto c = ReadManifest(dir);
+  if (!c.ok()) return c.status();
+  c->state = s;  // the directory, not the manifest, says where a claim is
+  return c;
+}
+
+Result<Claim> Spool::Load(const std::string& id) const {
+  if (!SafeId(id)) return Status::Permanent("invalid claim id '" + id + "'");
+  std::error_code ec;
+  for (ClaimState s : AllClaimStates()) {
+    if (fs::is_directory(StateDir(s) / id, ec)) return LoadIn(s, id);
+  }
+  return Status::Permanent("no such claim: " + id);
+}
+
+bool Spool::Exists(const std::string& id) const {
+  if (!SafeId(id)) return false;
+  std::error_code ec;
+  for (ClaimState s : AllClaimStates()) {
+    if (fs::is_directory(StateDir(s) / id, ec)) return true;
+  }
+  return false;
+}
+
+fs::path Spool::ClaimDir(const Claim& c) const { return StateDir(c.state) / c.id; }
+
+std::vector<Spool::QueueStat> Spool::Stats() const {
+  std::vector<QueueStat> out;
+  for (ClaimState s : AllClaimStates()) {
+    QueueStat q;
+    q.state = s;
+    for (const auto& id : List(s)) {
+      ++q.count;
+      auto c = ReadManifest(StateDir(s) / id);
+      if (!c.ok()) continue;
+      std::string entered = c->history.empty() ? c->created_at : c->history.back().at;
+      if (auto t = ParseIso(entered)) {
+        if (!q.oldest || *t < *q.oldest) q.oldest = *t;
+      }
+    }
+    out.push_back(q);
+  }
+  return out;
+}
+
+Status Spool::WriteClaimFile(const Claim& c, const std::string& name, const std::string& bytes,
+                             unsigned mode) const {
+  if (!SafeFileName(name)) return Status::Internal("unsafe file name '" + name + "'");
+  fs::path dir = ClaimDir(c);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return Status::Transient("claim moved concurrently: " + c.id);
+  return AtomicWriteFile(dir / name, bytes, mode);
+}
+
+Result<std::string> Spool::ReadClaimFile(const Claim& c, const std::string& name) const {
+  if (!SafeFileName(name) && name != kManifest) return Status::Internal("unsafe file name '" + name + "'");
+  return ReadFile(ClaimDir(c) / name);
+}
+
+bool Spool::HasClaimFile(const Claim& c, const std::string& name) const {
+  std::error_code ec;
+  return fs::exists(ClaimDir(c) / name, ec);
+}
+
+Status Spool::SaveManifest(const Claim& c) const {
+  fs::path dir = ClaimDir(c);
+  DirLock lock(dir);
+  if (!lock.held()) return Status::Transient("claim moved concurrently: " + c.id);
+  return AtomicWriteFile(dir / kManifest, c.ToJson().dump(2) + "\n", 0600);
+}
+
+Status Spool::Move(Claim& c, ClaimState to, const std::string& actor,
+                   const std::string& reason) const {
+  fs::path from = ClaimDir(c);
+  DirLock lock(from);
+  if (!lock.held()) return Status::Transient("claim moved concurrently: " + c.id);
+  std::error_code ec;
+  if (!fs::is_directory(from, ec)) return Status::Transient("claim moved concurrently: " + c.id);
+
+  Claim next = c;
+  std::string now = IsoUtc(std::chrono::system_clock::now());
+  next.history.push_back({now, ClaimStateName(c.state), ClaimStateName(to), actor, reason});
+  next.state = to;
+  next.reason = reason;
+  if (to != ClaimState::kDeferred) {
+    next.next_attempt_at.clear();
+    next.resume_state.reset();
+    // Leaving deferred for the stage it waited for keeps the attempt count;
+    // any other move starts a new stage with a clean slate.
+    if (c.state != ClaimState::kDeferred) next.attempts = 0;
+  }
+  Status s = AtomicWriteFile(from / kManifest, next.ToJson().dump(2) + "\n", 0600);
+  if (!s.ok()) return s;
+  if (to != c.state) {
+    s = RenameClaimDir(from, StateDir(to) / c.id);
+    if (!s.ok()) return s;
+  }
+  c = next;
+  return AppendJournal({{"at", now}, {"claim", c.id},
+                        {"from", c.history.back().from}, {"to", ClaimStateName(to)},
+                        {"actor", actor}, {"reason", reason}, {"attempts", c.attempts}});
+}
+
+Status Spool::Defer(Claim& c, ClaimState resume, std::chrono::seconds delay,
+                    const std::string& actor, const std::string& reason) const {
+  Claim before = c;
+  c.attempts += 1;
+  c.resume_state = resume;
+  c.next_attempt_at = IsoUtc(std::chrono::system_clock::now() + delay);
+  Status s = Move(c, ClaimState::kDeferred, actor, reason);
+  if (!s.ok()) c = before;
+  return s;
+}
+
+std::vector<std::string> Spool::DueDeferred(ClaimState resume, TimePoint now) const {
+  std::vector<std::string> due;
+  for (const auto& id : List(ClaimState::kDeferred)) {
+    auto c = LoadIn(ClaimState::kDeferred, id);
+    if (!c.ok() || !c->resume_state || *c->resume_state != resume) continue;
+    auto t = ParseIso(c->next_attempt_at);
+    if (!t || *t <= now) due.push_back(id);
+  }
+  return due;
+}
+
+Result<std::optional<std::string>> Spool::ClaimSha(const std::string& sha256,
+                                                   const std::string& id) const {
+  if (!SafeId(sha256)) return Status::Internal("bad digest");
+  fs::path dir = root_ / "index" / "sha256";
+  fs::path path = dir / sha256;
+  fs::path tmp = root_ / "tmp" / ("sha." + RandomHex(8));
+  Status s = AtomicWriteFile(tmp, id + "\n", 0600);
+  if (!s.ok()) return s;
+  // link(2) fails with EEXIST if another claim holds the digest: that makes
+  // "first one wins" atomic across processes.
+  int rc = ::link(tmp.c_str(), path.c_str());
+  int err = errno;
+  ::unlink(tmp.c_str());
+  if (rc == 0) {
+    s = FsyncDir(dir);
+    if (!s.ok()) return s;
+    return std::optional<std::string>();
+  }
+  if (err != EEXIST) {
+    errno = err;
+    return Status::Io(ErrnoText("cannot index", path));
+  }
+  auto holder = LookupSha(sha256);
+  if (!holder) return Status::Io("unreadable index entry " + path.string());
+  return holder;
+}
+
+std::optional<std::string> Spool::LookupSha(const std::string& sha256) const {
+  if (!SafeId(sha256)) return std::nullopt;
+  auto bytes = ReadFile(root_ / "index" / "sha256" / sha256);
+  if (!bytes.ok()) return std::nullopt;
+  std::string id = Trim(*bytes);
+  if (id.empty()) return std::nullopt;
+  return id;
+}
+
+Status Spool::IndexSource(const std::string& source_key, const std::string& id) const {
+  return AtomicWriteFile(root_ / "index" / "source" / Sha256Hex(source_key), id + "\n", 0600);
+}
+
+std::optional<std::string> Spool::LookupSource(const std::string& source_key) const {
+  auto bytes = ReadFile(root_ / "index" / "source" / Sha256Hex(source_key));
+  if (!bytes.ok()) return std::nullopt;
+  std::string id = Trim(*bytes);
+  if (id.empty()) return std::nullopt;
+  return id;
+}
+
+Result<StageLock> Spool::TryLockStage(const std::string& stage) const {
+  if (!SafeId(stage)) return Status::Internal("bad stage name");
+  fs::path p = root_ / "locks" / (stage + ".lock");
+  int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::Io(ErrnoText("cannot open lock", p));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) return StageLock();
+    errno = err;
+    return Status::Io(ErrnoText("cannot lock", p));
+  }
+  return StageLock(fd);
+}
+
+int Spool::SweepTmp(std::chrono::seconds max_age) const {
+  int removed = 0;
+  std::error_code ec;
+  auto now = fs::file_time_type::clock::now();
+  for (const auto& e : fs::directory_iterator(root_ / "tmp", ec)) {
+    auto mtime = fs::last_write_time(e.path(), ec);
+    if (ec) continue;
+    if (now - mtime < max_age) continue;
+    if (fs::remove_all(e.path(), ec) > 0 && !ec) ++removed;
+  }
+  return removed;
+}
+
+Status Spool::AppendJournal(const nlohmann::json& entry) const {
+  fs::path p = root_ / "journal" / "journal.log";
+  std::string line = entry.dump() + "\n";
+  int fd = ::open(p.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::Io(ErrnoText("cannot open journal", p));
+  // One write(2) per line: O_APPEND keeps concurrent writers' lines whole.
+  ssize_t n = ::write(fd, line.data(), line.size());
+  int err = errno;
+  bool synced = ::fdatasync(fd) == 0;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(line.size())) {
+    errno = err;
+    return Status::Io(ErrnoText("cannot append to journal", p));
+  }
+  if (!synced) return Status::Io(ErrnoText("cannot sync journal", p));
+  return Status::Ok();
+}
+
+Result<std::vector<nlohmann::json>> Spool::ReadJournal() const {
+  std::vector<nlohmann::json> out;
+  fs::path p = root_ / "journal" / "journal.log";
+  std::error_code ec;
+  if (!fs::exists(p, ec)) return out;
+  auto bytes = ReadFile(p);
+  if (!bytes.ok()) return bytes.status();
+  size_t start = 0;
+  while (start < bytes->size()) {
+    size_t end = bytes->find('\n', start);
+    if (end == std::string::npos) break;  // a torn last line from a crash: ignored
+    std::string line = bytes->substr(start, end - start);
+    start = end + 1;
+    if (line.empty()) continue;
+    try {
+      out.push_back(nlohmann::json::parse(line));
+    } catch (const nlohmann::json::exception&) {
+      continue;  // unreadable line: skipped, the spool directories stay authoritative
+    }
+  }
+  return out;
+}
+
+Status Spool::WriteStageRun(const std::string& stage, const nlohmann::json& run) const {
+  if (!SafeId(stage)) return Status::Internal("bad stage name");
+  return AtomicWriteFile(root_ / "stages" / (stage + ".json"), run.dump(2) + "\n", 0600);
+}
+
+std::optional<nlohmann::json> Spool::ReadStageRun(const std::string& stage) const {
+  if (!SafeId(stage)) return std::nullopt;
+  auto bytes = ReadFile(root_ / "stages" / (stage + ".json"));
+  if (!bytes.ok()) return std::nullopt;
+  try {
+    return nlohmann::json::parse(*bytes);
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace ncbocr

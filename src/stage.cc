@@ -1,0 +1,148 @@
+#include "ncbocr/stage.h"
+
+#include <random>
+
+#include "ncbocr/util.h"
+
+namespace ncbocr {
+
+namespace {
+
+// Moves one claim as the handler decided. Returns false if the claim could not
+// be moved (it stays where it was and is redone next run).
+bool Apply(StageContext& ctx, Claim& c, ClaimState input, int max_attempts, const Disposition& d) {
+  Status s;
+  if (d.next == c.state) return true;
+  if (d.next == ClaimState::kDeferred) {
+    if (c.attempts + 1 >= max_attempts) {
+      s = ctx.spool.Move(c, ClaimState::kFailed, ctx.stage,
+                         "gave up after " + std::to_string(c.attempts + 1) + " attempts: " + d.reason);
+    } else {
+      s = ctx.spool.Defer(c, input, d.retry_after, ctx.stage, d.reason);
+    }
+  } else {
+    s = ctx.spool.Move(c, d.next, ctx.stage, d.reason);
+  }
+  if (!s.ok()) {
+    ctx.log->error("claim {}: cannot move to {}: {}", c.id, ClaimStateName(d.next), s.ToString());
+    return false;
+  }
+  ctx.log->debug("claim {}: -> {}{}{}", c.id, ClaimStateName(c.state), d.reason.empty() ? "" : ": ",
+                 d.reason);
+  return true;
+}
+
+}  // namespace
+
+StageReport ForEachClaim(StageContext& ctx, ClaimState input, int max_attempts,
+                         const ClaimHandler& handler) {
+  StageReport report;
+  // Deferred claims whose time has come rejoin the input queue first.
+  for (const auto& id : ctx.spool.DueDeferred(input, ctx.clock.Now())) {
+    auto c = ctx.spool.LoadIn(ClaimState::kDeferred, id);
+    if (!c.ok()) continue;
+    Status s = ctx.spool.Move(*c, input, ctx.stage, "attempt " + std::to_string(c->attempts + 1));
+    if (!s.ok()) ctx.log->warn("claim {}: cannot resume: {}", id, s.ToString());
+  }
+
+  for (const auto& id : ctx.spool.List(input)) {
+    auto loaded = ctx.spool.LoadIn(input, id);
+    if (!loaded.ok()) {
+      // Gone (another process took it) or an unreadable manifest: the latter
+      // is logged every run until someone looks, and never blocks the others.
+      if (loaded.status().kind() != ErrorKind::kPermanent || ctx.spool.Exists(id)) {
+        ctx.log->error("claim {}: {}", id, loaded.status().ToString());
+        report.outcomes["unreadable"]++;
+      }
+      continue;
+    }
+    Claim& c = *loaded;
+    Disposition d;
+    try {
+      d = handler(c);
+    } catch (const std::exception& e) {
+      d = Disposition::Park(ClaimState::kFailed, std::string("internal error: ") + e.what(), "failed");
+    }
+    if (!d.stop.ok()) {
+      report.status = d.stop;
+      ctx.log->error("claim {}: stopping {}: {}", c.id, ctx.stage, d.stop.ToString());
+      break;
+    }
+    ++report.claims;
+    if (Apply(ctx, c, input, max_attempts, d)) {
+      report.outcomes[d.outcome.empty() ? "ok" : d.outcome]++;
+    } else {
+      report.outcomes["move-failed"]++;
+    }
+  }
+  return report;
+}
+
+StageReport RunStage(StageContext& ctx, const std::function<StageReport()>& body) {
+  StageReport report;
+  auto lock = ctx.spool.TryLockStage(ctx.stage);
+  if (!lock.ok()) {
+    report.status = lock.status();
+    ctx.log->error("{}", lock.status().ToString());
+    return report;
+  }
+  if (!lock->held()) {
+    ctx.log->info("another {} run holds the lock; leaving the work to it", ctx.stage);
+    report.skipped_locked = true;
+    return report;
+  }
+  int swept = ctx.spool.SweepTmp(std::chrono::hours(1));
+  if (swept > 0) ctx.log->warn("swept {} stale drafts from an interrupted run", swept);
+
+  auto started = std::chrono::system_clock::now();
+  auto steady0 = std::chrono::steady_clock::now();
+  try {
+    report = body();
+  } catch (const std::exception& e) {
+    report.status = Status::Internal(std::string("stage aborted: ") + e.what());
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - steady0).count();
+
+  nlohmann::json prev = ctx.spool.ReadStageRun(ctx.stage).value_or(nlohmann::json::object());
+  nlohmann::json run;
+  run["stage"] = ctx.stage;
+  run["started_at"] = IsoUtc(started);
+  run["finished_at"] = IsoUtc(std::chrono::system_clock::now());
+  run["duration_s"] = secs;
+  run["result"] = report.status.ok() ? "ok" : report.status.ToString();
+  run["exit_code"] = report.status.exit_code();
+  run["claims"] = report.claims;
+  run["outcomes"] = report.outcomes;
+  if (report.status.ok()) {
+    run["last_success_at"] = run["started_at"];
+    run["consecutive_failures"] = 0;
+  } else {
+    run["last_success_at"] = prev.value("last_success_at", "");
+    run["consecutive_failures"] = prev.value("consecutive_failures", 0) + 1;
+  }
+  Status w = ctx.spool.WriteStageRun(ctx.stage, run);
+  if (!w.ok()) ctx.log->warn("cannot record the run: {}", w.ToString());
+
+  std::string summary;
+  for (const auto& [k, v] : report.outcomes) summary += " " + k + "=" + std::to_string(v);
+  if (report.status.ok()) {
+    ctx.log->info("done: {} claims in {:.2f}s{}", report.claims, secs, summary);
+  } else {
+    ctx.log->error("failed after {} claims in {:.2f}s: {}", report.claims, secs,
+                   report.status.ToString());
+  }
+  return report;
+}
+
+std::chrono::seconds Backoff(int attempt, std::chrono::seconds base, std::chrono::seconds cap) {
+  if (attempt < 1) attempt = 1;
+  double secs = static_cast<double>(base.count());
+  for (int i = 1; i < attempt && secs < cap.count(); ++i) secs *= 2;
+  if (secs > cap.count()) secs = static_cast<double>(cap.count());
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  secs *= jitter(rng);
+  return std::chrono::seconds(static_cast<long long>(secs < 1 ? 1 : secs));
+}
+
+}  // namespace ncbocr
