@@ -1,0 +1,74 @@
+// HTTP: the one way ncbocr talks to web services (NCB, Google, token endpoints).
+//
+// Backed by libcurl. TLS verification is always on; a CA file can be added for
+// private CAs; plain http:// is refused for any host that is not loopback.
+// Every attempt gets a fresh X-Request-ID (logged, never with bodies). Retries
+// with exponential backoff and jitter on 429, 5xx, timeouts and resets,
+// honouring Retry-After, are done by SendWithRetry, so callers that must not
+// retry (or retry through the spool instead) can call Send directly.
+#ifndef NCBOCR_HTTP_H_
+#define NCBOCR_HTTP_H_
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ncbocr/log.h"
+#include "ncbocr/status.h"
+
+namespace ncbocr {
+
+struct HttpRequest {
+  std::string method = "GET";       // GET, POST, PUT, PATCH, DELETE
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;  // name, value
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 0;                   // 0: no response (see error)
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string error;                // transport error (timeout, reset, TLS...)
+  std::string request_id;           // X-Request-ID sent with this attempt
+  // Seconds from Retry-After (header), 0 if none.
+  int RetryAfter() const;
+};
+
+struct HttpOptions {
+  std::string ca_file;              // extra CA bundle for private CAs
+  int connect_timeout_s = 10;
+  int timeout_s = 60;
+  int max_attempts = 4;             // for SendWithRetry
+  std::chrono::milliseconds backoff_base{500};
+  std::chrono::milliseconds backoff_cap{30000};
+};
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  // One attempt. A transport failure is a response with status 0 and error set.
+  // A URL that is not https:// (or http:// to a loopback host) gives kConfig.
+  virtual Result<HttpResponse> Send(const HttpRequest& req) = 0;
+};
+
+// The libcurl client. Proxy environment variables (https_proxy, no_proxy...)
+// are honoured by libcurl itself.
+std::unique_ptr<HttpClient> MakeCurlClient(const HttpOptions& options, Logger log);
+
+// Sends req, retrying transient failures (status 0, 429, 5xx) up to
+// options.max_attempts with backoff and jitter, waiting at least Retry-After.
+// Returns the last response (which may still be a failure) or a kConfig error.
+Result<HttpResponse> SendWithRetry(HttpClient& client, const HttpRequest& req,
+                                   const HttpOptions& options, Logger log);
+
+// True for http(s) URLs whose host is localhost, 127.0.0.0/8 or ::1.
+bool IsLoopbackUrl(const std::string& url);
+// kConfig unless url is https://, or http:// to a loopback host.
+Status CheckUrlAllowed(const std::string& url);
+
+}  // namespace ncbocr
+
+#endif  // NCBOCR_HTTP_H_
