@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <set>
 
+#include "ncbocr/ncb_http.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {
@@ -155,14 +156,13 @@ Status FileOutboxClient::Health() {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<NcbClient>> MakeNcbClient(const NcbConfig& config) {
+Result<std::unique_ptr<NcbClient>> MakeNcbClient(const NcbConfig& config, Logger log) {
   const std::string& u = config.base_url;
   if (u.empty()) return Status::Config("no NCB configured: set NCB_API_BASE_URL (or ncb.base_url)");
   if (u.rfind("file://", 0) == 0) {
     return std::unique_ptr<NcbClient>(std::make_unique<FileOutboxClient>(u.substr(7)));
   }
-  return Status::Unavailable("submission over HTTP to " + u +
-                             " is not built yet in this version; use a file:// outbox");
+  return MakeNcbHttpClient(config, log);
 }
 
 }  // namespace ncbocr

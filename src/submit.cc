@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ncbocr/ncb_http.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {
@@ -63,14 +64,17 @@ StageReport SubmitClaims(StageContext& ctx, NcbClient& client) {
 }
 
 StageReport RunSubmitStage(StageContext& ctx) {
-  auto client = MakeNcbClient(ctx.config.ncb);
+  auto client = MakeNcbClient(ctx.config.ncb, ctx.log);
   if (!client.ok()) {
     StageReport r;
     r.status = client.status();
     ctx.log->error("{}", client.status().message());
     return r;
   }
-  return RunStage(ctx, [&] { return SubmitClaims(ctx, **client); });
+  // Records when NCB stopped answering, and alerts past ncb.alert_after.
+  NcbOutageWatch watched(**client, ctx.spool, std::chrono::seconds(ctx.config.ncb.alert_after), ctx.clock,
+                         ctx.log);
+  return RunStage(ctx, [&] { return SubmitClaims(ctx, watched); });
 }
 
 }  // namespace ncbocr

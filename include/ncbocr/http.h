@@ -10,8 +10,10 @@
 #define NCBOCR_HTTP_H_
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,11 +29,16 @@ struct HttpRequest {
   std::string body;
 };
 
+// Why an attempt got no response; lets callers tell "NCB is down" (connect)
+// from "the answer was lost" (reset) and "fix the CA" (tls).
+enum class TransportError { kNone, kConnect, kTimeout, kTls, kReset, kOther };
+
 struct HttpResponse {
   int status = 0;                   // 0: no response (see error)
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::string error;                // transport error (timeout, reset, TLS...)
+  TransportError transport = TransportError::kNone;
   std::string request_id;           // X-Request-ID sent with this attempt
   // Seconds from Retry-After (header), 0 if none.
   int RetryAfter() const;
@@ -44,6 +51,8 @@ struct HttpOptions {
   int max_attempts = 4;             // for SendWithRetry
   std::chrono::milliseconds backoff_base{500};
   std::chrono::milliseconds backoff_cap{30000};
+  // How SendWithRetry waits; empty: really sleep. Tests record the delays.
+  std::function<void(std::chrono::milliseconds)> sleep;
 };
 
 class HttpClient {
@@ -55,12 +64,21 @@ class HttpClient {
 };
 
 // The libcurl client. Proxy environment variables (https_proxy, no_proxy...)
-// are honoured by libcurl itself.
+// are honoured by libcurl itself. Redirects are not followed (they would carry
+// the Authorization header elsewhere). options.ca_file is added to the system
+// CA bundle, not put in its place, so a private CA for one service does not
+// break verification of public ones. Safe to share between threads (calls
+// are serialised; each client keeps one connection cache). Only GET and HEAD
+// reuse connections: on a reused connection that the server closed, libcurl
+// resends the request by itself, which must never happen to a POST.
 std::unique_ptr<HttpClient> MakeCurlClient(const HttpOptions& options, Logger log);
 
 // Sends req, retrying transient failures (status 0, 429, 5xx) up to
 // options.max_attempts with backoff and jitter, waiting at least Retry-After.
 // Returns the last response (which may still be a failure) or a kConfig error.
+// A Retry-After longer than options.backoff_cap is not slept through: the
+// response is returned at once so the caller can defer the work durably.
+// Only for idempotent requests (or ones carrying an Idempotency-Key).
 Result<HttpResponse> SendWithRetry(HttpClient& client, const HttpRequest& req,
                                    const HttpOptions& options, Logger log);
 
@@ -68,6 +86,22 @@ Result<HttpResponse> SendWithRetry(HttpClient& client, const HttpRequest& req,
 bool IsLoopbackUrl(const std::string& url);
 // kConfig unless url is https://, or http:// to a loopback host.
 Status CheckUrlAllowed(const std::string& url);
+
+// The URL as it may appear in a log: no user:password, query values replaced
+// by "***" (API keys and tokens travel there), no fragment.
+std::string RedactUrl(const std::string& url);
+
+// A Retry-After value (delay-seconds or an HTTP-date) as seconds from now;
+// a date in the past gives 0, garbage gives nullopt.
+std::optional<int> ParseRetryAfter(const std::string& value,
+                                   std::chrono::system_clock::time_point now);
+
+// True for what SendWithRetry retries: no response, 429, 5xx.
+bool IsRetryableStatus(int status);
+
+// The wait before retry number `attempt` (1-based): base * 2^(attempt-1),
+// capped, with jitter in [half, full], and never less than retry_after_s.
+std::chrono::milliseconds RetryDelay(int attempt, const HttpOptions& options, int retry_after_s);
 
 }  // namespace ncbocr
 

@@ -17,6 +17,7 @@
 
 #include "ncbocr/claim.h"
 #include "ncbocr/config.h"
+#include "ncbocr/log.h"
 #include "ncbocr/spool.h"
 #include "ncbocr/status.h"
 
@@ -70,8 +71,10 @@ class FileOutboxClient : public NcbClient {
   std::string dir_;
 };
 
-// The client for config.ncb.base_url.
-Result<std::unique_ptr<NcbClient>> MakeNcbClient(const NcbConfig& config);
+// The client for config.ncb.base_url: file:// gives the local outbox,
+// https:// (or http:// to loopback) the NCB HTTP client of ncb_http.h, which
+// logs its requests (no bodies, no key) to log.
+Result<std::unique_ptr<NcbClient>> MakeNcbClient(const NcbConfig& config, Logger log = nullptr);
 
 }  // namespace ncbocr
 
