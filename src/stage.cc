@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "ncbocr/metrics.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {
@@ -122,6 +123,11 @@ StageReport RunStage(StageContext& ctx, const std::function<StageReport()>& body
   }
   Status w = ctx.spool.WriteStageRun(ctx.stage, run);
   if (!w.ok()) ctx.log->warn("cannot record the run: {}", w.ToString());
+  if (ctx.config.metrics.enabled) {
+    // Metrics follow every run, so the dashboards lag the pipeline by one run at most.
+    Status m = WriteMetricsFile(ctx.config.metrics, ctx.spool, ctx.clock.Now());
+    if (!m.ok()) ctx.log->warn("cannot write metrics: {}", m.ToString());
+  }
 
   std::string summary;
   for (const auto& [k, v] : report.outcomes) summary += " " + k + "=" + std::to_string(v);

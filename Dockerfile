@@ -1,0 +1,44 @@
+# ncbocr in a container: Debian 12, the same packages as scripts/setup.sh,
+# built from this tree, run as an unprivileged user. Not exercised by the
+# test suite (see README). Scheduling inside the container is left to the
+# host: run one stage per `docker compose run` from cron or systemd timers,
+# or `ncbocr run` in a loop (compose.yaml).
+#
+#   docker build -t ncbocr .
+#   docker run --rm -v ncbocr-spool:/var/spool/ncbocr \
+#     -v /etc/ncbocr:/etc/ncbocr:ro ncbocr status
+
+FROM debian:12 AS build
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      build-essential cmake pkg-config \
+      libtesseract-dev libleptonica-dev libopencv-dev libgmime-3.0-dev libpoppler-cpp-dev \
+      libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev \
+      libcli11-dev doctest-dev libarchive-dev ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+COPY . /src
+RUN rm -rf /src/build \
+ && cmake -S /src -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
+ && cmake --build /build -j"$(nproc)" --target ncbocr \
+ && DESTDIR=/out cmake --install /build
+
+FROM debian:12-slim
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      libtesseract5 liblept5 libopencv-core406 libopencv-imgproc406 libopencv-imgcodecs406 \
+      libgmime-3.0-0 libpoppler-cpp0v5 libcurl4 libssl3 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
+      libarchive13 ca-certificates \
+      tesseract-ocr-eng tesseract-ocr-msa tesseract-ocr-chi-sim tesseract-ocr-tam tesseract-ocr-osd \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /out/usr/bin/ncbocr /usr/bin/ncbocr
+COPY --from=build /out/usr/share/man /usr/share/man
+COPY --from=build /out/etc/ncbocr/ncbocr.example.yaml /etc/ncbocr/ncbocr.example.yaml
+RUN useradd --system --user-group --home-dir /var/lib/ncbocr --shell /usr/sbin/nologin ncbocr \
+ && install -d -o ncbocr -g ncbocr -m 0700 /var/spool/ncbocr /var/lib/ncbocr /var/log/ncbocr \
+ && install -d -o ncbocr -g ncbocr -m 0755 /var/lib/prometheus/node-exporter
+USER ncbocr
+WORKDIR /var/lib/ncbocr
+ENV NCBOCR_CONFIG=/etc/ncbocr/ncbocr.yaml
+VOLUME ["/var/spool/ncbocr", "/var/lib/ncbocr"]
+ENTRYPOINT ["/usr/bin/ncbocr"]
+CMD ["status"]

@@ -1,0 +1,46 @@
+// Metrics: the pipeline's numbers in the Prometheus text format, for the
+// node exporter's textfile collector (metrics.textfile_dir/ncbocr.prom).
+//
+// Every number is derived from what the spool already keeps durably, so the
+// counters survive across the short-lived processes cron starts:
+//   - claims moved per stage and target state, and NCB submission outcomes,
+//     are counted from journal/journal.log (append-only, so they only grow);
+//   - claims per state and the oldest claim's age come from the queue dirs;
+//   - last run, last success, duration and failures per stage come from
+//     stages/<stage>.json;
+//   - OCR time and extraction confidence histograms are built from each
+//     claim's ocr.json timings and manifest confidence. Reading every ocr.json
+//     on every run would cost more than the stages themselves, so each claim's
+//     two values are remembered in metrics/observed.json the first time they
+//     are seen; that file also keeps the histograms from shrinking when old
+//     claims leave the spool.
+// No label or value carries personal data: only stage, state and outcome names.
+#ifndef NCBOCR_METRICS_H_
+#define NCBOCR_METRICS_H_
+
+#include <string>
+
+#include "ncbocr/config.h"
+#include "ncbocr/spool.h"
+#include "ncbocr/status.h"
+
+namespace ncbocr {
+
+// Renders all metrics as Prometheus text exposition format (version 0.0.4).
+// update_cache: record newly seen claims in metrics/observed.json (the caller
+// should hold the "metrics" lock; see WriteMetricsFile). Never fails: a
+// unreadable journal or claim is skipped and counted in ncbocr_metrics_errors.
+std::string RenderMetrics(const Spool& spool, TimePoint now, bool update_cache);
+
+// The file WriteMetricsFile writes: <textfile_dir>/ncbocr.prom.
+std::string MetricsFilePath(const MetricsConfig& config);
+
+// Renders and writes the metrics file atomically (mode 0644: no personal
+// data). Takes the spool's "metrics" lock without waiting; if another process
+// holds it, that process is writing the same numbers and this returns ok
+// without writing. kIo if the directory is missing or not writable.
+Status WriteMetricsFile(const MetricsConfig& config, const Spool& spool, TimePoint now);
+
+}  // namespace ncbocr
+
+#endif  // NCBOCR_METRICS_H_
