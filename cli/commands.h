@@ -62,6 +62,7 @@ void RegisterClaims(CLI::App& app, AppState& st);
 void RegisterEval(CLI::App& app, AppState& st);
 void RegisterMetrics(CLI::App& app, AppState& st);
 void RegisterAlert(CLI::App& app, AppState& st);
+void RegisterValidateCredentials(CLI::App& app, AppState& st);
 
 }  // namespace ncbocr::cli
 

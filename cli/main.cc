@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   cli::RegisterEval(app, st);
   cli::RegisterMetrics(app, st);
   cli::RegisterAlert(app, st);
+  cli::RegisterValidateCredentials(app, st);
 
   try {
     app.parse(argc, argv);
