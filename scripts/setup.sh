@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs what ncbocr needs on Debian 12 (only what is missing) and builds it
+# into build/. Idempotent: a second run installs nothing and rebuilds only
+# what changed.
+#
+#   scripts/setup.sh               build and runtime dependencies, then build
+#   scripts/setup.sh --test-deps   also what the test suite needs
+#   scripts/setup.sh --no-build    install only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Build and runtime dependencies.
+pkgs=(
+  build-essential cmake pkg-config ccache
+  libtesseract-dev libleptonica-dev
+  tesseract-ocr tesseract-ocr-eng tesseract-ocr-msa tesseract-ocr-chi-sim
+  tesseract-ocr-tam tesseract-ocr-osd
+  libopencv-dev libgmime-3.0-dev libpoppler-cpp-dev
+  libcurl4-openssl-dev libssl-dev openssl ca-certificates
+  nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev doctest-dev
+  libarchive-dev
+)
+# What the tests use besides: loopback servers, promtool, man page checks.
+test_pkgs=(
+  python3 groff-base prometheus python3-aiosmtpd dovecot-imapd procps logrotate systemd
+)
+
+want_tests=0
+build=1
+for arg in "$@"; do
+  case "$arg" in
+    --test-deps) want_tests=1 ;;
+    --no-build) build=0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown option $arg" >&2; exit 64 ;;
+  esac
+done
+[ "$want_tests" = 1 ] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  # Services in the test packages (prometheus, dovecot) are not wanted
+  # running: the tests start their own on loopback.
+  if [ "$(id -u)" = 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: all packages present"
+fi
+
+if [ "$build" = 1 ]; then
+  cmake -S . -B build >/dev/null
+  cmake --build build -j"$(nproc)"
+fi

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The binary's contract: usage errors, configuration errors, exit codes, JSON.
+source "$(dirname "$0")/lib.sh"
+
+expect_code 64 "$NCBOCR" nosuch
+expect_code 64 "$NCBOCR" --no-such-flag status
+expect_code 64 "$NCBOCR"
+expect_code 0 "$NCBOCR" --version
+expect_grep "ncbocr " "$WORK/out"
+expect_code 0 "$NCBOCR" --help
+for sub in fetch ocr extract submit archive run status claims; do
+  expect_grep "^  $sub" "$WORK/out"
+done
+
+cat > "$WORK/bad.yaml" <<YAML
+spool: $WORK/spool
+ocr:
+  langauges: [eng]
+YAML
+expect_code 78 "$NCBOCR" --config "$WORK/bad.yaml" status
+expect_grep "ocr.langauges" "$WORK/err"
+expect_grep "$WORK/bad.yaml" "$WORK/err"
+
+cat > "$WORK/type.yaml" <<YAML
+spool: $WORK/spool
+ncb:
+  max_attempts: often
+YAML
+expect_code 78 "$NCBOCR" --config "$WORK/type.yaml" status
+expect_grep "ncb.max_attempts" "$WORK/err"
+
+expect_code 78 env OCR_HIGH_CONFIDENCE_THRESHOLD=2 "$NCBOCR" --spool "$WORK/spool" status
+expect_grep "OCR_HIGH_CONFIDENCE_THRESHOLD\|high_confidence_threshold" "$WORK/err"
+
+cat > "$WORK/ok.yaml" <<YAML
+spool: $WORK/spool
+YAML
+expect_code 0 "$NCBOCR" --config "$WORK/ok.yaml" status --json
+python3 - "$WORK/out" <<'PY' && pass || fail "status --json shape"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert set(j["queues"]) >= {"fetched", "ocred", "ready", "submitted", "done", "review", "deferred", "failed", "rejected", "duplicate"}, j
+assert all(v == 0 for v in j["queues"].values())
+assert set(j["stages"]) == {"fetch", "ocr", "extract", "submit", "archive"}
+PY
+expect_code 0 "$NCBOCR" --config "$WORK/ok.yaml" claims --json
+expect_grep "^\[\]" "$WORK/out"
+expect_code 65 "$NCBOCR" --config "$WORK/ok.yaml" claims show 20240101-000000-deadbeef
+expect_grep "no such claim" "$WORK/err"
+expect_code 64 "$NCBOCR" --config "$WORK/ok.yaml" claims --state nosuch
+
+# Submit with no NCB configured is a configuration error, not a crash.
+expect_code 78 "$NCBOCR" --config "$WORK/ok.yaml" submit
+# HTTP NCB for a non-loopback host without TLS is refused.
+expect_code 78 env NCB_API_BASE_URL=http://ncb.example.com/api "$NCBOCR" --config "$WORK/ok.yaml" submit
+expect_grep "loopback" "$WORK/err"
+
+finish

@@ -1,0 +1,168 @@
+#include "ncbocr/config.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <map>
+
+#include <doctest/doctest.h>
+
+#include "test_util.h"
+
+using namespace ncbocr;
+using ncbocr::testing::TempDir;
+
+namespace {
+
+std::map<std::string, std::string> g_env;
+std::optional<std::string> FakeEnv(const char* name) {
+  auto it = g_env.find(name);
+  if (it == g_env.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Write(const TempDir& t, const std::string& yaml, unsigned mode = 0644) {
+  std::string p = (t.path() / "c.yaml").string();
+  std::ofstream(p) << yaml;
+  ::chmod(p.c_str(), mode);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("config: defaults are valid") {
+  g_env.clear();
+  auto c = LoadConfig("", {}, FakeEnv);
+  REQUIRE(c.ok());
+  CHECK(c->spool == "/var/spool/ncbocr");
+  CHECK(c->extract.high_confidence_threshold == doctest::Approx(0.90));
+  CHECK(c->ocr.languages == std::vector<std::string>{"eng", "msa"});
+}
+
+TEST_CASE("config: the documented example loads and matches the defaults") {
+  g_env.clear();
+  auto c = LoadConfig(std::string(NCBOCR_SOURCE_DIR) + "/config/ncbocr.example.yaml", {}, FakeEnv);
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  Config d;
+  CHECK(c->spool == d.spool);
+  CHECK(c->fetch.max_attachment_bytes == d.fetch.max_attachment_bytes);
+  CHECK(c->ncb.field_map == d.ncb.field_map);
+  CHECK(c->gmail.query == d.gmail.query);
+  CHECK(c->backup.keep_days == d.backup.keep_days);
+}
+
+TEST_CASE("config: an unknown key names the key and the file") {
+  g_env.clear();
+  TempDir t;
+  std::string p = Write(t, "ocr:\n  langauges: [eng]\n");
+  auto c = LoadConfig(p, {}, FakeEnv);
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.status().kind() == ErrorKind::kConfig);
+  CHECK(c.status().exit_code() == 78);
+  CHECK(c.status().message().find("ocr.langauges") != std::string::npos);
+  CHECK(c.status().message().find(p) != std::string::npos);
+
+  auto top = LoadConfig(Write(t, "spoool: /x\n"), {}, FakeEnv);
+  REQUIRE_FALSE(top.ok());
+  CHECK(top.status().message().find("'spoool'") != std::string::npos);
+}
+
+TEST_CASE("config: wrong types and impossible values are refused") {
+  g_env.clear();
+  TempDir t;
+  auto a = LoadConfig(Write(t, "ocr:\n  workers: many\n"), {}, FakeEnv);
+  REQUIRE_FALSE(a.ok());
+  CHECK(a.status().message().find("ocr.workers") != std::string::npos);
+  CHECK(a.status().message().find("integer") != std::string::npos);
+
+  auto b = LoadConfig(Write(t, "extract:\n  high_confidence_threshold: 1.5\n"), {}, FakeEnv);
+  REQUIRE_FALSE(b.ok());
+  CHECK(b.status().message().find("extract.high_confidence_threshold") != std::string::npos);
+
+  auto c = LoadConfig(Write(t, "ocr:\n  languages: eng\n"), {}, FakeEnv);
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.status().message().find("list") != std::string::npos);
+
+  auto d = LoadConfig(Write(t, "ncb:\n  base_url: http://ncb.example.com/api\n"), {}, FakeEnv);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.status().message().find("loopback") != std::string::npos);
+
+  auto e = LoadConfig(Write(t, "ncb:\n  field_map:\n    \"Claim Amount\": totl\n"), {}, FakeEnv);
+  REQUIRE_FALSE(e.ok());
+  CHECK(e.status().message().find("totl") != std::string::npos);
+
+  auto f = LoadConfig(Write(t, "spool: [\n"), {}, FakeEnv);
+  REQUIRE_FALSE(f.ok());
+  CHECK(f.status().kind() == ErrorKind::kConfig);
+
+  CHECK_FALSE(LoadConfig((t.path() / "missing.yaml").string(), {}, FakeEnv).ok());
+}
+
+TEST_CASE("config: environment overrides the file, flags override both") {
+  TempDir t;
+  std::string p = Write(t, "spool: /from/file\nlog:\n  level: warn\nocr:\n  batch_size: 3\n");
+  g_env = {{"LOG_LEVEL", "debug"}, {"OCR_BATCH_SIZE", "5"}, {"ALERT_RECIPIENTS", "a@x.my, b@x.my"},
+           {"METRICS_ENABLED", "1"}, {"NCB_API_BASE_URL", "https://ncb.internal.example/api/v1"}};
+  auto c = LoadConfig(p, {}, FakeEnv);
+  REQUIRE(c.ok());
+  CHECK(c->spool == "/from/file");
+  CHECK(c->log.level == "debug");
+  CHECK(c->ocr.batch_size == 5);
+  CHECK(c->alerts.recipients == std::vector<std::string>{"a@x.my", "b@x.my"});
+  CHECK(c->metrics.enabled);
+  CHECK(c->ncb.base_url == "https://ncb.internal.example/api/v1");
+
+  ConfigOverrides o;
+  o.spool = "/from/flag";
+  o.log_level = "error";
+  auto d = LoadConfig(p, o, FakeEnv);
+  REQUIRE(d.ok());
+  CHECK(d->spool == "/from/flag");
+  CHECK(d->log.level == "error");
+
+  g_env = {{"OCR_BATCH_SIZE", "lots"}};
+  auto bad = LoadConfig(p, {}, FakeEnv);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("OCR_BATCH_SIZE") != std::string::npos);
+  g_env.clear();
+}
+
+TEST_CASE("config: relative paths are relative to the file") {
+  g_env.clear();
+  TempDir t;
+  auto c = LoadConfig(Write(t, "spool: var/spool\nncb:\n  base_url: file://out\n"), {}, FakeEnv);
+  REQUIRE(c.ok());
+  CHECK(c->spool == (t.path() / "var/spool").string());
+  CHECK(c->ncb.base_url == "file://" + (t.path() / "out").string());
+}
+
+TEST_CASE("config: a world-readable file holding a secret is refused") {
+  g_env.clear();
+  TempDir t;
+  auto open = LoadConfig(Write(t, "ncb:\n  api_key: s3cret\n", 0644), {}, FakeEnv);
+  REQUIRE_FALSE(open.ok());
+  CHECK(open.status().message().find("chmod 600") != std::string::npos);
+  CHECK(open.status().message().find("s3cret") == std::string::npos);
+  auto closed = LoadConfig(Write(t, "ncb:\n  api_key: s3cret\n", 0600), {}, FakeEnv);
+  CHECK(closed.ok());
+}
+
+TEST_CASE("config: secret files must not be readable by group or others") {
+  TempDir t;
+  std::string p = (t.path() / "token.json").string();
+  std::ofstream(p) << "secret\n";
+  ::chmod(p.c_str(), 0644);
+  Status s = CheckSecretFile(p, "Gmail token");
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find(p) != std::string::npos);
+  CHECK(s.message().find("0644") != std::string::npos);
+  CHECK(s.message().find("chmod 600") != std::string::npos);
+  ::chmod(p.c_str(), 0640);
+  CHECK_FALSE(CheckSecretFile(p, "Gmail token").ok());
+  ::chmod(p.c_str(), 0600);
+  CHECK(CheckSecretFile(p, "Gmail token").ok());
+  auto v = ReadSecretFile(p, "Gmail token");
+  REQUIRE(v.ok());
+  CHECK(*v == "secret");
+  CHECK_FALSE(CheckSecretFile((t.path() / "none").string(), "x").ok());
+}

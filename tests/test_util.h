@@ -1,0 +1,68 @@
+// Shared test helpers: a temporary directory that cleans up after itself, and
+// a quick way to put a claim into a real spool.
+#ifndef NCBOCR_TESTS_TEST_UTIL_H_
+#define NCBOCR_TESTS_TEST_UTIL_H_
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "ncbocr/spool.h"
+#include "ncbocr/util.h"
+
+namespace ncbocr::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "ncbocr-test-XXXXXX").string();
+    char* p = ::mkdtemp(tmpl.data());
+    path_ = p ? p : tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Commits a claim into state with an attachment holding `bytes` and, if
+// extract is not null, an extract.json with those field values.
+inline Claim PutClaim(const Spool& spool, ClaimState state, const std::string& bytes = "receipt",
+                      const nlohmann::json& extract = nullptr, const std::string& id = "") {
+  auto d = spool.NewDraft(id.empty() ? NewClaimId() : id);
+  if (!d.ok()) throw std::runtime_error(d.status().ToString());
+  d->claim.source.kind = "eml";
+  d->claim.source.email_id = "mail-1";
+  d->claim.source.part_count = 1;
+  Attachment a;
+  a.filename = "receipt.jpg";
+  a.content_type = "image/jpeg";
+  a.sha256 = Sha256Hex(bytes);
+  a.size = static_cast<long long>(bytes.size());
+  a.stored_name = "original.jpg";
+  d->claim.attachment = a;
+  if (!spool.WriteDraftFile(*d, "original.jpg", bytes).ok()) throw std::runtime_error("write");
+  if (!extract.is_null()) {
+    nlohmann::json fields = nlohmann::json::object();
+    for (const auto& [k, v] : extract.items()) fields[k] = {{"value", v}, {"confidence", 0.99}, {"source", "ocr"}};
+    nlohmann::json doc = {{"fields", fields}, {"confidence", 0.95}, {"decision", "submit"}, {"reasons", nlohmann::json::array()}};
+    if (!spool.WriteDraftFile(*d, "extract.json", doc.dump()).ok()) throw std::runtime_error("write");
+  }
+  Status s = spool.Commit(*d, state, "test", "");
+  if (!s.ok()) throw std::runtime_error(s.ToString());
+  auto c = spool.LoadIn(state, d->claim.id);
+  if (!c.ok()) throw std::runtime_error(c.status().ToString());
+  return *c;
+}
+
+}  // namespace ncbocr::testing
+
+#endif  // NCBOCR_TESTS_TEST_UTIL_H_
