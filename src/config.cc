@@ -107,6 +107,17 @@ const std::map<std::string, Key>& Schema() {
 
       {"backup.dir", {Kind::kPath, [](Config& c, N n) { c.backup.dir = n.as<std::string>(); }}},
       {"backup.keep_days", {Kind::kInt, [](Config& c, N n) { c.backup.keep_days = n.as<int>(); }}},
+
+      {"health.stage_interval.fetch", {Kind::kInt, [](Config& c, N n) { c.health.stage_interval["fetch"] = n.as<int>(); }}},
+      {"health.stage_interval.ocr", {Kind::kInt, [](Config& c, N n) { c.health.stage_interval["ocr"] = n.as<int>(); }}},
+      {"health.stage_interval.extract", {Kind::kInt, [](Config& c, N n) { c.health.stage_interval["extract"] = n.as<int>(); }}},
+      {"health.stage_interval.submit", {Kind::kInt, [](Config& c, N n) { c.health.stage_interval["submit"] = n.as<int>(); }}},
+      {"health.stage_interval.archive", {Kind::kInt, [](Config& c, N n) { c.health.stage_interval["archive"] = n.as<int>(); }}},
+      {"health.max_backlog", {Kind::kInt, [](Config& c, N n) { c.health.max_backlog = n.as<int>(); }}},
+      {"health.max_review", {Kind::kInt, [](Config& c, N n) { c.health.max_review = n.as<int>(); }}},
+      {"health.max_consecutive_failures", {Kind::kInt, [](Config& c, N n) { c.health.max_consecutive_failures = n.as<int>(); }}},
+      {"health.max_claim_attempts", {Kind::kInt, [](Config& c, N n) { c.health.max_claim_attempts = n.as<int>(); }}},
+      {"health.min_free_percent", {Kind::kDouble, [](Config& c, N n) { c.health.min_free_percent = n.as<double>(); }}},
   };
   return schema;
 }
@@ -310,6 +321,16 @@ Status Validate(const Config& c, const std::string& where) {
   }
   if (c.alerts.smtp_port < 1 || c.alerts.smtp_port > 65535) return bad("alerts.smtp_port", "must be a TCP port");
   if (c.backup.keep_days < 1) return bad("backup.keep_days", "must be at least 1");
+  for (const auto& [stage, secs] : c.health.stage_interval) {
+    if (secs < 60) return bad("health.stage_interval." + stage, "must be at least 60 seconds");
+  }
+  if (c.health.max_backlog < 1) return bad("health.max_backlog", "must be at least 1");
+  if (c.health.max_review < 1) return bad("health.max_review", "must be at least 1");
+  if (c.health.max_consecutive_failures < 1) return bad("health.max_consecutive_failures", "must be at least 1");
+  if (c.health.max_claim_attempts < 1) return bad("health.max_claim_attempts", "must be at least 1");
+  if (c.health.min_free_percent < 0 || c.health.min_free_percent > 100) {
+    return bad("health.min_free_percent", "must be between 0 and 100");
+  }
   return Status::Ok();
 }
 

@@ -127,6 +127,19 @@ struct BackupConfig {
   int keep_days = 30;
 };
 
+// What `ncbocr status --check` calls unhealthy (see health.h).
+struct HealthConfig {
+  // Seconds within which each stage must have succeeded; the defaults are
+  // the cron intervals of the deployment guide with slack for one missed run.
+  std::map<std::string, int> stage_interval = {
+      {"fetch", 600}, {"ocr", 600}, {"extract", 600}, {"submit", 600}, {"archive", 1800}};
+  int max_backlog = 200;             // claims waiting in fetched/ocred/ready/submitted
+  int max_review = 50;               // claims waiting for a clerk (review + failed)
+  int max_consecutive_failures = 3;  // failed runs of one stage in a row
+  int max_claim_attempts = 3;        // deferred claims with this many attempts
+  double min_free_percent = 10;      // free space on the spool's file system
+};
+
 struct Config {
   std::string source_file;  // the YAML file it came from, "" if none
   std::string spool = "/var/spool/ncbocr";
@@ -141,6 +154,7 @@ struct Config {
   AlertConfig alerts;
   MetricsConfig metrics;
   BackupConfig backup;
+  HealthConfig health;
 };
 
 // Command-line overrides (applied last).
