@@ -60,6 +60,8 @@ void RegisterRun(CLI::App& app, AppState& st);
 void RegisterStatus(CLI::App& app, AppState& st);
 void RegisterClaims(CLI::App& app, AppState& st);
 void RegisterEval(CLI::App& app, AppState& st);
+void RegisterExceptions(CLI::App& app, AppState& st);
+void RegisterRetry(CLI::App& app, AppState& st);
 void RegisterMetrics(CLI::App& app, AppState& st);
 void RegisterAlert(CLI::App& app, AppState& st);
 void RegisterValidateCredentials(CLI::App& app, AppState& st);

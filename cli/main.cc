@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   cli::RegisterStatus(app, st);
   cli::RegisterClaims(app, st);
   cli::RegisterEval(app, st);
+  cli::RegisterExceptions(app, st);
+  cli::RegisterRetry(app, st);
   cli::RegisterMetrics(app, st);
   cli::RegisterAlert(app, st);
   cli::RegisterValidateCredentials(app, st);
