@@ -62,6 +62,8 @@ void RegisterClaims(CLI::App& app, AppState& st);
 void RegisterEval(CLI::App& app, AppState& st);
 void RegisterExceptions(CLI::App& app, AppState& st);
 void RegisterRetry(CLI::App& app, AppState& st);
+void RegisterBackup(CLI::App& app, AppState& st);
+void RegisterRestore(CLI::App& app, AppState& st);
 void RegisterMetrics(CLI::App& app, AppState& st);
 void RegisterAlert(CLI::App& app, AppState& st);
 void RegisterValidateCredentials(CLI::App& app, AppState& st);

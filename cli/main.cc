@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   cli::RegisterEval(app, st);
   cli::RegisterExceptions(app, st);
   cli::RegisterRetry(app, st);
+  cli::RegisterBackup(app, st);
+  cli::RegisterRestore(app, st);
   cli::RegisterMetrics(app, st);
   cli::RegisterAlert(app, st);
   cli::RegisterValidateCredentials(app, st);
