@@ -60,6 +60,7 @@ void RegisterRun(CLI::App& app, AppState& st);
 void RegisterStatus(CLI::App& app, AppState& st);
 void RegisterClaims(CLI::App& app, AppState& st);
 void RegisterEval(CLI::App& app, AppState& st);
+void RegisterAuth(CLI::App& app, AppState& st);
 void RegisterExceptions(CLI::App& app, AppState& st);
 void RegisterRetry(CLI::App& app, AppState& st);
 void RegisterBackup(CLI::App& app, AppState& st);

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   cli::RegisterStatus(app, st);
   cli::RegisterClaims(app, st);
   cli::RegisterEval(app, st);
+  cli::RegisterAuth(app, st);
   cli::RegisterExceptions(app, st);
   cli::RegisterRetry(app, st);
   cli::RegisterBackup(app, st);

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "ncbocr/email.h"
+#include "ncbocr/google_archive.h"
 #include "ncbocr/ncb.h"
 #include "ncbocr/util.h"
 
@@ -150,11 +151,42 @@ std::string ArchivePath(const ArchiveConfig& config, const Claim& c) {
   return (fs::path(config.dir) / "claims" / day / name).string();
 }
 
-StageReport ArchiveClaims(StageContext& ctx) {
+namespace {
+
+// Drive and Sheets for one claim. Credentials refused stop the stage (every
+// claim stays submitted); anything else retries this claim later.
+Disposition ToGoogle(StageContext& ctx, GoogleSinks& google, Claim& c, std::string& link) {
+  auto fail = [&](const Status& s) {
+    if (s.kind() == ErrorKind::kCredentials || s.kind() == ErrorKind::kConfig) {
+      Disposition d;
+      d.next = c.state;
+      d.stop = s;
+      return d;
+    }
+    return Disposition::Retry(Backoff(c.attempts + 1), s.message());
+  };
+  if (google.drive() && c.attachment) {
+    auto bytes = ctx.spool.ReadClaimFile(c, c.attachment->stored_name);
+    if (!bytes.ok()) return Disposition::Retry(Backoff(c.attempts + 1), bytes.status().message());
+    auto file = google.drive()->Upload(c, *bytes, ctx.clock.Now());
+    if (!file.ok()) return fail(file.status());
+    link = file->link;
+    c.notes["drive_file_id"] = file->id;
+  }
+  Status s = google.RecordAudit(ctx.spool, c, "submitted", link, ctx.clock.Now());
+  if (!s.ok()) return fail(s);
+  return Disposition::To(ClaimState::kDone, "archived");
+}
+
+}  // namespace
+
+StageReport ArchiveClaims(StageContext& ctx) { return ArchiveClaims(ctx, nullptr); }
+
+StageReport ArchiveClaims(StageContext& ctx, GoogleSinks* google) {
   const ArchiveConfig& cfg = ctx.config.archive;
   return ForEachClaim(ctx, ClaimState::kSubmitted, 8, [&](Claim& c) {
     std::string dest;
-    if (c.attachment) {
+    if (c.attachment && !cfg.dir.empty()) {
       dest = ArchivePath(cfg, c);
       auto bytes = ctx.spool.ReadClaimFile(c, c.attachment->stored_name);
       if (!bytes.ok()) return Disposition::Retry(Backoff(c.attempts + 1), bytes.status().message());
@@ -173,11 +205,16 @@ StageReport ArchiveClaims(StageContext& ctx) {
         if (!s.ok()) return Disposition::Retry(Backoff(c.attempts + 1), s.message());
       }
     }
+    std::string link = dest;
+    if (google) {
+      Disposition d = ToGoogle(ctx, *google, c, link);
+      if (d.next != ClaimState::kDone) return d;
+    }
     if (!cfg.audit_csv.empty()) {
-      Status s = AppendAuditCsv(cfg.audit_csv, AuditRow(ctx.spool, c, "submitted", dest, ctx.clock.Now()));
+      Status s = AppendAuditCsv(cfg.audit_csv, AuditRow(ctx.spool, c, "submitted", link, ctx.clock.Now()));
       if (!s.ok()) return Disposition::Retry(Backoff(c.attempts + 1), s.message());
     }
-    c.archived_path = dest;
+    c.archived_path = link;
     return Disposition::To(ClaimState::kDone, "archived");
   });
 }
@@ -185,17 +222,23 @@ StageReport ArchiveClaims(StageContext& ctx) {
 StageReport RunArchiveStage(StageContext& ctx) {
   const ArchiveConfig& cfg = ctx.config.archive;
   StageReport r;
-  if (!cfg.drive_folder_id.empty() || !cfg.sheets_spreadsheet_id.empty()) {
-    r.status = Status::Unavailable("archiving to Google Drive / Sheets is not built yet in this version; "
-                                   "use archive.dir and archive.audit_csv");
-  } else if (cfg.dir.empty()) {
-    r.status = Status::Config("no archive configured: set archive.dir (and archive.audit_csv)");
-  }
-  if (!r.status.ok()) {
+  if (cfg.dir.empty() && cfg.drive_folder_id.empty()) {
+    r.status = Status::Config("no archive configured: set archive.dir (and archive.audit_csv), "
+                              "or archive.drive_folder_id (and archive.sheets_spreadsheet_id)");
     ctx.log->error("{}", r.status.message());
     return r;
   }
-  return RunStage(ctx, [&] { return ArchiveClaims(ctx); });
+  std::unique_ptr<GoogleSinks> google;
+  if (GoogleArchiveConfigured(cfg)) {
+    auto opened = GoogleSinks::Open(ctx.config, ctx.spool, ctx.clock, ctx.log);
+    if (!opened.ok()) {
+      r.status = opened.status();
+      ctx.log->error("{}", r.status.message());
+      return r;
+    }
+    google = std::move(*opened);
+  }
+  return RunStage(ctx, [&] { return ArchiveClaims(ctx, google.get()); });
 }
 
 }  // namespace ncbocr

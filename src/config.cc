@@ -92,6 +92,7 @@ const std::map<std::string, Key>& Schema() {
       {"archive.sheets_credentials_path", {Kind::kPath, [](Config& c, N n) { c.archive.sheets_credentials_path = n.as<std::string>(); }}},
       {"archive.sheets_spreadsheet_id", {Kind::kString, [](Config& c, N n) { c.archive.sheets_spreadsheet_id = n.as<std::string>(); }}},
       {"archive.sheets_api_base_url", {Kind::kString, [](Config& c, N n) { c.archive.sheets_api_base_url = n.as<std::string>(); }}},
+      {"archive.service_account_subject", {Kind::kString, [](Config& c, N n) { c.archive.service_account_subject = n.as<std::string>(); }}},
 
       {"alerts.enabled", {Kind::kBool, [](Config& c, N n) { c.alerts.enabled = n.as<bool>(); }}},
       {"alerts.smtp_host", {Kind::kString, [](Config& c, N n) { c.alerts.smtp_host = n.as<std::string>(); }}},

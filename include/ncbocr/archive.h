@@ -1,10 +1,14 @@
 // The archive stage: submitted claims get their original filed and an audit
 // row, then are done.
 //
-// Local sink (this version): archive.dir/claims/YYYY/MM/DD/{email_id}_{name}
-// and a CSV audit log (archive.audit_csv) with the same columns the Google
-// Sheets audit log has (AuditColumns). Both writes are idempotent: a redo
-// after a crash finds the file and the row already there and adds neither.
+// Local sink: archive.dir/claims/YYYY/MM/DD/{email_id}_{name} and a CSV audit
+// log (archive.audit_csv) with the same columns the Google Sheets audit log
+// has (AuditColumns). Google sinks (google_archive.h), when configured: the
+// original goes to Drive (archive.drive_folder_id) and the claim's row in the
+// Sheet (archive.sheets_spreadsheet_id) is updated to "submitted" with the
+// Drive link. Any of the four may be configured alone. Every write is
+// idempotent: a redo after a crash finds the file and the row already there
+// and adds neither.
 #ifndef NCBOCR_ARCHIVE_H_
 #define NCBOCR_ARCHIVE_H_
 
@@ -33,8 +37,12 @@ Status AppendAuditCsv(const std::string& path, const std::vector<std::string>& r
 // archive.dir/claims/YYYY/MM/DD/<email id>_<file name> for claim c.
 std::string ArchivePath(const ArchiveConfig& config, const Claim& c);
 
-// Archives every submitted claim. No lock: see RunArchiveStage.
+class GoogleSinks;
+
+// Archives every submitted claim. No lock: see RunArchiveStage. google may be
+// null (local sinks only).
 StageReport ArchiveClaims(StageContext& ctx);
+StageReport ArchiveClaims(StageContext& ctx, GoogleSinks* google);
 // Checks the configuration and runs the stage under its lock.
 StageReport RunArchiveStage(StageContext& ctx);
 

@@ -104,6 +104,9 @@ struct ArchiveConfig {
   std::string sheets_credentials_path;
   std::string sheets_spreadsheet_id;
   std::string sheets_api_base_url = "https://sheets.googleapis.com";
+  // A Workspace user the service account acts for (domain-wide delegation);
+  // empty: the service account itself.
+  std::string service_account_subject;
 };
 
 struct AlertConfig {

@@ -1,0 +1,213 @@
+// Requests to Google APIs (see google_auth.h): the authorised send, what a
+// Google error means, the encodings the APIs need, and the consent flow.
+#include <openssl/evp.h>
+
+#include <thread>
+
+#include "ncbocr/google_auth.h"
+#include "ncbocr/util.h"
+
+namespace ncbocr {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr char kB64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int B64Value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-' || c == '+') return 62;  // '+' and '/': tolerate the standard alphabet too
+  if (c == '_' || c == '/') return 63;
+  return -1;
+}
+
+}  // namespace
+
+std::string UrlEncode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out;
+  for (const auto& [k, v] : fields) out += (out.empty() ? "" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
+  return out;
+}
+
+std::string Base64UrlEncode(const std::string& bytes) {
+  std::string out;
+  size_t i = 0;
+  auto at = [&](size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(bytes[k])); };
+  for (; i + 2 < bytes.size(); i += 3) {
+    unsigned v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
+    out += {kB64Url[v >> 18], kB64Url[(v >> 12) & 63], kB64Url[(v >> 6) & 63], kB64Url[v & 63]};
+  }
+  if (i + 1 == bytes.size()) {
+    unsigned v = at(i) << 16;
+    out += {kB64Url[v >> 18], kB64Url[(v >> 12) & 63]};
+  } else if (i + 2 == bytes.size()) {
+    unsigned v = (at(i) << 16) | (at(i + 1) << 8);
+    out += {kB64Url[v >> 18], kB64Url[(v >> 12) & 63], kB64Url[(v >> 6) & 63]};
+  }
+  return out;
+}
+
+Result<std::string> Base64UrlDecode(const std::string& text) {
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  unsigned acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    if (c == '=' || c == '\r' || c == '\n') continue;
+    int v = B64Value(c);
+    if (v < 0) return Status::Permanent("invalid base64url data");
+    acc = (acc << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
+Result<HttpResponse> GoogleSend(HttpClient& http, TokenSource& tokens, const HttpRequest& req,
+                                const HttpOptions& options, Logger log) {
+  Status allowed = CheckUrlAllowed(req.url);
+  if (!allowed.ok()) return allowed;
+  for (int round = 0;; ++round) {
+    auto token = tokens.Token();
+    if (!token.ok()) return token.status();
+    HttpRequest authed = req;
+    authed.headers.emplace_back("Authorization", "Bearer " + *token);
+    auto resp = SendWithRetry(http, authed, options, log);
+    if (!resp.ok() || resp->status != 401 || round > 0) return resp;
+    // Expired early or revoked: one fresh token, then the answer stands.
+    log->debug("Google answered 401 (request {}); fetching a new access token", resp->request_id);
+    tokens.Invalidate();
+  }
+}
+
+bool IsRetryable(const HttpResponse& r) { return r.status == 408 || IsRetryableStatus(r.status); }
+
+void PauseBeforeRetry(int attempt, const HttpResponse& last, const HttpOptions& options) {
+  auto delay = RetryDelay(attempt, options, last.RetryAfter());
+  if (options.sleep) {
+    options.sleep(delay);
+  } else {
+    std::this_thread::sleep_for(delay);
+  }
+}
+
+Status GoogleError(const HttpResponse& r, const std::string& what) {
+  if (r.status == 0) return Status::Transient(what + ": no response (" + r.error + ")");
+  std::string detail = "HTTP " + std::to_string(r.status);
+  try {
+    json j = json::parse(r.body);
+    if (auto e = j.find("error"); e != j.end() && e->is_object()) {
+      std::string status = e->value("status", "");
+      std::string message = e->value("message", "");
+      if (!status.empty()) detail += " " + status;
+      if (!message.empty()) detail += ": " + message.substr(0, 200);
+    }
+  } catch (const json::exception&) {
+  }
+  std::string msg = what + ": " + detail;
+  if (r.status == 401 || r.status == 403) {
+    // 403 is also Google's answer to a quota exceeded; that one passes.
+    if (r.status == 403 && (detail.find("RATE_LIMIT") != std::string::npos ||
+                            detail.find("ateLimitExceeded") != std::string::npos)) {
+      return Status::Transient(msg);
+    }
+    return Status::Credentials(msg);
+  }
+  if (r.status == 408 || r.status == 429 || r.status >= 500) return Status::Transient(msg);
+  return Status::Permanent(msg);
+}
+
+// ------------------------------------------------------------ consent flow
+
+std::string PkceChallenge(const std::string& verifier) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_Digest(verifier.data(), verifier.size(), md, &len, EVP_sha256(), nullptr);
+  return Base64UrlEncode(std::string(reinterpret_cast<char*>(md), len));
+}
+
+std::string ConsentUrl(const OAuthClient& client, const std::vector<std::string>& scopes,
+                       const std::string& redirect_uri, const std::string& state,
+                       const std::string& code_challenge) {
+  std::string scope;
+  for (const auto& s : scopes) scope += (scope.empty() ? "" : " ") + s;
+  std::string sep = client.auth_uri.find('?') == std::string::npos ? "?" : "&";
+  return client.auth_uri + sep +
+         FormEncode({{"client_id", client.client_id},
+                     {"redirect_uri", redirect_uri},
+                     {"response_type", "code"},
+                     {"scope", scope},
+                     {"access_type", "offline"},  // without it no refresh token comes back
+                     {"prompt", "consent"},       // nor on a second consent
+                     {"state", state},
+                     {"code_challenge", code_challenge},
+                     {"code_challenge_method", "S256"}});
+}
+
+Result<AuthorizedUser> ExchangeAuthCode(HttpClient& http, const HttpOptions& options,
+                                        const OAuthClient& client, const std::string& code,
+                                        const std::string& redirect_uri,
+                                        const std::string& code_verifier,
+                                        const std::vector<std::string>& scopes, TimePoint now) {
+  Status allowed = CheckUrlAllowed(client.token_uri);
+  if (!allowed.ok()) return allowed.WithContext("OAuth client token_uri");
+  HttpRequest req;
+  req.method = "POST";
+  req.url = client.token_uri;
+  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
+  req.body = FormEncode({{"grant_type", "authorization_code"},
+                         {"code", code},
+                         {"client_id", client.client_id},
+                         {"client_secret", client.client_secret},
+                         {"redirect_uri", redirect_uri},
+                         {"code_verifier", code_verifier}});
+  auto resp = http.Send(req);  // a code is single-use: never resend it
+  if (!resp.ok()) return resp.status();
+  json j;
+  try {
+    j = json::parse(resp->body);
+  } catch (const json::exception&) {
+    j = json::object();
+  }
+  if (resp->status != 200) {
+    if (resp->status == 0) return Status::Unavailable("token endpoint unreachable: " + resp->error);
+    std::string why = j.is_object() ? j.value("error", "") + " " + j.value("error_description", "") : "";
+    return Status::Credentials("Google refused the code (HTTP " + std::to_string(resp->status) +
+                               "): " + Trim(why));
+  }
+  AuthorizedUser u;
+  u.token = j.value("access_token", "");
+  u.refresh_token = j.value("refresh_token", "");
+  u.token_uri = client.token_uri;
+  u.client_id = client.client_id;
+  u.client_secret = client.client_secret;
+  u.scopes = scopes;
+  u.expiry = now + std::chrono::seconds(j.value("expires_in", 3600LL));
+  if (u.refresh_token.empty()) {
+    return Status::Config("Google gave no refresh token; remove ncbocr's access at "
+                          "https://myaccount.google.com/permissions and authorise again");
+  }
+  return u;
+}
+
+}  // namespace ncbocr
