@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 
+#include "ncbocr/ncb_http.h"
 #include "ncbocr/report.h"
 #include "ncbocr/util.h"
 
@@ -107,6 +108,15 @@ void CheckStage(const Spool& spool, const Config& config, TimePoint now, const s
   }
 }
 
+// The submit stage's outage record (ncb_http.h) is the first-hand account:
+// NCB is down once it has failed every call for longer than ncb.alert_after.
+void CheckOutage(const NcbOutage& o, const Config& config, TimePoint now, std::vector<HealthProblem>& out) {
+  auto since = ParseIso(o.down_since);
+  if (!since || SecondsBetween(*since, now) < config.ncb.alert_after) return;
+  out.push_back({"ncb", "NCB unreachable for " + Span(SecondsBetween(*since, now)) + " since " + o.down_since + " (" +
+                            std::to_string(o.failures) + " failed calls, last: " + o.last_error + ")"});
+}
+
 }  // namespace
 
 Json HealthReport::ToJson() const {
@@ -157,7 +167,9 @@ HealthReport CheckHealth(const Spool& spool, const Config& config, TimePoint now
                                           std::to_string(h.max_claim_attempts) + " times or more: " +
                                           FirstIds(deferred.retrying)});
   }
-  if (!deferred.ncb_down.empty()) {
+  if (auto outage = ReadNcbOutage(spool)) {
+    CheckOutage(*outage, config, now, r.problems);
+  } else if (!deferred.ncb_down.empty()) {  // no record (a file:// outbox, an older spool)
     r.problems.push_back({"ncb", "NCB looks unreachable: " + std::to_string(deferred.ncb_down.size()) +
                                      " claims deferred for over " + Span(config.ncb.alert_after) + ": " +
                                      FirstIds(deferred.ncb_down)});

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include "ncbocr/ncb_http.h"
 #include "spool_fixture.h"
 
 namespace ncbocr {
@@ -112,6 +113,31 @@ TEST_CASE("health: claims retried often, and NCB down for longer than alert_afte
 
   f.config.health.max_claim_attempts = 1;
   CHECK(Checks(CheckHealth(f.spool, f.config, deferred_at, 50.0)) == std::vector<std::string>{"retrying"});
+}
+
+struct FixedClock : Clock {
+  TimePoint now;
+  TimePoint Now() const override { return now; }
+};
+
+TEST_CASE("health: NCB down per the submit stage's outage record") {
+  SpoolFixture f;
+  FixedClock clock;
+  clock.now = At("2025-01-01T10:00:00Z");
+  FileOutboxClient unused("/nonexistent");
+  NcbOutageWatch watch(unused, f.spool, std::chrono::seconds(900), clock, NullLogger());
+  NcbResponse down;
+  down.http_status = 503;
+  watch.Note(down);
+  CHECK(CheckHealth(f.spool, f.config, At("2025-01-01T10:10:00Z"), 50.0).healthy());
+  HealthReport r = CheckHealth(f.spool, f.config, At("2025-01-01T10:20:00Z"), 50.0);
+  REQUIRE(Checks(r) == std::vector<std::string>{"ncb"});
+  CHECK(r.problems[0].message.find("NCB unreachable for 20m since 2025-01-01T10:00:00Z") != std::string::npos);
+
+  NcbResponse up;
+  up.http_status = 201;
+  watch.Note(up);
+  CHECK(CheckHealth(f.spool, f.config, At("2025-01-01T10:20:00Z"), 50.0).healthy());
 }
 
 TEST_CASE("health: disk space") {

@@ -11,8 +11,10 @@
 //              ready and submitted together
 //   review     more than health.max_review claims wait for a clerk
 //   retrying   deferred claims that have tried health.max_claim_attempts times
-//   ncb        NCB looks unreachable: a claim has been deferred by submit with
-//              a transport error or HTTP 5xx for longer than ncb.alert_after
+//   ncb        NCB unreachable for longer than ncb.alert_after, from the
+//              outage record submit keeps (stages/ncb-outage.json, ncb_http.h);
+//              without one (a file:// outbox), a claim deferred by submit with
+//              a transport error or HTTP 5xx for that long
 //   disk       less than health.min_free_percent free on the spool's file system
 // Lines name stages, counts and claim ids only, never claim contents, because
 // monitors forward them to mail and chat.
