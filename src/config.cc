@@ -55,6 +55,7 @@ const std::map<std::string, Key>& Schema() {
       {"imap.search", {Kind::kString, [](Config& c, N n) { c.imap.search = n.as<std::string>(); }}},
       {"imap.processed_keyword", {Kind::kString, [](Config& c, N n) { c.imap.processed_keyword = n.as<std::string>(); }}},
       {"imap.move_to", {Kind::kString, [](Config& c, N n) { c.imap.move_to = n.as<std::string>(); }}},
+      {"imap.ca_file", {Kind::kPath, [](Config& c, N n) { c.imap.ca_file = n.as<std::string>(); }}},
 
       {"ocr.languages", {Kind::kStringList, [](Config& c, N n) { c.ocr.languages = n.as<std::vector<std::string>>(); }}},
       {"ocr.use_gpu", {Kind::kString, [](Config& c, N n) { c.ocr.use_gpu = n.as<std::string>(); }}},
@@ -218,7 +219,7 @@ void ResolvePaths(Config& c, const fs::path& base) {
     if (!p.empty() && fs::path(p).is_relative()) p = (base / p).lexically_normal().string();
   };
   fix(c.spool); fix(c.log.file); fix(c.fetch.path); fix(c.fetch.processed_path);
-  fix(c.gmail.credentials_path); fix(c.gmail.token_path); fix(c.imap.password_file);
+  fix(c.gmail.credentials_path); fix(c.gmail.token_path); fix(c.imap.password_file); fix(c.imap.ca_file);
   fix(c.ocr.tessdata_dir); fix(c.ncb.api_key_file); fix(c.ncb.ca_file);
   fix(c.archive.dir); fix(c.archive.audit_csv); fix(c.archive.drive_credentials_path);
   fix(c.archive.sheets_credentials_path); fix(c.alerts.smtp_password_file);

@@ -6,6 +6,7 @@
 #include "ncbocr/attachment.h"
 #include "ncbocr/claim.h"
 #include "ncbocr/gmail.h"
+#include "ncbocr/imap.h"
 #include "ncbocr/mime.h"
 #include "ncbocr/util.h"
 
@@ -296,8 +297,10 @@ StageReport RunFetchStage(StageContext& ctx, MailSource& source) {
 }
 
 StageReport RunFetchStage(StageContext& ctx) {
-  auto source = ctx.config.fetch.source == "gmail" ? MakeGmailSource(ctx.config, ctx.clock, ctx.log)
-                                                  : MakeMailSource(ctx.config.fetch);
+  const std::string& kind = ctx.config.fetch.source;
+  auto source = kind == "gmail"  ? MakeGmailSource(ctx.config, ctx.clock, ctx.log)
+                : kind == "imap" ? MakeImapSource(ctx.config, ctx.log)
+                                 : MakeMailSource(ctx.config.fetch);
   if (!source.ok()) {
     ctx.log->error("{}", source.status().ToString());
     StageReport r;

@@ -200,8 +200,8 @@ Result<std::unique_ptr<MailSource>> MakeMailSource(const FetchConfig& config) {
   const std::string& kind = config.source;
   if (kind == "gmail")  // needs the gmail section and a clock: see gmail.h
     return Status::Internal("the Gmail source is made by MakeGmailSource, not MakeMailSource");
-  if (kind == "imap")
-    return Status::Config("fetch.source '" + kind + "' is not available in this build yet");
+  if (kind == "imap")  // needs the imap section: see imap.h
+    return Status::Internal("the IMAP source is made by MakeImapSource, not MakeMailSource");
   if (kind != "maildir" && kind != "eml")
     return Status::Config("fetch.source must be maildir, eml, gmail or imap, not '" + kind + "'");
   if (config.path.empty()) return Status::Config("fetch.path is not set");

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# `ncbocr fetch` from IMAP against a real Dovecot on 127.0.0.1: the sample
+# inbox gives the same claims as the .eml source; every message then carries
+# the processed keyword and \Seen; a second fetch creates nothing; move_to
+# moves the messages; a wrong password exits 77 and imap:// to a remote host 78.
+source "$(dirname "$0")/lib.sh"
+DOVECOT=/usr/sbin/dovecot
+[ -x "$DOVECOT" ] || { echo "skipped: $DOVECOT not installed (apt-get install dovecot-imapd)"; exit 77; }
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$WORK/run" "$WORK/state"
+chmod 755 "$WORK" "$WORK/run"
+# Dovecot will not give mail access to uid 0: as root, the mail user is nobody.
+if [ "$(id -u)" = 0 ]; then MUID=$(id -u nobody); MGID=$(id -g nobody); else MUID=$(id -u); MGID=$(id -g); fi
+for u in clerk mover; do
+  mkdir -p "$WORK/home/$u/Maildir/"{new,cur,tmp}
+  n=0
+  for f in "$SOURCE_DIR"/samples/inbox/*.eml; do  # deliver, in name order
+    n=$((n + 1)); cp "$f" "$WORK/home/$u/Maildir/new/$((1700000000 + n)).M${n}P1.test"
+  done
+done
+chown -R "$MUID:$MGID" "$WORK/home"
+printf '%s\n' "clerk:{PLAIN}clerk-secret:$MUID:$MGID::$WORK/home/clerk" \
+  "mover:{PLAIN}mover-secret:$MUID:$MGID::$WORK/home/mover" > "$WORK/passwd"
+{
+  echo "base_dir = $WORK/run"
+  echo "state_dir = $WORK/state"
+  echo "log_path = $WORK/dovecot.log"
+  echo "protocols = imap"
+  echo "listen = 127.0.0.1"
+  echo "ssl = no"
+  echo "disable_plaintext_auth = no"
+  echo "mail_location = maildir:~/Maildir"
+  echo "first_valid_uid = 1"
+  echo "passdb {"; echo "  driver = passwd-file"; echo "  args = scheme=PLAIN $WORK/passwd"; echo "}"
+  echo "userdb {"; echo "  driver = passwd-file"; echo "  args = $WORK/passwd"; echo "}"
+  echo "service imap-login {"
+  echo "  inet_listener imap {"; echo "    address = 127.0.0.1"; echo "    port = $PORT"; echo "  }"
+  echo "  inet_listener imaps {"; echo "    port = 0"; echo "  }"
+  echo "}"
+  if [ "$(id -u)" != 0 ]; then
+    echo "default_internal_user = $(id -un)"; echo "default_login_user = $(id -un)"
+  fi
+} > "$WORK/dovecot.conf"
+"$DOVECOT" -c "$WORK/dovecot.conf" || { cat "$WORK/dovecot.log" >&2 2>/dev/null; fail "dovecot did not start"; finish; exit 1; }
+trap '[ -f "$WORK/run/master.pid" ] && kill "$(cat "$WORK/run/master.pid")" 2>/dev/null; sleep 0.2; rm -rf "$WORK"' EXIT
+# Wait until it greets (no time limit asserted; give up after ~20 s).
+python3 - "$PORT" <<'PY' || { fail "dovecot not answering"; cat "$WORK/dovecot.log" >&2; finish; exit 1; }
+import socket, sys, time
+for _ in range(200):
+    try:
+        with socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1) as s:
+            if s.recv(100).startswith(b"* OK"): sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit(1)
+PY
+
+for u in clerk mover; do printf '%s-secret\n' "$u" > "$WORK/$u.pw"; chmod 600 "$WORK/$u.pw"; done
+config() {  # config NAME USER [EXTRA-IMAP-LINES]
+  cat > "$WORK/$1.yaml" <<YAML
+spool: $WORK/spool-$1
+log:
+  level: debug
+fetch:
+  source: imap
+imap:
+  url: imap://127.0.0.1:$PORT/INBOX
+  username: $2
+  password_file: $WORK/$2.pw
+${3:-}
+YAML
+}
+cat > "$WORK/eml.yaml" <<YAML
+spool: $WORK/spool-eml
+fetch:
+  source: eml
+  path: $SOURCE_DIR/samples/inbox
+YAML
+expect_code 0 $NCBOCR --config "$WORK/eml.yaml" fetch
+$NCBOCR --config "$WORK/eml.yaml" claims --json > "$WORK/eml.json"
+
+# imaplib check: COUNTS of a user's folders, as "folder:search=count" lines.
+imap_count() {  # imap_count USER FOLDER SEARCH...
+  python3 - "$PORT" "$@" <<'PY'
+import imaplib, sys
+port, user, folder, search = int(sys.argv[1]), sys.argv[2], sys.argv[3], " ".join(sys.argv[4:])
+m = imaplib.IMAP4("127.0.0.1", port)
+m.login(user, user + "-secret")
+typ, _ = m.select(folder, readonly=True)
+if typ != "OK":
+    print("nofolder"); sys.exit(0)
+typ, data = m.uid("SEARCH", *search.split())
+print(len(data[0].split()))
+m.logout()
+PY
+}
+
+config clerk clerk
+N="$NCBOCR --config $WORK/clerk.yaml"
+[ "$(imap_count clerk INBOX UNSEEN)" = 8 ] && pass || fail "sample mail not delivered unread"
+expect_code 0 $N -vv fetch
+cp "$WORK/err" "$WORK/fetch1.log"
+$N claims --json > "$WORK/imap1.json"
+python3 - "$WORK" "$SOURCE_DIR/samples/expected.json" <<'PY' && pass || fail "IMAP claims differ from the eml source"
+import json, sys
+work, expected = sys.argv[1], json.load(open(sys.argv[2]))
+imap, eml = json.load(open(f"{work}/imap1.json")), json.load(open(f"{work}/eml.json"))
+want = sum(max(1, len(e.get("fetch", []))) for e in expected)
+assert len(imap) == want, (len(imap), want)
+states = lambda cs: sorted(c["state"] for c in cs)
+assert states(imap) == states(eml), (states(imap), states(eml))
+PY
+[ "$(imap_count clerk INBOX KEYWORD ncbocr-processed)" = 8 ] && pass || fail "not every message has the keyword"
+[ "$(imap_count clerk INBOX UNKEYWORD ncbocr-processed)" = 0 ] && pass || fail "unprocessed messages left"
+[ "$(imap_count clerk INBOX UNSEEN)" = 0 ] && pass || fail "processed messages not marked seen"
+grep -rq 'ncbocr-processed' "$WORK/home/clerk/Maildir/dovecot-keywords" && pass || fail "no keyword in the Maildir"
+
+# No personal data in the debug log.
+python3 - "$WORK/fetch1.log" "$SOURCE_DIR/samples/expected.json" <<'PY' && pass || fail "personal data in the fetch log"
+import json, sys
+log = open(sys.argv[1], errors="replace").read().lower()
+assert "claim" in log, "empty log"
+assert "clerk-secret" not in log
+for e in json.load(open(sys.argv[2])):
+    for k in ("member_name", "member_id", "policy_number"):
+        assert not e.get(k) or e[k].lower() not in log, k
+PY
+
+# A second fetch finds nothing new.
+expect_code 0 $N fetch
+$N claims --json > "$WORK/imap2.json"
+cmp -s "$WORK/imap1.json" "$WORK/imap2.json" && pass || fail "second fetch changed the claims"
+
+# Even with the keyword removed (say by a clerk), the source keys stop re-claims.
+python3 - "$PORT" <<'PY'
+import imaplib, sys
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); m.login("clerk", "clerk-secret"); m.select("INBOX")
+m.uid("STORE", "1:*", "-FLAGS", "(ncbocr-processed)"); m.logout()
+PY
+expect_code 0 $N fetch
+$N claims --json > "$WORK/imap3.json"
+cmp -s "$WORK/imap1.json" "$WORK/imap3.json" && pass || fail "re-listed messages made new claims"
+[ "$(imap_count clerk INBOX KEYWORD ncbocr-processed)" = 8 ] && pass || fail "re-listed messages not marked again"
+
+# move_to: the messages end in the Processed folder (created on first use).
+config mover mover "  move_to: Processed"
+expect_code 0 $NCBOCR --config "$WORK/mover.yaml" fetch
+[ "$(imap_count mover INBOX ALL)" = 0 ] && pass || fail "messages left in INBOX after move_to"
+[ "$(imap_count mover Processed KEYWORD ncbocr-processed)" = 8 ] && pass || fail "messages not in Processed with the keyword"
+[ "$($NCBOCR --config "$WORK/mover.yaml" claims --json | python3 -c 'import json,sys;print(len(json.load(sys.stdin)))')" \
+  = "$(python3 -c "import json;print(len(json.load(open('$WORK/imap1.json'))))")" ] && pass || fail "move_to run made other claims"
+
+# A refused password is a credentials failure (77); nothing is marked.
+printf 'wrong\n' > "$WORK/bad.pw"; chmod 600 "$WORK/bad.pw"
+config bad clerk
+sed -i "s|$WORK/clerk.pw|$WORK/bad.pw|" "$WORK/bad.yaml"
+expect_code 77 $NCBOCR --config "$WORK/bad.yaml" fetch
+# Plain imap:// to a host that is not loopback is a configuration error.
+config remote clerk
+sed -i "s|imap://127.0.0.1:$PORT|imap://mail.example.com|" "$WORK/remote.yaml"
+expect_code 78 $NCBOCR --config "$WORK/remote.yaml" fetch
+expect_grep "imaps://" "$WORK/err"
+finish
