@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "ncbocr/http.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {
@@ -231,18 +232,6 @@ void ResolvePaths(Config& c, const fs::path& base) {
   }
 }
 
-bool IsLoopbackHost(const std::string& url) {
-  auto pos = url.find("://");
-  if (pos == std::string::npos) return false;
-  std::string rest = url.substr(pos + 3);
-  std::string host;
-  if (!rest.empty() && rest[0] == '[') {
-    host = rest.substr(1, rest.find(']') - 1);
-  } else {
-    host = rest.substr(0, rest.find_first_of(":/"));
-  }
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
 
 Status Validate(const Config& c, const std::string& where) {
   auto bad = [&](const std::string& key, const std::string& why) {
@@ -293,7 +282,7 @@ Status Validate(const Config& c, const std::string& where) {
     } else if (u.rfind("https://", 0) == 0) {
       // fine
     } else if (u.rfind("http://", 0) == 0) {
-      if (!IsLoopbackHost(u)) return bad("ncb.base_url", "plain http:// is allowed only for loopback hosts; use https://");
+      if (!IsLoopbackUrl(u)) return bad("ncb.base_url", "plain http:// is allowed only for loopback hosts; use https://");
     } else {
       return bad("ncb.base_url", "must start with https://, http:// (loopback only) or file://");
     }

@@ -87,6 +87,10 @@ TEST_CASE("config: wrong types and impossible values are refused") {
   REQUIRE_FALSE(d.ok());
   CHECK(d.status().message().find("loopback") != std::string::npos);
 
+  auto spoof = LoadConfig(Write(t, "ncb:\n  base_url: http://127.evil.example/api\n"), {}, FakeEnv);
+  REQUIRE_FALSE(spoof.ok());
+  CHECK(LoadConfig(Write(t, "ncb:\n  base_url: http://127.0.0.1:8080/api\n"), {}, FakeEnv).ok());
+
   auto e = LoadConfig(Write(t, "ncb:\n  field_map:\n    \"Claim Amount\": totl\n"), {}, FakeEnv);
   REQUIRE_FALSE(e.ok());
   CHECK(e.status().message().find("totl") != std::string::npos);
