@@ -122,7 +122,8 @@ struct Fixture {
   }
   std::vector<json> Files(const std::string& mime_not = "application/vnd.google-apps.folder") {
     std::vector<json> out;
-    for (const auto& f : g.Control("state")["drive"]["files"]) {
+    json state = g.Control("state");  // kept: a range-for over a temporary's member dangles
+    for (const auto& f : state["drive"]["files"]) {
       if (f["mimeType"] != mime_not) out.push_back(f);
     }
     return out;
@@ -197,7 +198,8 @@ TEST_CASE("google archive: a large file goes up through a resumable session in c
   CHECK(files[0]["size"] == std::to_string(bytes.size()));
   CHECK(files[0]["sha256"] == Sha256Hex(bytes));
   int puts = 0;
-  for (const auto& r : f.g.Control("state")["requests"]) puts += r["method"] == "PUT";
+  json state = f.g.Control("state");
+  for (const auto& r : state["requests"]) puts += r["method"] == "PUT";
   CHECK(puts == 4);  // three chunks, one of them sent twice
 }
 
