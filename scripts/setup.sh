@@ -23,6 +23,7 @@ pkgs=(
 # What the tests use besides: loopback servers, promtool, man page checks.
 test_pkgs=(
   python3 groff-base prometheus python3-aiosmtpd dovecot-imapd procps logrotate systemd
+  curl
 )
 
 want_tests=0
