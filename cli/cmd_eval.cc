@@ -1,0 +1,70 @@
+// ncbocr eval: accuracy of OCR + extraction on receipts with known values
+// (see man/ncbocr-eval.1 and eval.h).
+#include <cstdio>
+#include <iostream>
+
+#include "commands.h"
+#include "ncbocr/eval.h"
+
+namespace ncbocr::cli {
+
+namespace {
+
+struct EvalCliOptions {
+  std::string images, keys, cache, preprocess, lang;
+  int psm = -1, workers = -1, limit = 0;
+  bool json = false;
+};
+
+int EvalCommand(const GlobalOptions& g, const EvalCliOptions& c) {
+  Result<Config> config = LoadConfigFor(g);
+  if (!config.ok()) return Fail(config.status());
+  EvalOptions o;
+  o.images = c.images;
+  o.keys = c.keys;
+  o.ocr_cache = c.cache;
+  o.limit = c.limit;
+  if (!c.preprocess.empty()) {
+    Result<PreprocessOptions> p = ParsePreprocessSpec(c.preprocess);
+    if (!p.ok()) return Fail(p.status());
+    o.preprocess = *p;
+  }
+  if (c.psm >= 0) config->ocr.psm = c.psm;
+  if (c.workers >= 0) config->ocr.workers = c.workers;
+  if (!c.lang.empty()) {
+    config->ocr.languages.clear();
+    size_t start = 0;
+    while (start <= c.lang.size()) {
+      size_t plus = c.lang.find('+', start);
+      std::string l = c.lang.substr(start, plus == std::string::npos ? std::string::npos : plus - start);
+      if (!l.empty()) config->ocr.languages.push_back(l);
+      if (plus == std::string::npos) break;
+      start = plus + 1;
+    }
+  }
+  const OcrConfig ocr = config->ocr;
+  Result<EvalReport> r = RunEval(o, *config, [ocr] { return MakeTesseractEngine(ocr); });
+  if (!r.ok()) return Fail(r.status());
+  if (c.json) std::cout << r->ToJson().dump(2) << "\n";
+  else std::cout << r->ToText();
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterEval(CLI::App& app, AppState& st) {
+  auto* cmd = app.add_subcommand("eval", "accuracy of OCR and extraction against known values");
+  static EvalCliOptions c;
+  cmd->add_option("--images", c.images, "folder of receipt images")->required();
+  cmd->add_option("--keys", c.keys, "folder of keys: NAME.json with company, date, address, total")->required();
+  cmd->add_option("--ocr-cache", c.cache, "folder to keep OCR results in between runs");
+  cmd->add_option("--preprocess", c.preprocess, "preprocessing spec (see ncbocr ocr)");
+  cmd->add_option("--psm", c.psm, "Tesseract page segmentation mode");
+  cmd->add_option("--lang", c.lang, "Tesseract languages, e.g. eng+msa");
+  cmd->add_option("--workers", c.workers, "OCR worker threads (0: one per core)");
+  cmd->add_option("--limit", c.limit, "only the first N receipts");
+  cmd->add_flag("--json", c.json, "JSON report");
+  cmd->callback([&st] { st.action = [&st] { return EvalCommand(st.opts, c); }; });
+}
+
+}  // namespace ncbocr::cli

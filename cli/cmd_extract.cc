@@ -1,0 +1,111 @@
+// ncbocr extract: claim fields from receipts (see man/ncbocr-extract.1).
+//
+// Without a file: the spool stage (ocred -> ready or review). With a file
+// (an image, a PDF, or OCR JSON from `ncbocr ocr --json`, "-" for stdin) it
+// prints the extraction; --email adds the member fields from an .eml file.
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+
+#include "commands.h"
+#include "ncbocr/extract.h"
+#include "ncbocr/mime.h"
+#include "ncbocr/util.h"
+
+namespace ncbocr::cli {
+
+namespace {
+
+struct ExtractCliOptions {
+  std::string file;
+  std::string email;
+  bool json = false;
+};
+
+Result<OcrDocument> ReadOcrJson(const std::string& text, const std::string& name) {
+  try {
+    nlohmann::json j = nlohmann::json::parse(text);
+    Result<OcrDocument> d = OcrDocument::FromJson(j);
+    if (!d.ok()) return d.status().WithContext(name);
+    return d;
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Permanent(name + ": not OCR JSON: " + e.what());
+  }
+}
+
+Result<OcrDocument> LoadInput(const std::string& file, const Config& config) {
+  if (file == "-") {
+    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    return ReadOcrJson(text, "stdin");
+  }
+  Result<std::string> head = ReadFile(file);
+  if (!head.ok()) return head.status();
+  size_t p = head->find_first_not_of(" \t\r\n");
+  if (p != std::string::npos && (*head)[p] == '{') return ReadOcrJson(*head, file);
+  Result<std::unique_ptr<OcrEngine>> engine = MakeTesseractEngine(config.ocr);
+  if (!engine.ok()) return engine.status();
+  return OcrFile(**engine, file, config.ocr, DefaultPreprocessOptions());
+}
+
+std::string Text(const Extraction& x) {
+  std::string s;
+  static const char* const kOrder[] = {"member_id", "member_name", "policy_number", "provider_name",
+                                       "provider_address", "service_date", "receipt_number",
+                                       "total_amount", "currency", "sst_amount", "gst_amount"};
+  char buf[64];
+  for (const char* k : kOrder) {
+    auto it = x.fields.find(k);
+    if (it == x.fields.end()) continue;
+    std::snprintf(buf, sizeof buf, "%-17s %4.2f  ", k, it->second.confidence);
+    s += buf + (it->second.present() ? it->second.value : std::string("-")) + "\n";
+  }
+  for (const auto& i : x.items) s += "  item: " + i.description + "  " + i.amount + "\n";
+  std::snprintf(buf, sizeof buf, "confidence %.2f: ", x.confidence);
+  s += buf + x.decision + "\n";
+  for (const auto& r : x.reasons) s += "  reason: " + r + "\n";
+  for (const auto& n : x.notes) s += "  note: " + n + "\n";
+  return s;
+}
+
+int ExtractFileCommand(const GlobalOptions& g, const ExtractCliOptions& o) {
+  Result<Config> config = LoadConfigFor(g);
+  if (!config.ok()) return Fail(config.status());
+  Result<OcrDocument> doc = LoadInput(o.file, *config);
+  if (!doc.ok()) return Fail(doc.status());
+  std::optional<EmailInfo> email;
+  if (!o.email.empty()) {
+    Result<std::string> raw = ReadFile(o.email);
+    if (!raw.ok()) return Fail(raw.status());
+    Result<ParsedEmail> pe = ParseEmail(*raw);
+    if (!pe.ok()) return Fail(pe.status().WithContext(o.email));
+    email = pe->info;
+  }
+  ExtractOptions xo;
+  xo.today = Today();
+  xo.claim_id = o.file;
+  Extraction x = ExtractClaim(*doc, email, config->extract, xo);
+  if (o.json) std::cout << x.ToJson().dump(2) << "\n";
+  else std::cout << Text(x);
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterExtract(CLI::App& app, AppState& st) {
+  auto* cmd = app.add_subcommand("extract", "claim fields and routing: the spool stage, or one file");
+  static ExtractCliOptions o;
+  cmd->add_option("file", o.file, "image, PDF, or OCR JSON from `ncbocr ocr --json` (- for stdin)");
+  cmd->add_option("--email", o.email, "the claim email (.eml) for member fields");
+  cmd->add_flag("--json", o.json, "JSON output: fields with value, confidence and source; decision");
+  cmd->callback([&st] {
+    st.action = [&st] {
+      if (o.file.empty()) {
+        if (!o.email.empty()) return Fail(Status::Usage("--email needs a FILE"));
+        return RunStageCommand(st.opts, "extract", [](StageContext& ctx) { return RunExtractStage(ctx); });
+      }
+      return ExtractFileCommand(st.opts, o);
+    };
+  });
+}
+
+}  // namespace ncbocr::cli

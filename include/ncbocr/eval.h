@@ -1,0 +1,83 @@
+// Eval: how well OCR + extraction read receipts whose true values are known.
+//
+// Given a folder of receipt images and a folder of keys (one JSON per image,
+// same stem: {"company", "date", "address", "total"}), it runs the whole
+// pipeline and scores each field by normalised exact match: company and
+// address upper-cased with every run of characters other than A-Z, 0-9 and
+// '&' folded to one space; date as a calendar date read day first; total as
+// a number to two places. It also reports the share of receipts routed to
+// submit and the error rate among those (a wrong total or date on a claim
+// that would have been submitted is the costliest mistake).
+//
+// The dev receipts come without emails, so routing here assumes the member
+// fields are present (assume_member_present) and skips the service-age check;
+// the report says so. OCR results can be cached in a folder keyed by image
+// name and OCR settings, so extraction can be re-tuned without re-running
+// Tesseract.
+#ifndef NCBOCR_EVAL_H_
+#define NCBOCR_EVAL_H_
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ncbocr/config.h"
+#include "ncbocr/ocr.h"
+#include "ncbocr/status.h"
+
+namespace ncbocr {
+
+struct EvalOptions {
+  std::filesystem::path images;
+  std::filesystem::path keys;
+  std::filesystem::path ocr_cache;   // empty: no cache
+  PreprocessOptions preprocess = DefaultPreprocessOptions();
+  int limit = 0;                     // 0: all receipts
+};
+
+// One field of one receipt.
+struct EvalField {
+  std::string expected, found;
+  bool correct = false;
+};
+
+struct EvalReceipt {
+  std::string id;                    // file stem
+  std::string error;                 // OCR failure, if any
+  EvalField company, date, address, total;
+  std::string decision;
+  double confidence = 0;
+  std::vector<std::string> reasons;
+};
+
+struct EvalReport {
+  std::vector<EvalReceipt> receipts;
+  int n = 0;
+  int company = 0, date = 0, address = 0, total = 0;  // correct counts
+  int submitted = 0;
+  int submitted_wrong = 0;           // wrong total or date among submitted
+  int ocr_computed = 0, ocr_cached = 0;
+  std::string routing_note;
+
+  nlohmann::json ToJson() const;
+  std::string ToText() const;
+};
+
+// Equality as the evaluation defines it.
+bool SameText(const std::string& expected, const std::string& found);
+bool SameDate(const std::string& expected, const std::string& found);
+bool SameAmount(const std::string& expected, const std::string& found);
+
+// A string that changes whenever the OCR output would (languages, PSM,
+// preprocessing); cached results with another signature are recomputed.
+std::string OcrSignature(const OcrConfig& config, const PreprocessOptions& options);
+
+// Runs the evaluation. Engines come from factory (one per worker).
+Result<EvalReport> RunEval(const EvalOptions& options, const Config& config,
+                           const EngineFactory& factory);
+
+}  // namespace ncbocr
+
+#endif  // NCBOCR_EVAL_H_

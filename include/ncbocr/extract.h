@@ -1,0 +1,116 @@
+// Extract: claim fields from a receipt's OCR text and the claim email, with a
+// confidence for each, and the routing decision (submit or review).
+//
+// Receipt fields come from rules that read receipts the way a clerk does:
+// the header block gives the provider's name and address (up to the postcode
+// and state), labelled lines give the receipt number and the date, and the
+// money lines give total, subtotal, tax, rounding, cash and change. The
+// receipt's own arithmetic is the main evidence for the total: items summing
+// to the subtotal, subtotal + tax + rounding = total, cash - change = total.
+// Agreement raises a field's confidence; disagreement lowers it and leaves a
+// reason. No names or addresses of particular providers are built in: the
+// vocabulary is generic (state names, "SDN BHD", label words, month names).
+//
+// Member fields (member id, name, policy number) come from the email, in
+// English, Malay or Chinese mixed with English. Values the member typed in
+// the email (amount, date, provider) are compared with the receipt.
+//
+// Routing: a claim is submitted only when every field NCB requires is present
+// and the overall confidence reaches ExtractConfig::high_confidence_threshold;
+// a configurable share of those is still sampled for review, chosen by a hash
+// of the claim id so the choice is reproducible.
+#ifndef NCBOCR_EXTRACT_H_
+#define NCBOCR_EXTRACT_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ncbocr/config.h"
+#include "ncbocr/email.h"
+#include "ncbocr/ocr.h"
+#include "ncbocr/parse.h"
+#include "ncbocr/stage.h"
+#include "ncbocr/status.h"
+
+namespace ncbocr {
+
+struct Field {
+  std::string value;        // empty: not found
+  double confidence = 0;    // 0..1
+  std::string source;       // "ocr", "email" or "both"
+  bool present() const { return !value.empty(); }
+};
+
+struct ItemCharge {
+  std::string description;
+  std::string amount;       // decimal string, 2 places
+};
+
+// What the receipt alone says.
+struct ReceiptFields {
+  Field provider_name, provider_address, service_date, receipt_number;
+  Field total_amount, currency, sst_amount, gst_amount;
+  std::optional<Cents> subtotal, rounding, cash, change, tax;
+  std::vector<ItemCharge> items;
+  std::vector<std::string> notes;     // arithmetic checks, for the clerk
+  std::vector<std::string> problems;  // what lowered confidence
+};
+
+// What the email says.
+struct EmailFields {
+  Field member_id, member_name, policy_number;
+  std::optional<Cents> total;          // an amount the member stated
+  std::optional<Date> service_date;    // a visit/receipt date the member stated
+  std::string provider;                // a clinic/hospital name the member stated
+};
+
+struct Extraction {
+  std::map<std::string, Field> fields;  // the names of the JSON
+  std::vector<ItemCharge> items;
+  double confidence = 0;
+  std::string decision;                 // "submit" or "review"
+  std::vector<std::string> reasons;     // why review (a clerk can act on them)
+  std::vector<std::string> notes;
+
+  nlohmann::json ToJson() const;
+};
+
+struct ExtractOptions {
+  Date today;                 // dates after it are impossible
+  std::string claim_id;       // seeds the review sample
+  // Treat member/policy as present (eval of receipts that have no email).
+  bool assume_member_present = false;
+  // Send service dates older than max_service_age_days to review (eval of
+  // old dev receipts turns it off).
+  bool check_service_age = true;
+};
+
+// Reads the receipt fields from OCR output. today bounds plausible dates.
+ReceiptFields ExtractReceipt(const OcrDocument& doc, const Date& today);
+
+// Reads the member fields and stated values from the email.
+EmailFields ExtractEmail(const EmailInfo& email, const Date& today);
+
+// Merges receipt and email, scores, and routes.
+Extraction Combine(const ReceiptFields& receipt, const std::optional<EmailFields>& email,
+                   const ExtractConfig& config, const ExtractOptions& options);
+
+// All of the above.
+Extraction ExtractClaim(const OcrDocument& doc, const std::optional<EmailInfo>& email,
+                        const ExtractConfig& config, const ExtractOptions& options);
+
+// Deterministic value in [0, 1) from a claim id: the review sample takes
+// claims whose value is below review_sample_rate.
+double SampleValue(const std::string& claim_id);
+
+// Spool stage: ocred -> ready (submit) or review, writing extract.json and
+// setting the claim's confidence and review reasons.
+StageReport RunExtractStage(StageContext& ctx);
+
+}  // namespace ncbocr
+
+#endif  // NCBOCR_EXTRACT_H_

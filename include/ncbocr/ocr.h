@@ -1,0 +1,150 @@
+// OCR: receipt files in, recognised text with positions and confidences out.
+//
+// The recogniser sits behind OcrEngine so that extraction and stage tests run
+// without Tesseract (tests use a fake engine that returns canned lines). The
+// real engine wraps Tesseract's C++ API; one instance is initialised per
+// worker thread and reused for every page, because initialisation costs far
+// more than recognising a receipt. OcrPool runs pages on several workers, each
+// with its own engine, and is used both by `ncbocr ocr FILE...` and by the
+// spool stage.
+//
+// OcrFile is the whole per-file pipeline: decode (document.h), preprocess
+// (preprocess.h), recognise, and if the page looks sideways or upside down,
+// detect the orientation, turn it and recognise again. A PDF page with a
+// usable text layer skips OCR. The result serialises to the JSON that
+// `ncbocr ocr --json` prints and the spool keeps as ocr.json; extraction reads
+// it back with OcrDocument::FromJson.
+#ifndef NCBOCR_OCR_H_
+#define NCBOCR_OCR_H_
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+
+#include "ncbocr/claim.h"
+#include "ncbocr/config.h"
+#include "ncbocr/preprocess.h"
+#include "ncbocr/stage.h"
+#include "ncbocr/status.h"
+
+namespace ncbocr {
+
+// Pixel rectangle in the coordinates of the processed page image.
+struct OcrBox {
+  int x = 0, y = 0, w = 0, h = 0;
+};
+
+struct OcrWord {
+  std::string text;
+  double confidence = 0;  // 0..1
+  OcrBox box;
+};
+
+struct OcrLine {
+  std::string text;       // words joined by single spaces
+  double confidence = 0;  // 0..1, mean of the words
+  OcrBox box;
+  std::vector<OcrWord> words;
+};
+
+// What an engine returns for one image.
+struct OcrText {
+  std::vector<OcrLine> lines;
+  double mean_confidence = 0;  // 0..1 over all words; 0 when there are none
+};
+
+struct OcrPage {
+  int index = 0;
+  std::string source = "ocr";  // "ocr" or "pdf-text" (text layer used)
+  int width = 0, height = 0;   // processed image size (what boxes refer to)
+  int rotation = 0;            // degrees clockwise the page was turned (0/90/180/270)
+  double skew = 0;             // degrees turned to level the lines
+  double scale = 1;            // resampling factor applied
+  double mean_confidence = 0;
+  std::vector<OcrLine> lines;
+  double preprocess_ms = 0, ocr_ms = 0;
+
+  std::string Text() const;    // lines joined by newlines
+};
+
+struct OcrDocument {
+  std::string file;
+  std::string format;          // JPEG, PNG, TIFF, PDF...
+  std::string engine;          // e.g. "tesseract 5.3.0 eng+msa psm 4"
+  std::string preprocess;      // the spec used
+  std::vector<OcrPage> pages;
+  double decode_ms = 0, total_ms = 0;
+
+  std::string Text() const;    // pages joined by form feeds
+  nlohmann::json ToJson() const;
+  static Result<OcrDocument> FromJson(const nlohmann::json& j);
+};
+
+// An orientation guess: quarter turns clockwise that make the page upright.
+struct Orientation {
+  int quarter_turns = 0;
+  double confidence = 0;  // engine-specific; Tesseract OSD's orient_conf
+};
+
+class OcrEngine {
+ public:
+  virtual ~OcrEngine() = default;
+  virtual std::string Name() const = 0;
+  // Recognises one 8-bit grayscale (or binary) image.
+  virtual Result<OcrText> Recognize(const cv::Mat& gray) = 0;
+  // Orientation detection; nullopt when the engine cannot tell.
+  virtual std::optional<Orientation> DetectOrientation(const cv::Mat& gray) { return std::nullopt; }
+};
+
+// The page segmentation mode used when OcrConfig::psm is -1 (see ocr.cc for
+// the measurements behind it).
+int DefaultPsm();
+
+// Creates a Tesseract engine for config.languages / psm / tessdata_dir.
+// kConfig if a language's traineddata is missing. Sets OMP_THREAD_LIMIT=1
+// when unset: Tesseract's OpenMP threads fight our worker threads.
+Result<std::unique_ptr<OcrEngine>> MakeTesseractEngine(const OcrConfig& config);
+
+// Runs the pipeline on one file with the given engine.
+Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path,
+                            const OcrConfig& config, const PreprocessOptions& options);
+
+// Number of workers for config.workers (0: hardware threads, at least 1).
+int ResolveWorkers(int configured);
+
+using EngineFactory = std::function<Result<std::unique_ptr<OcrEngine>>()>;
+
+// A fixed set of worker threads' engines. Run() hands indices [0, n) to the
+// workers; each call of fn gets the engine of the worker running it, so an
+// engine is never used by two threads at once.
+class OcrPool {
+ public:
+  static Result<OcrPool> Create(int workers, const EngineFactory& factory);
+  int size() const { return static_cast<int>(engines_.size()); }
+  void Run(size_t n, const std::function<void(OcrEngine&, size_t)>& fn);
+
+ private:
+  std::vector<std::unique_ptr<OcrEngine>> engines_;
+};
+
+// OCRs many files on the pool, results in input order.
+std::vector<Result<OcrDocument>> OcrFiles(OcrPool& pool, const std::vector<std::filesystem::path>& files,
+                                          const OcrConfig& config, const PreprocessOptions& options);
+
+// Spool stage: fetched -> ocred, writing ocr.json into each claim directory.
+// A claim without attachment or with an unreadable file goes to failed with a
+// reason naming the email id and the attachment. factory makes the engines
+// (tests pass a fake).
+StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory);
+// The same with Tesseract engines from ctx.config.ocr.
+StageReport RunOcrStage(StageContext& ctx);
+
+}  // namespace ncbocr
+
+#endif  // NCBOCR_OCR_H_

@@ -1,0 +1,230 @@
+#include "ncbocr/eval.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "ncbocr/extract.h"
+#include "ncbocr/parse.h"
+#include "ncbocr/util.h"
+
+namespace ncbocr {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+bool SameText(const std::string& expected, const std::string& found) {
+  return NormalizeForMatch(expected) == NormalizeForMatch(found);
+}
+
+bool SameDate(const std::string& expected, const std::string& found) {
+  std::optional<Date> a = ParseDate(expected), b = ParseDate(found);
+  return a && b && *a == *b;
+}
+
+bool SameAmount(const std::string& expected, const std::string& found) {
+  std::optional<Cents> a = ParseAmount(expected), b = ParseAmount(found);
+  return a && b && *a == *b;
+}
+
+std::string OcrSignature(const OcrConfig& config, const PreprocessOptions& options) {
+  std::string langs;
+  for (const auto& l : config.languages) langs += (langs.empty() ? "" : "+") + l;
+  return "langs=" + langs + " psm=" + std::to_string(config.psm >= 0 ? config.psm : DefaultPsm()) +
+         " pre=" + options.ToSpec() + " dpi=" + std::to_string(config.pdf_dpi);
+}
+
+namespace {
+
+std::optional<OcrDocument> LoadCached(const fs::path& file, const std::string& signature) {
+  Result<std::string> raw = ReadFile(file);
+  if (!raw.ok()) return std::nullopt;
+  try {
+    Json j = Json::parse(*raw);
+    if (j.value("signature", "") != signature) return std::nullopt;
+    Result<OcrDocument> d = OcrDocument::FromJson(j["ocr"]);
+    if (!d.ok()) return std::nullopt;
+    return std::move(d).value();
+  } catch (const Json::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string KeyString(const Json& k, const char* name) {
+  if (!k.contains(name)) return "";
+  if (k[name].is_string()) return k[name].get<std::string>();
+  if (k[name].is_number()) return k[name].dump();
+  return "";
+}
+
+}  // namespace
+
+Result<EvalReport> RunEval(const EvalOptions& o, const Config& config, const EngineFactory& factory) {
+  std::error_code ec;
+  if (!fs::is_directory(o.images, ec)) return Status::Usage("--images: not a directory: " + o.images.string());
+  if (!fs::is_directory(o.keys, ec)) return Status::Usage("--keys: not a directory: " + o.keys.string());
+  if (!o.ocr_cache.empty()) {
+    Status s = MakeDirs(o.ocr_cache);
+    if (!s.ok()) return s;
+  }
+  // Receipts: every image that has a key.
+  std::vector<fs::path> images;
+  for (const auto& e : fs::directory_iterator(o.images, ec)) {
+    if (!e.is_regular_file()) continue;
+    if (fs::exists(o.keys / (e.path().stem().string() + ".json"))) images.push_back(e.path());
+  }
+  std::sort(images.begin(), images.end());
+  if (o.limit > 0 && static_cast<int>(images.size()) > o.limit) images.resize(o.limit);
+  if (images.empty()) return Status::Usage("no images with keys found");
+
+  EvalReport rep;
+  const std::string sig = OcrSignature(config.ocr, o.preprocess);
+  std::vector<std::optional<OcrDocument>> docs(images.size());
+  std::vector<std::string> errors(images.size());
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < images.size(); ++i) {
+    if (!o.ocr_cache.empty()) docs[i] = LoadCached(o.ocr_cache / (images[i].stem().string() + ".json"), sig);
+    if (docs[i]) rep.ocr_cached++;
+    else todo.push_back(i);
+  }
+  if (!todo.empty()) {
+    int workers = std::min<int>(ResolveWorkers(config.ocr.workers), static_cast<int>(todo.size()));
+    Result<OcrPool> pool = OcrPool::Create(workers, factory);
+    if (!pool.ok()) return pool.status();
+    pool->Run(todo.size(), [&](OcrEngine& engine, size_t k) {
+      size_t i = todo[k];
+      Result<OcrDocument> d = Status::Internal("not run");
+      try {
+        d = OcrFile(engine, images[i], config.ocr, o.preprocess);
+      } catch (const std::exception& e) {
+        d = Status::Permanent(images[i].string() + ": " + e.what());
+      }
+      if (!d.ok()) {
+        errors[i] = d.status().message();
+        return;
+      }
+      if (!o.ocr_cache.empty()) {
+        Json j{{"signature", sig}, {"ocr", d->ToJson()}};
+        AtomicWriteFile(o.ocr_cache / (images[i].stem().string() + ".json"), j.dump());
+      }
+      docs[i] = std::move(d).value();
+    });
+    rep.ocr_computed = static_cast<int>(todo.size());
+  }
+
+  ExtractConfig xc = config.extract;
+  ExtractOptions xo;
+  xo.today = Today();
+  xo.assume_member_present = true;
+  xo.check_service_age = false;
+  rep.routing_note =
+      "routing on receipt fields only: member id/policy assumed present (the dev receipts have no "
+      "email), service-age check off";
+  for (size_t i = 0; i < images.size(); ++i) {
+    EvalReceipt r;
+    r.id = images[i].stem().string();
+    Json key;
+    try {
+      key = Json::parse(ReadFile(o.keys / (r.id + ".json")).value());
+    } catch (const std::exception& e) {
+      return Status::Permanent("key " + r.id + ".json: " + e.what());
+    }
+    r.company.expected = KeyString(key, "company");
+    r.date.expected = KeyString(key, "date");
+    r.address.expected = KeyString(key, "address");
+    r.total.expected = KeyString(key, "total");
+    if (!docs[i]) {
+      r.error = errors[i];
+      r.decision = "review";
+    } else {
+      xo.claim_id = r.id;
+      Extraction x = ExtractClaim(*docs[i], std::nullopt, xc, xo);
+      r.company.found = x.fields["provider_name"].value;
+      r.address.found = x.fields["provider_address"].value;
+      r.date.found = x.fields["service_date"].value;
+      r.total.found = x.fields["total_amount"].value;
+      r.decision = x.decision;
+      r.confidence = x.confidence;
+      r.reasons = x.reasons;
+    }
+    r.company.correct = SameText(r.company.expected, r.company.found);
+    r.address.correct = SameText(r.address.expected, r.address.found);
+    r.date.correct = SameDate(r.date.expected, r.date.found);
+    r.total.correct = SameAmount(r.total.expected, r.total.found);
+    rep.n++;
+    rep.company += r.company.correct;
+    rep.address += r.address.correct;
+    rep.date += r.date.correct;
+    rep.total += r.total.correct;
+    if (r.decision == "submit") {
+      rep.submitted++;
+      if (!r.total.correct || !r.date.correct) rep.submitted_wrong++;
+    }
+    rep.receipts.push_back(std::move(r));
+  }
+  return rep;
+}
+
+namespace {
+
+double Share(int a, int n) { return n ? static_cast<double>(a) / n : 0.0; }
+
+Json FieldJson(const EvalField& f) { return {{"expected", f.expected}, {"found", f.found}, {"correct", f.correct}}; }
+
+}  // namespace
+
+Json EvalReport::ToJson() const {
+  Json misses = Json::array();
+  for (const auto& r : receipts) {
+    if (r.company.correct && r.date.correct && r.address.correct && r.total.correct && r.error.empty()) continue;
+    Json m{{"id", r.id}, {"decision", r.decision}, {"confidence", r.confidence}};
+    if (!r.error.empty()) m["error"] = r.error;
+    if (!r.company.correct) m["company"] = FieldJson(r.company);
+    if (!r.date.correct) m["date"] = FieldJson(r.date);
+    if (!r.address.correct) m["address"] = FieldJson(r.address);
+    if (!r.total.correct) m["total"] = FieldJson(r.total);
+    if (r.decision != "submit") m["reasons"] = r.reasons;
+    misses.push_back(std::move(m));
+  }
+  return {{"receipts", n},
+          {"accuracy", {{"company", Share(company, n)}, {"date", Share(date, n)},
+                        {"address", Share(address, n)}, {"total", Share(total, n)}}},
+          {"submitted", submitted},
+          {"submit_share", Share(submitted, n)},
+          {"submitted_wrong", submitted_wrong},
+          {"submitted_error_rate", Share(submitted_wrong, submitted)},
+          {"routing", routing_note},
+          {"ocr", {{"computed", ocr_computed}, {"cached", ocr_cached}}},
+          {"misses", std::move(misses)}};
+}
+
+std::string EvalReport::ToText() const {
+  std::ostringstream s;
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "receipts: %d (OCR computed %d, cached %d)\n"
+                "total:    %.3f (%d)\ndate:     %.3f (%d)\ncompany:  %.3f (%d)\naddress:  %.3f (%d)\n",
+                n, ocr_computed, ocr_cached, Share(total, n), total, Share(date, n), date, Share(company, n),
+                company, Share(address, n), address);
+  s << buf;
+  std::snprintf(buf, sizeof buf, "submit:   %.3f (%d of %d); wrong total or date among them: %d (%.3f)\n",
+                Share(submitted, n), submitted, n, submitted_wrong, Share(submitted_wrong, submitted));
+  s << buf << "note:     " << routing_note << "\n\nmisses (expected | found):\n";
+  for (const auto& r : receipts) {
+    auto miss = [&](const char* name, const EvalField& f) {
+      if (!f.correct) s << "  " << r.id << " " << name << ": " << f.expected << " | " << f.found << "\n";
+    };
+    if (!r.error.empty()) s << "  " << r.id << " error: " << r.error << "\n";
+    miss("total", r.total);
+    miss("date", r.date);
+    miss("company", r.company);
+    miss("address", r.address);
+    if (r.decision == "submit" && (!r.total.correct || !r.date.correct)) {
+      s << "  " << r.id << " ** submitted with a wrong total or date (confidence " << r.confidence << ")\n";
+    }
+  }
+  return s.str();
+}
+
+}  // namespace ncbocr

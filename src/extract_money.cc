@@ -1,0 +1,366 @@
+// The money lines of a receipt and the service date.
+//
+// The total is chosen among every amount on the receipt by evidence: the
+// label on its line (TOTAL, ROUNDED TOTAL, AMOUNT DUE, JUMLAH...), whether the
+// receipt's arithmetic arrives at it (subtotal + tax + rounding, cash -
+// change, the items' sum), and how often it is printed. The confidence says
+// how much of that evidence agreed, so a total read from a single faded line
+// with nothing to check it against goes to review.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "extract_internal.h"
+#include "ncbocr/extract.h"
+#include "ncbocr/util.h"
+
+namespace ncbocr::internal {
+
+namespace {
+
+enum class Kind { kNone, kTotal, kStrongTotal, kSubtotal, kTax, kRounding, kCash, kPaid, kChange, kDiscount, kQty };
+
+// What kind of money line this is, by its label words.
+Kind Classify(const std::string& t) {
+  auto has = [&](const char* l) { return HasLabel(t, l); };
+  if (has("TOTAL QTY") || has("TOTAL QUANTITY") || has("QTY") || has("TOTAL ITEM") ||
+      has("TOTAL ITEMS") || has("NO OF ITEM") || has("ITEM S")) {
+    if (!has("AMOUNT") && !has("RM")) return Kind::kQty;
+  }
+  if (has("CHANGE") || has("BAKI") || has("CHANGE DUE") || has("KEMBALI")) return Kind::kChange;
+  if (has("ROUNDING") || has("ROUND ADJ") || has("ROUNDING ADJ") || has("ROUNDING ADJUSTMENT") ||
+      has("ADJUSTMENT") || has("RND ADJ") || has("PEMBUNDARAN")) {
+    if (has("TOTAL") && !has("ADJUSTMENT") && !has("ADJ")) return Kind::kStrongTotal;
+    return Kind::kRounding;
+  }
+  if (has("SUBTOTAL") || has("SUB TOTAL") || has("TOTAL EXCL") || has("TOTAL EXCLUDING") ||
+      has("TOTAL BEFORE") || has("AMOUNT BEFORE") || has("EXCL GST") || has("EXCLUDING GST") ||
+      has("TOTAL EX GST") || has("SUB JUMLAH") || has("NET SALES")) {
+    return Kind::kSubtotal;
+  }
+  if (has("DISCOUNT") || has("DISC") || has("DISKAUN") || has("SAVINGS") || has("VOUCHER")) return Kind::kDiscount;
+  if (has("GST") || has("SST") || has("TAX") || has("CUKAI") || has("SERVICE TAX") || has("SERVICE CHARGE")) {
+    // "TOTAL INCL GST" and "TOTAL SALES (INCLUSIVE OF GST)" are totals.
+    if (has("TOTAL") && (has("INCL") || has("INCLUSIVE") || has("INC") || has("INCLUDING") || has("INCL GST"))) {
+      return Kind::kStrongTotal;
+    }
+    if (has("TOTAL") && (has("AMOUNT") || has("SALES")) && !has("GST AMOUNT") && !has("TAX AMOUNT") &&
+        !has("TOTAL GST") && !has("TOTAL TAX") && !has("TOTAL SST")) {
+      return Kind::kTotal;
+    }
+    return Kind::kTax;
+  }
+  if (has("CASH") || has("TUNAI") || has("TENDER") || has("TENDERED")) return Kind::kCash;
+  if (has("GRAND TOTAL") || has("NETT TOTAL") || has("NET TOTAL") || has("TOTAL PAYABLE") ||
+      has("AMOUNT DUE") || has("AMT DUE") || has("TOTAL DUE") || has("BALANCE DUE") ||
+      has("NETT") || has("TOTAL RM") || has("JUMLAH") || has("AMOUNT PAYABLE") ||
+      has("TOTAL INCL") || has("ROUNDED TOTAL") || has("TOTAL ROUNDED")) {
+    return Kind::kStrongTotal;
+  }
+  if (has("TOTAL") || has("TOTAL MYR") || has("AMOUNT")) return Kind::kTotal;
+  if (has("VISA") || has("MASTER") || has("MASTERCARD") || has("CARD") || has("CREDIT") ||
+      has("DEBIT") || has("PAID") || has("PAYMENT") || has("BOOST") || has("GRABPAY") ||
+      has("TOUCH N GO") || has("EWALLET") || has("E WALLET")) {
+    return Kind::kPaid;
+  }
+  return Kind::kNone;
+}
+
+struct MoneyLine {
+  size_t index;
+  Kind kind;
+  Cents amount;   // the rightmost amount on the line (what a label refers to)
+  int amount_count;
+  double confidence;
+};
+
+std::optional<Cents> LastOf(const std::vector<MoneyLine>& ml, Kind k) {
+  std::optional<Cents> v;
+  for (const auto& m : ml) {
+    if (m.kind == k) v = m.amount;
+  }
+  return v;
+}
+
+}  // namespace
+
+void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
+  std::vector<MoneyLine> ml;
+  bool myr = false;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& t = lines[i].text;
+    std::string up = ToUpper(t);
+    if (up.find("RM") != std::string::npos || up.find("MYR") != std::string::npos) myr = true;
+    std::vector<AmountToken> a = FindAmounts(t);
+    Kind k = Classify(t);
+    if (a.empty()) {
+      // A label alone on its line, its amount on the next one (some layouts
+      // and some OCR line splits).
+      if (k != Kind::kNone && i + 1 < lines.size() && Classify(lines[i + 1].text) == Kind::kNone) {
+        std::vector<AmountToken> b = FindAmounts(lines[i + 1].text);
+        if (b.size() == 1 && CountAlphaChars(lines[i + 1].text) <= 3) {
+          ml.push_back({i, k, b[0].cents, 1, lines[i + 1].confidence});
+        }
+      }
+      continue;
+    }
+    ml.push_back({i, k, a.back().cents, static_cast<int>(a.size()), lines[i].confidence});
+  }
+  r.currency = {"MYR", myr ? 0.95 : 0.7, "ocr"};
+
+  r.subtotal = LastOf(ml, Kind::kSubtotal);
+  r.rounding = LastOf(ml, Kind::kRounding);
+  r.cash = LastOf(ml, Kind::kCash);
+  r.change = LastOf(ml, Kind::kChange);
+  r.tax = LastOf(ml, Kind::kTax);
+  if (r.rounding && std::llabs(*r.rounding) > 10) r.rounding.reset();  // not a rounding (sen)
+
+  // Tax: the amount on a GST/SST line; prefer the last such line, which is
+  // usually "Total GST" under a per-rate breakdown.
+  for (const auto& m : ml) {
+    if (m.kind != Kind::kTax || m.amount <= 0) continue;
+    std::string up = ToUpper(lines[m.index].text);
+    Field f{FormatCents(m.amount), 0.6 * m.confidence, "ocr"};
+    if (HasLabel(up, "SST") || HasLabel(up, "SERVICE TAX")) r.sst_amount = f;
+    else if (HasLabel(up, "GST")) r.gst_amount = f;
+  }
+
+  // Items: lines above the first subtotal/total with an amount and words.
+  size_t first_sum = lines.size();
+  for (const auto& m : ml) {
+    if (m.kind == Kind::kSubtotal || m.kind == Kind::kTotal || m.kind == Kind::kStrongTotal) {
+      first_sum = m.index;
+      break;
+    }
+  }
+  Cents items_sum = 0;
+  for (const auto& m : ml) {
+    if (m.index >= first_sum || m.kind != Kind::kNone || m.amount <= 0) continue;
+    const std::string& t = lines[m.index].text;
+    std::vector<AmountToken> a = FindAmounts(t);
+    std::string desc = Trim(t.substr(0, a.front().begin));
+    if (CountAlphaChars(desc) < 2) {
+      // Description on the line above (two-line item layouts).
+      if (m.index > 0 && FindAmounts(lines[m.index - 1].text).empty()) desc = lines[m.index - 1].text;
+    }
+    if (CountAlphaChars(desc) < 2) continue;
+    r.items.push_back({CollapseSpaces(desc), FormatCents(m.amount)});
+    items_sum += m.amount;
+  }
+
+  // Score every distinct amount as the total.
+  struct Cand {
+    double score = 0, conf = 0;
+    int labelled = 0, seen = 0;
+    size_t last = 0;  // lowest line it is on: later totals are more final
+    std::vector<std::string> why;
+  };
+  std::map<Cents, Cand> cands;
+  Cents max_amount = 0;
+  bool any_total_label = false;
+  std::vector<const MoneyLine*> labelled;  // lines labelled as some total
+  for (const auto& m : ml) {
+    if (m.kind == Kind::kTotal || m.kind == Kind::kStrongTotal) {
+      any_total_label = true;
+      if (m.amount > 0) labelled.push_back(&m);
+    }
+  }
+  for (const auto& m : ml) {
+    if (m.amount <= 0) continue;
+    Cand& c = cands[m.amount];
+    c.seen++;
+    c.conf = std::max(c.conf, m.confidence);
+    c.last = std::max(c.last, m.index);
+    double s = 0;
+    switch (m.kind) {
+      case Kind::kStrongTotal: s = 3.5; c.labelled++; break;
+      case Kind::kTotal: s = 3.0; c.labelled++; break;
+      case Kind::kPaid: s = 1.0; break;
+      case Kind::kCash: s = 0.5; break;
+      case Kind::kNone: s = 0.2; break;
+      // Without any total line, the subtotal is what was paid.
+      case Kind::kSubtotal: s = any_total_label ? -0.5 : 2.0; break;
+      default: s = -0.5;
+    }
+    c.score = std::max(c.score, s);
+    if (m.kind != Kind::kCash && m.kind != Kind::kChange) max_amount = std::max(max_amount, m.amount);
+  }
+  if (cands.empty()) {
+    r.problems.push_back("no total amount found on the receipt");
+    return;
+  }
+  // Amounts the receipt implies without printing legibly: cash - change,
+  // and a total plus a non-zero rounding. OCR often loses the one line that
+  // shows them; the arithmetic below decides whether they hold.
+  auto implied = [&](Cents v) {
+    if (v <= 0 || cands.count(v)) return;
+    Cand& c = cands[v];
+    c.score = 1.0;
+    c.conf = 0.6;
+  };
+  if (r.cash && r.change && *r.change > 0) implied(*r.cash - *r.change);
+  if (r.rounding && *r.rounding != 0) {
+    for (const MoneyLine* m : labelled) implied(m->amount + *r.rounding);
+  }
+  size_t last_labelled = labelled.empty() ? 0 : labelled.back()->index;
+  for (auto& [v, c] : cands) {
+    if (c.seen > 1) c.score += std::min(1.0, 0.3 * (c.seen - 1));
+    if (c.labelled && c.last == last_labelled) c.score += 0.25;
+    if (r.cash && r.change && *r.cash - *r.change == v && *r.change >= 0) {
+      c.score += 2;
+      c.why.push_back("cash " + FormatCents(*r.cash) + " - change " + FormatCents(*r.change) + " = total");
+    } else if (r.cash && !r.change && *r.cash == v && c.labelled) {
+      c.score += 0.5;
+    }
+    // Subtotal (or a partial total) + tax + rounding = total.
+    Cents tax = r.tax.value_or(0), rnd = r.rounding.value_or(0);
+    std::vector<Cents> bases;
+    if (r.subtotal) bases.push_back(*r.subtotal);
+    for (const MoneyLine* m : labelled) {
+      if (m->amount < v) bases.push_back(m->amount);
+    }
+    bool summed = false;
+    for (Cents b : bases) {
+      for (Cents sum : {b + tax + rnd, b + tax, b + rnd}) {
+        if (sum == v && sum != b) {
+          summed = true;
+          break;
+        }
+      }
+      if (summed) break;
+    }
+    // Parts that add up: "Total 6% supplies" + "Total 0% supplies".
+    for (size_t i = 0; !summed && i < labelled.size(); ++i) {
+      for (size_t j = i + 1; j < labelled.size(); ++j) {
+        if (labelled[i]->amount != v && labelled[j]->amount != v &&
+            labelled[i]->amount + labelled[j]->amount + rnd == v) {
+          summed = true;
+          break;
+        }
+      }
+    }
+    if (summed) {
+      c.score += 2;
+      c.why.push_back("subtotal + tax + rounding = total");
+    }
+    // A total before rounding plus the rounding line gives the amount paid,
+    // when that amount is printed on another total line too.
+    if (r.rounding) {
+      for (const auto& m : ml) {
+        bool total_line = m.kind == Kind::kTotal ||
+                          (m.kind == Kind::kStrongTotal && !HasLabel(lines[m.index].text, "ROUNDED") &&
+                           !HasLabel(lines[m.index].text, "ROUNDING"));
+        if (total_line && m.amount + *r.rounding == v && m.amount > 0 &&
+            (*r.rounding != 0 || c.labelled >= 2) && (c.labelled || c.seen == 0)) {
+          c.score += *r.rounding != 0 ? 2.0 : 1.5;
+          c.why.push_back("total + rounding adjustment = " + FormatCents(v));
+          break;
+        }
+      }
+    }
+    if (items_sum > 0 && items_sum == v) {
+      c.score += r.items.size() >= 2 ? 1.0 : 0.6;
+      c.why.push_back("items add up to the total");
+    }
+    if (v == max_amount) c.score += 0.3;
+  }
+  auto best = std::max_element(cands.begin(), cands.end(), [](const auto& a, const auto& b) {
+    return a.second.score < b.second.score || (a.second.score == b.second.score && a.second.last < b.second.last);
+  });
+  double second = 0;
+  for (const auto& [v, c] : cands) {
+    if (v != best->first) second = std::max(second, c.score);
+  }
+  const Cand& b = best->second;
+  // Confidence from the evidence: a label and an arithmetic check agreeing
+  // is as sure as this gets; a label alone is good unless another labelled
+  // amount competes; no label at all is a guess.
+  double conf;
+  if (b.labelled && !b.why.empty()) conf = 0.97;
+  else if (b.labelled) conf = 0.88;
+  else if (!b.why.empty()) conf = 0.75;
+  else conf = 0.35;
+  // Another total line with another amount, and no arithmetic to say which
+  // is right: a clerk must look.
+  bool disagree = false;
+  for (const MoneyLine* m : labelled) disagree |= m->amount != best->first;
+  if (disagree && b.why.empty()) {
+    conf = std::min(conf, 0.6);
+    r.problems.push_back("total lines show different amounts");
+  }
+  double margin = b.score - second;
+  if (margin < 1.0) conf = std::min(conf, 0.6 + 0.3 * std::max(0.0, margin));
+  conf *= std::min(1.0, b.conf + 0.2);
+  r.total_amount = {FormatCents(best->first), conf, "ocr"};
+  for (const auto& w : b.why) r.notes.push_back(w);
+  if (!b.labelled) r.problems.push_back("no line labelled TOTAL carries the chosen amount");
+  if (margin < 1.0) r.problems.push_back("several amounts compete for the total");
+  if (r.cash && r.change && *r.change >= 0 && *r.cash - *r.change != best->first && *r.cash > best->first) {
+    r.problems.push_back("cash " + FormatCents(*r.cash) + " - change " + FormatCents(*r.change) +
+                         " does not equal the total " + FormatCents(best->first));
+  }
+}
+
+void ExtractDate(const std::vector<Line>& lines, const Date& today, ReceiptFields& r) {
+  struct Seen { int count = 0; bool labelled = false; double conf = 0; size_t first = 0; };
+  std::map<Date, Seen> seen;
+  const Date earliest{2000, 1, 1};
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& t = lines[i].text;
+    std::vector<DateToken> d = FindDates(t, earliest, today);
+    bool label = HasLabel(t, "DATE") || HasLabel(t, "TARIKH") || HasLabel(t, "DATED") ||
+                 HasLabel(t, "INVOICE DATE") || HasLabel(t, "TRANS DATE");
+    for (const auto& dt : d) {
+      Seen& s = seen[dt.date];
+      if (s.count == 0) s.first = i;
+      s.count++;
+      s.labelled |= label;
+      // The date's own words: one misread digit shows in their confidence.
+      s.conf = std::max(s.conf, lines[i].ConfidenceOf(dt.begin, dt.end));
+    }
+  }
+  bool repaired = false;
+  if (seen.empty()) {
+    // Last resort: a date whose year OCR misread ("2048" for "2018").
+    for (size_t i = 0; i < lines.size(); ++i) {
+      for (const auto& dt : FindDatesRepairingYear(lines[i].text, earliest, today)) {
+        Seen& s = seen[dt.date];
+        if (s.count == 0) s.first = i;
+        s.count++;
+        s.conf = std::max(s.conf, lines[i].confidence);
+        repaired = true;
+      }
+    }
+  }
+  if (seen.empty()) {
+    r.problems.push_back("no date found on the receipt");
+    return;
+  }
+  auto better = [](const std::pair<const Date, Seen>& a, const std::pair<const Date, Seen>& b) {
+    if (a.second.labelled != b.second.labelled) return a.second.labelled;
+    if (a.second.count != b.second.count) return a.second.count > b.second.count;
+    return a.second.first < b.second.first;
+  };
+  auto best = seen.begin();
+  for (auto it = seen.begin(); it != seen.end(); ++it) {
+    if (better(*it, *best)) best = it;
+  }
+  // A single well-formed date is what receipts print; a label confirms it.
+  double conf = best->second.labelled ? 0.97 : 0.93;
+  if (seen.size() > 1) {
+    conf -= 0.15;
+    r.problems.push_back("the receipt shows more than one date");
+  }
+  // Tesseract is often sure of a misread digit, so only a clearly read date
+  // keeps its confidence (measured: dev dates read at word confidence < 0.85
+  // are wrong one time in six).
+  conf *= std::min(1.0, 0.45 + 0.6 * best->second.conf);
+  if (repaired) {
+    conf = std::min(conf, 0.6);
+    r.problems.push_back("the year of the date was unreadable and has been guessed");
+  }
+  r.service_date = {best->first.Iso(), conf, "ocr"};
+}
+
+}  // namespace ncbocr::internal

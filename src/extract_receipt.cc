@@ -1,0 +1,472 @@
+// Receipt fields from OCR lines: provider, address, date, receipt number and
+// the money lines, cross-checked by the receipt's own arithmetic.
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "ncbocr/extract.h"
+#include "ncbocr/util.h"
+#include "extract_internal.h"
+
+namespace ncbocr {
+
+namespace {
+
+using internal::Line;
+
+// --- vocabulary (generic, not taken from any particular receipt) ---
+
+// Words that end or mark a business name.
+const char* const kCompanyMarks[] = {
+    "SDN BHD", "SDN BND", "SDN. BHD", "BHD", "S B", "BERHAD", "ENTERPRISE", "ENTERPRISES", "TRADING",
+    "PLT", "CO", "COMPANY", "LIMITED", "LTD", "INC", "CORPORATION", "STORE", "STORES", "MART",
+    "SUPERMARKET", "HYPERMARKET", "RESTAURANT", "RESTORAN", "CAFE", "KEDAI", "PHARMACY",
+    "FARMASI", "CLINIC", "KLINIK", "HOSPITAL", "MEDICAL", "DENTAL", "HARDWARE", "BOOKSTORE",
+    "STATIONERY", "MARKETING", "SERVICES", "INDUSTRIES", "HOLDINGS", "GROUP", "AGENCY",
+    "SYARIKAT", "PERNIAGAAN", "BAKERY", "TRADING CO", "NASI", "FOOD", "BOOK", "OPTICAL"};
+
+// Header lines that are document titles or greetings, never the provider.
+const char* const kTitleWords[] = {
+    "TAX INVOICE", "INVOICE", "RECEIPT", "OFFICIAL RECEIPT", "CASH BILL", "CASH SALES",
+    "SIMPLIFIED TAX INVOICE", "BILL", "WELCOME", "WELCOME TO", "THANK YOU", "COPY", "RESIT",
+    "RESIT RASMI", "CASH RECEIPT", "SALES RECEIPT", "PAYMENT RECEIPT", "CUSTOMER COPY",
+    "MERCHANT COPY", "DUPLICATE", "REPRINT", "ORIGINAL"};
+
+// Malaysian states and federal territories, and common address words.
+const char* const kStates[] = {
+    "JOHOR", "KEDAH", "KELANTAN", "MELAKA", "MALACCA", "NEGERI SEMBILAN", "N SEMBILAN",
+    "PAHANG", "PULAU PINANG", "PENANG", "PINANG", "PERAK", "PERLIS", "SABAH", "SARAWAK",
+    "SELANGOR", "SELANGOR DARUL EHSAN", "TERENGGANU", "KUALA LUMPUR", "WILAYAH PERSEKUTUAN",
+    "PUTRAJAYA", "LABUAN", "MALAYSIA", "JOHOR DARUL TAKZIM", "DARUL EHSAN", "DARUL TAKZIM"};
+const char* const kAddressWords[] = {
+    "JALAN", "JLN", "TAMAN", "TMN", "LOT", "NO", "LORONG", "PERSIARAN", "LEBUH", "LEBUHRAYA",
+    "KAMPUNG", "KG", "BANDAR", "BATU", "BLOK", "BLOCK", "ARAS", "LEVEL", "FLOOR", "TINGKAT",
+    "PUSAT", "KOMPLEKS", "PLAZA", "MALL", "SEKSYEN", "SECTION", "INDUSTRIAL", "PERINDUSTRIAN",
+    "STREET", "ROAD", "AVENUE", "WISMA", "MENARA", "SUITE", "UNIT", "PT", "KM", "BDR", "SG",
+    "SUNGAI", "BUKIT", "BKT", "SRI", "SERI", "UTAMA", "JAYA", "BARU", "PARK", "CENTRE", "CENTER"};
+
+// Labels before a line's tail that end an address block.
+const char* const kContactLabels[] = {"TEL", "TEL NO", "TELEPHONE", "PHONE", "FAX", "H P", "HP",
+                                      "MOBILE", "EMAIL", "E MAIL", "WEBSITE", "WWW", "GST ID",
+                                      "GST NO", "GST REG", "SST ID", "SST NO", "SST REG",
+                                      "CO REG", "COMPANY REG", "REG NO", "ROC", "BUSINESS REG"};
+
+bool HasAny(const std::string& text, const char* const* labels, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (HasLabel(text, labels[i])) return true;
+  }
+  return false;
+}
+template <size_t N>
+bool HasAny(const std::string& text, const char* const (&labels)[N]) {
+  return HasAny(text, labels, N);
+}
+
+int CountAlpha(const std::string& s) {
+  int n = 0;
+  for (unsigned char c : s) n += std::isalpha(c) != 0;
+  return n;
+}
+int CountUpper(const std::string& s) {
+  int n = 0;
+  for (unsigned char c : s) n += std::isupper(c) != 0;
+  return n;
+}
+int CountDigits(const std::string& s) {
+  int n = 0;
+  for (unsigned char c : s) n += std::isdigit(c) != 0;
+  return n;
+}
+
+// A Malaysian postcode: five digits standing alone, 01000..98859.
+bool HasPostcode(const std::string& s) {
+  for (size_t i = 0; i + 5 <= s.size(); ++i) {
+    // Five digits standing alone: not inside a longer number or a
+    // registration number such as "81109-A" or "L13825-W".
+    if ((i == 0 || !std::isalnum(static_cast<unsigned char>(s[i - 1]))) &&
+        std::all_of(s.begin() + i, s.begin() + i + 5, [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
+        (i + 5 == s.size() || (!std::isdigit(static_cast<unsigned char>(s[i + 5])) && s[i + 5] != '-' &&
+                               !std::isalpha(static_cast<unsigned char>(s[i + 5]))))) {
+      int v = std::stoi(s.substr(i, 5));
+      if (v >= 1000 && v <= 98859) return true;
+    }
+  }
+  return false;
+}
+
+// A company or GST registration number line, or one that is mostly such a
+// number ("789417-W", "(123456-X)", "GST ID: 000123456789").
+bool IsRegistrationLine(const std::string& s) {
+  std::string n = NormalizeForMatch(s);
+  if (n.empty()) return false;
+  if (HasLabel(n, "GST") || HasLabel(n, "SST") || HasLabel(n, "CO REG") || HasLabel(n, "ROC") ||
+      HasLabel(n, "REG NO") || HasLabel(n, "COMPANY NO") || HasLabel(n, "CO NO") ||
+      HasLabel(n, "BUSINESS REG")) {
+    return CountDigits(s) >= 5 || HasLabel(n, "ID") || HasLabel(n, "NO");
+  }
+  int digits = CountDigits(s), alpha = CountAlpha(s);
+  return digits >= 4 && alpha <= 3;
+}
+
+int EditDistance(const std::string& a, const std::string& b);
+
+// OCR slips in the generic company-form words: "SON BHO", "SDN BELD",
+// "SIN BHD" -> "SDN BHD"; "5/B", "$/B" -> "S/B"; look-alike symbols in
+// letters ("D.I.¥." -> "D.I.Y."). Text after the company form that holds
+// digits or a broken bracket is a registration number or noise: dropped.
+std::string FixCompanyForm(const std::string& in) {
+  std::string s;
+  for (size_t i = 0; i < in.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(in[i]);
+    if (c == 0xC2 && i + 1 < in.size()) {
+      unsigned char d = static_cast<unsigned char>(in[i + 1]);
+      if (d == 0xA5) { s += 'Y'; ++i; continue; }   // ¥
+      if (d == 0xA7) { s += 'S'; ++i; continue; }   // §
+      if (d == 0xA9) { s += 'C'; ++i; continue; }   // ©
+    }
+    s += static_cast<char>(c);
+  }
+  // Words, keeping their positions.
+  std::vector<std::pair<size_t, size_t>> words;
+  for (size_t i = 0; i < s.size();) {
+    while (i < s.size() && s[i] == ' ') ++i;
+    size_t b = i;
+    while (i < s.size() && s[i] != ' ') ++i;
+    if (i > b) words.push_back({b, i});
+  }
+  auto letters = [&](size_t k) {
+    std::string w;
+    for (size_t i = words[k].first; i < words[k].second; ++i) {
+      char c = static_cast<char>(std::toupper(static_cast<unsigned char>(s[i])));
+      if (std::isalnum(static_cast<unsigned char>(c))) w += c;
+    }
+    return w;
+  };
+  for (size_t k = 0; k + 1 < words.size(); ++k) {
+    std::string a = letters(k), b = letters(k + 1);
+    if (a.size() == 3 && EditDistance(a, "SDN") <= 1 && b.size() >= 2 && b.size() <= 4 &&
+        EditDistance(b, "BHD") <= 2 && b[0] == 'B') {
+      std::string head = s.substr(0, words[k].first);
+      std::string tail = s.substr(words[k + 1].second);
+      bool dots = s.find('.', words[k].first) < words[k + 1].second;
+      s = head + (dots ? "SDN. BHD." : "SDN BHD");
+      size_t form_end = s.size();
+      // Keep a tail only if it is plain words (a branch name), else drop it.
+      std::string t = Trim(tail);
+      bool junk = CountDigits(t) > 0 || t.find('(') != std::string::npos || t.find(')') != std::string::npos;
+      if (!t.empty() && !junk) s += " " + t;
+      (void)form_end;
+      return s;
+    }
+  }
+  // "S/B" written as "5/B", "$/B", "S/8".
+  static const std::regex kSB(R"((^|\s)[S5$]\s?/\s?[B8](?=\s|$))");
+  s = std::regex_replace(s, kSB, "$1S/B");
+  return s;
+}
+
+// Removes registration numbers and what follows a contact label.
+std::string CleanName(std::string s) {
+  s = FixCompanyForm(s);
+  // "(123456-X)", "(1234567-A)", "[12345-P]", "(201901000123)"
+  static const std::regex kReg(R"(\s*[\(\[]?\s*(?:CO\.?\s*(?:REG\.?\s*)?NO\.?\s*:?\s*)?\d{4,12}\s*-?\s*[A-Za-z]?\s*[\)\]]?\s*$)");
+  static const std::regex kRegMid(R"(\s*[\(\[]\s*\d{4,12}\s*-?\s*[A-Za-z]?\s*[\)\]])");
+  // OCR may turn digits of the number into letters: "80Z7Z5-U".
+  static const std::regex kRegOcr(R"(\s+[\(\[]?[A-Z0-9]{5,12}-[A-Za-z][\)\]]?\s*$)");
+  try {
+    s = std::regex_replace(s, kRegMid, "");
+    s = std::regex_replace(s, kReg, "");
+    std::smatch m;
+    if (std::regex_search(s, m, kRegOcr) && CountDigits(m[0].str()) >= 3) s = s.substr(0, m.position(0));
+  } catch (const std::exception&) {
+  }
+  return CollapseSpaces(s);
+}
+
+std::string CutAtContact(const std::string& s) {
+  size_t cut = std::string::npos;
+  for (const char* l : kContactLabels) {
+    size_t e = FindLabelEnd(s, l);
+    if (e == std::string::npos) continue;
+    // FindLabelEnd gives the end; find where the label starts.
+    std::string up = ToUpper(s);
+    size_t b = up.rfind(std::string(l).substr(0, 2), e);
+    if (b != std::string::npos && b < cut) cut = b;
+  }
+  return cut == std::string::npos ? s : Trim(s.substr(0, cut));
+}
+
+bool IsTitle(const std::string& s) {
+  std::string n = NormalizeForMatch(s);
+  for (const char* t : kTitleWords) {
+    if (n == t) return true;
+  }
+  // Or made only of document-title words ("TAX INVOICE / ADJUSTMENT NOTE").
+  static const char* const kWords[] = {"TAX", "INVOICE", "RECEIPT", "OFFICIAL", "CASH", "BILL", "SALES",
+                                       "SIMPLIFIED", "ADJUSTMENT", "NOTE", "CREDIT", "DEBIT", "COPY",
+                                       "CUSTOMER", "MERCHANT", "DUPLICATE", "REPRINT", "ORIGINAL", "WELCOME",
+                                       "TO", "THANK", "YOU", "RESIT", "RASMI", "PAYMENT", "ORDER", "FULL",
+                                       "ABBREVIATED", "DELIVERY", "ORDER", "QUOTATION", "STATEMENT"};
+  if (n.empty()) return false;
+  size_t start = 0;
+  while (start < n.size()) {
+    size_t sp = n.find(' ', start);
+    std::string w = n.substr(start, sp == std::string::npos ? std::string::npos : sp - start);
+    bool ok = false;
+    for (const char* k : kWords) ok |= w == k;
+    if (!ok) return false;
+    if (sp == std::string::npos) break;
+    start = sp + 1;
+  }
+  return true;
+}
+
+bool LooksLikeNameLine(const Line& l) {
+  const std::string& s = l.text;
+  int alpha = CountAlpha(s);
+  if (alpha < 3) return false;
+  // A line with no capital at all is usually a handwritten or stamped note
+  // on the scan, not the provider's printed name.
+  if (CountUpper(s) == 0) return false;
+  if (IsTitle(s) || IsRegistrationLine(s)) return false;
+  if (HasAny(ToUpper(s), kContactLabels)) return false;
+  if (s.find('@') != std::string::npos) return false;
+  if (!FindAmounts(s).empty()) return false;
+  if (l.confidence < 0.35) return false;
+  return true;
+}
+
+// A line that is only a company-form suffix: "SDN. BHD.", "CO. (M) SDN BHD".
+bool IsSuffixOnly(const std::string& s) {
+  std::string n = NormalizeForMatch(CleanName(s));
+  static const char* const kParts[] = {"SDN", "BHD", "BND", "CO", "M", "BERHAD", "PLT", "LTD", "LIMITED", "S", "B"};
+  if (n.empty()) return false;
+  size_t start = 0;
+  bool any = false;
+  while (start < n.size()) {
+    size_t sp = n.find(' ', start);
+    std::string w = n.substr(start, sp == std::string::npos ? std::string::npos : sp - start);
+    bool ok = false;
+    for (const char* p : kParts) ok |= w == p;
+    if (!ok) return false;
+    any |= w == "SDN" || w == "BHD" || w == "BERHAD" || w == "PLT" || w == "LTD" || w == "LIMITED";
+    if (sp == std::string::npos) break;
+    start = sp + 1;
+  }
+  return any;
+}
+
+// Edit distance between short strings, capped early (only <= 1 matters).
+int EditDistance(const std::string& a, const std::string& b) {
+  if (a.size() > b.size() + 1 || b.size() > a.size() + 1) return 2;
+  std::vector<int> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = static_cast<int>(j);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = static_cast<int>(i);
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// A short line naming a state: "JOHOR.", "SELANGOR DARUL EHSAN",
+// "CAMERON HIGHLANDS, PAHANG", or an OCR slip of one ("SE_ANGOR").
+bool IsStateLine(const std::string& s) {
+  std::string n = NormalizeForMatch(s);
+  if (n.empty() || n.size() > 40 || CountDigits(n) > 0) return false;
+  std::string letters;
+  for (char c : n) {
+    if (c >= 'A' && c <= 'Z') letters += c;
+  }
+  for (const char* st : kStates) {
+    std::string_view v(st);
+    if (n.compare(0, v.size(), v) == 0 && (n.size() == v.size() || n[v.size()] == ' ')) return true;
+    if (n.size() > v.size() && n.compare(n.size() - v.size(), v.size(), v) == 0 && n[n.size() - v.size() - 1] == ' ') {
+      return true;
+    }
+    std::string vl;
+    for (char c : v) {
+      if (c != ' ') vl += c;
+    }
+    if (vl.size() >= 6 && EditDistance(letters, vl) <= 1) return true;
+  }
+  return false;
+}
+
+// The postcode ends the line ("... BANDAR UTAMA, 44300"): the town follows.
+bool PostcodeAtEnd(const std::string& s) {
+  std::string n = NormalizeForMatch(s);
+  if (n.size() < 5) return false;
+  std::string tail = n.substr(n.size() - 5);
+  return std::all_of(tail.begin(), tail.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+         (n.size() == 5 || n[n.size() - 6] == ' ') && HasPostcode(tail);
+}
+
+}  // namespace
+
+namespace internal {
+
+// --- provider name and address ---
+
+void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
+  // The header is what comes before the first line that has a date, a
+  // money amount or a receipt-number label; at most the first 15 lines.
+  size_t end = std::min<size_t>(lines.size(), 15);
+  for (size_t i = 0; i < end; ++i) {
+    const std::string& t = lines[i].text;
+    if (!FindAmounts(t).empty() || HasLabel(t, "DATE") || HasLabel(t, "CASHIER") ||
+        HasLabel(t, "INVOICE NO") || HasLabel(t, "RECEIPT NO") || HasLabel(t, "DOC NO")) {
+      end = i;
+      break;
+    }
+  }
+  if (end == 0) end = std::min<size_t>(lines.size(), 8);
+  int name_at = -1;
+  // A line with a company mark wins among the first few name-like lines.
+  int seen = 0;
+  for (size_t i = 0; i < end && seen < 6; ++i) {
+    if (!LooksLikeNameLine(lines[i])) continue;
+    ++seen;
+    std::string up = ToUpper(lines[i].text);
+    if (HasAny(up, kCompanyMarks) && !HasPostcode(up)) {
+      name_at = static_cast<int>(i);
+      break;
+    }
+  }
+  double name_conf = 0.85;
+  if (name_at < 0) {
+    for (size_t i = 0; i < end; ++i) {
+      if (LooksLikeNameLine(lines[i]) && !HasPostcode(lines[i].text) &&
+          !HasAny(ToUpper(lines[i].text), kAddressWords)) {
+        name_at = static_cast<int>(i);
+        name_conf = 0.6;
+        break;
+      }
+    }
+  }
+  if (name_at < 0) return;
+  std::string name = CleanName(lines[name_at].text);
+  double line_conf = lines[name_at].confidence;
+  // Names broken over two lines: "POPULAR BOOK" / "CO. (M) SDN BHD".
+  if (name_at + 1 < static_cast<int>(lines.size()) && IsSuffixOnly(lines[name_at + 1].text) &&
+      !IsSuffixOnly(lines[name_at].text)) {
+    name = CleanName(name + " " + lines[name_at + 1].text);
+    ++name_at;
+  } else if (IsSuffixOnly(lines[name_at].text) && name_at > 0 && LooksLikeNameLine(lines[name_at - 1])) {
+    name = CleanName(lines[name_at - 1].text + " " + name);
+  }
+  r.provider_name = {name, name_conf * std::min(1.0, line_conf + 0.15), "ocr"};
+
+  // Address: the lines after the name, skipping registration lines, up to
+  // and including the postcode line (and a state line right after it).
+  std::vector<std::string> parts;
+  bool postcode = false;
+  double conf_sum = 0;
+  for (size_t i = name_at + 1; i < lines.size() && i < static_cast<size_t>(name_at) + 9; ++i) {
+    const std::string& t = lines[i].text;
+    std::string up = ToUpper(t);
+    if (IsRegistrationLine(t) && !HasPostcode(t)) continue;
+    if (!FindDates(t, Date{2000, 1, 1}, Date{2100, 1, 1}).empty() || !FindAmounts(t).empty()) break;
+    std::string cut = CutAtContact(t);
+    if (cut.empty()) {
+      if (parts.empty()) continue;
+      break;
+    }
+    if (postcode) {
+      // After the postcode line only the state (or, when the postcode ended
+      // the line, the town and state) may follow.
+      bool town = PostcodeAtEnd(parts.back()) && cut.size() <= 40 && !HasAny(up, kContactLabels) &&
+                  CountDigits(cut) == 0;
+      if (IsStateLine(cut) || town) {
+        parts.push_back(cut);
+        conf_sum += lines[i].confidence;
+      }
+      break;
+    }
+    if (IsTitle(t)) break;
+    // The address starts with a number or an address word; plain words
+    // before it are the rest of the name or a branch ("ELECTRICAL").
+    if (parts.empty() && CountDigits(cut) == 0 && !HasAny(ToUpper(cut), kAddressWords) && !IsStateLine(cut)) {
+      continue;
+    }
+    parts.push_back(cut);
+    conf_sum += lines[i].confidence;
+    if (HasPostcode(cut)) postcode = true;
+    if (cut.size() < t.size()) break;  // a contact label ended the line
+  }
+  if (parts.empty()) return;
+  if (!postcode) {
+    // Without a postcode keep only lines that read like an address.
+    bool addressy = false;
+    for (const auto& p : parts) addressy |= HasAny(ToUpper(p), kAddressWords) || HasAny(ToUpper(p), kStates);
+    if (!addressy) return;
+  }
+  std::string addr;
+  for (const auto& p : parts) {
+    if (!addr.empty()) addr += ' ';
+    addr += p;
+  }
+  double c = (postcode ? 0.85 : 0.5) * std::min(1.0, conf_sum / parts.size() + 0.15);
+  r.provider_address = {CollapseSpaces(addr), c, "ocr"};
+}
+
+// --- receipt number ---
+
+void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
+  static const char* const kLabels[] = {
+      "INVOICE NO", "INVOICE NUMBER", "INV NO", "INV", "INVOICE", "TAX INVOICE NO",
+      "RECEIPT NO", "RECEIPT NUMBER", "RECEIPT", "RCPT NO", "RCPT", "BILL NO", "BILL",
+      "DOC NO", "DOCUMENT NO", "DOCUMENT", "NO RESIT", "RESIT NO", "NO BIL", "TRANS NO",
+      "TRANSACTION NO", "TRN NO", "SLIP NO", "CHECK NO", "CHK NO", "CASH BILL NO",
+      "CB NO", "CS NO", "SALES NO", "ORDER NO", "REF NO", "REFERENCE NO", "SERIAL NO",
+      "TICKET NO", "TXN NO", "CHECK", "CHK", "ORDER", "ORD", "TRANS", "TXN"};
+  // Earlier labels are more specific.
+  int best_rank = 1000;
+  std::string best;
+  double best_conf = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& t = lines[i].text;
+    // Registration, tax and telephone numbers are not receipt numbers.
+    std::string up = ToUpper(t);
+    static const std::regex kBareReg(R"(^\W*\d{5,12}\s*-?\s*[A-Za-z]\W*$)");
+    if (std::regex_match(t, kBareReg) || HasLabel(up, "GST") || HasLabel(up, "SST") || HasLabel(up, "TEL") ||
+        HasLabel(up, "FAX") || HasLabel(up, "REG") || HasLabel(up, "PHONE")) {
+      continue;
+    }
+    for (int rank = 0; rank < static_cast<int>(std::size(kLabels)); ++rank) {
+      if (rank >= best_rank) break;
+      size_t e = FindLabelEnd(t, kLabels[rank]);
+      if (e == std::string::npos) continue;
+      std::string rest = t.substr(e);
+      if (Trim(rest).empty() && i + 1 < lines.size()) rest = lines[i + 1].text;
+      // The value: the first token of letters/digits/-/ that has a digit,
+      // after separators and a little OCR junk (";", "+", a stray symbol).
+      std::string clean;
+      for (unsigned char ch : rest) clean += ch < 0x80 ? static_cast<char>(ch) : ' ';
+      static const std::regex kTok(R"(^[\s:;,#.+=|\-]*(?:[^A-Za-z0-9\s]{1,2})?\s*([A-Za-z0-9][A-Za-z0-9\-/]{2,24}))");
+      std::smatch m;
+      if (!std::regex_search(clean, m, kTok)) continue;
+      std::string v = m[1].str();
+      while (!v.empty() && (v.back() == '-' || v.back() == '/')) v.pop_back();
+      if (CountDigits(v) < 2 || v.size() < 3) continue;
+      // Not a date or time that happens to follow the label.
+      if (!FindDates(v, Date{1990, 1, 1}, Date{2100, 1, 1}).empty()) continue;
+      best_rank = rank;
+      best = v;
+      // A specific label is strong evidence; the number's own reading is
+      // what can still be off (the clerk sees it next to the image).
+      best_conf = lines[i].confidence >= 0.6 ? 0.95 : 0.8;
+      break;
+    }
+  }
+  if (!best.empty()) r.receipt_number = {best, best_conf, "ocr"};
+}
+
+}  // namespace internal
+
+}  // namespace ncbocr

@@ -1,0 +1,76 @@
+// The extract stage: ocred -> ready (confident) or review (a clerk decides).
+//
+// Reads ocr.json and email.json, extracts and routes (extract.h), writes
+// extract.json and records the confidence and the review reasons in the
+// manifest. Pure computation over files in the claim directory, so running
+// it twice on a claim gives the same result.
+#include <chrono>
+
+#include "ncbocr/email.h"
+#include "ncbocr/extract.h"
+#include "ncbocr/util.h"
+
+namespace ncbocr {
+
+namespace {
+
+constexpr int kMaxAttempts = 5;
+
+Date DateOf(TimePoint t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  localtime_r(&tt, &tm);
+  return Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
+}
+
+}  // namespace
+
+StageReport RunExtractStage(StageContext& ctx) {
+  return RunStage(ctx, [&]() -> StageReport {
+    return ForEachClaim(ctx, ClaimState::kOcred, kMaxAttempts, [&](Claim& c) -> Disposition {
+      Result<std::string> raw = ctx.spool.ReadClaimFile(c, "ocr.json");
+      if (!raw.ok()) {
+        return Disposition::Park(ClaimState::kFailed, "ocr.json missing or unreadable: " + raw.status().message(),
+                                 "no_ocr");
+      }
+      Result<OcrDocument> doc = Status::Internal("unset");
+      try {
+        doc = OcrDocument::FromJson(nlohmann::json::parse(*raw));
+      } catch (const nlohmann::json::exception& e) {
+        doc = Status::Permanent(std::string("ocr.json is not JSON: ") + e.what());
+      }
+      if (!doc.ok()) return Disposition::Park(ClaimState::kFailed, doc.status().message(), "bad_ocr");
+
+      std::optional<EmailInfo> email;
+      if (ctx.spool.HasClaimFile(c, "email.json")) {
+        Result<std::string> ej = ctx.spool.ReadClaimFile(c, "email.json");
+        if (ej.ok()) {
+          try {
+            Result<EmailInfo> e = EmailInfo::FromJson(nlohmann::json::parse(*ej));
+            if (e.ok()) email = std::move(e).value();
+          } catch (const nlohmann::json::exception&) {
+          }
+        }
+        if (!email) ctx.log->warn("claim {}: email.json unreadable; member fields missing", c.id);
+      }
+
+      ExtractOptions opt;
+      opt.today = DateOf(ctx.clock.Now());
+      opt.claim_id = c.id;
+      Extraction x = ExtractClaim(*doc, email, ctx.config.extract, opt);
+      nlohmann::json out = x.ToJson();
+      out["claim_id"] = c.id;
+      Status w = ctx.spool.WriteClaimFile(c, "extract.json", out.dump(2) + "\n");
+      if (!w.ok()) return Disposition::Retry(Backoff(c.attempts + 1), "cannot write extract.json: " + w.message());
+      c.confidence = x.confidence;
+      c.review_reasons = x.reasons;
+      ctx.log->info("claim {}: confidence {:.2f}, {}", c.id, x.confidence, x.decision);
+      if (x.decision == "submit") return Disposition::To(ClaimState::kReady);
+      std::string reason;
+      for (const auto& r : x.reasons) reason += (reason.empty() ? "" : "; ") + r;
+      return Disposition::Park(ClaimState::kReview, reason, "review");
+    });
+  });
+}
+
+}  // namespace ncbocr

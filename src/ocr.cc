@@ -1,0 +1,289 @@
+// The OCR pipeline, its JSON form and the worker pool. The Tesseract engine
+// itself is in ocr_tesseract.cc.
+#include "ncbocr/ocr.h"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "ncbocr/document.h"
+
+namespace ncbocr {
+
+namespace {
+
+using Json = nlohmann::json;
+
+double MsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double Round3(double v) { return std::round(v * 1000.0) / 1000.0; }
+
+Json BoxJson(const OcrBox& b) { return Json::array({b.x, b.y, b.w, b.h}); }
+
+OcrBox BoxFrom(const Json& j) {
+  OcrBox b;
+  if (j.is_array() && j.size() == 4) {
+    b.x = j[0].get<int>(); b.y = j[1].get<int>(); b.w = j[2].get<int>(); b.h = j[3].get<int>();
+  }
+  return b;
+}
+
+// How good a recognition looks: confident words, and enough of them. Used to
+// decide whether a turned page reads better than the original.
+double ReadingScore(const OcrText& t) {
+  double score = 0;
+  for (const auto& l : t.lines) {
+    for (const auto& w : l.words) {
+      int alnum = 0;
+      for (unsigned char c : w.text) alnum += std::isalnum(c) != 0;
+      if (alnum >= 2) score += w.confidence;
+    }
+  }
+  return score;
+}
+
+// A first pass this poor suggests the page is sideways or upside down.
+bool LooksMisoriented(const OcrText& t, const cv::Mat& image) {
+  if (image.cols > image.rows * 1.2) return true;  // receipts are tall
+  return t.mean_confidence < 0.70 || t.lines.size() < 3;
+}
+
+OcrPage PageFromText(OcrText t) {
+  OcrPage p;
+  p.lines = std::move(t.lines);
+  p.mean_confidence = t.mean_confidence;
+  return p;
+}
+
+}  // namespace
+
+std::string OcrPage::Text() const {
+  std::string s;
+  for (const auto& l : lines) {
+    s += l.text;
+    s += '\n';
+  }
+  return s;
+}
+
+std::string OcrDocument::Text() const {
+  std::string s;
+  for (size_t i = 0; i < pages.size(); ++i) {
+    if (i) s += '\f';
+    s += pages[i].Text();
+  }
+  return s;
+}
+
+Json OcrDocument::ToJson() const {
+  Json pj = Json::array();
+  for (const auto& p : pages) {
+    Json lines = Json::array();
+    for (const auto& l : p.lines) {
+      Json words = Json::array();
+      for (const auto& w : l.words) {
+        words.push_back({{"text", w.text}, {"confidence", Round3(w.confidence)}, {"box", BoxJson(w.box)}});
+      }
+      lines.push_back({{"text", l.text}, {"confidence", Round3(l.confidence)},
+                       {"box", BoxJson(l.box)}, {"words", std::move(words)}});
+    }
+    pj.push_back({{"index", p.index},
+                  {"source", p.source},
+                  {"width", p.width},
+                  {"height", p.height},
+                  {"rotation", p.rotation},
+                  {"skew", Round3(p.skew)},
+                  {"scale", Round3(p.scale)},
+                  {"mean_confidence", Round3(p.mean_confidence)},
+                  {"text", p.Text()},
+                  {"lines", std::move(lines)},
+                  {"timings", {{"preprocess_ms", Round3(p.preprocess_ms)}, {"ocr_ms", Round3(p.ocr_ms)}}}});
+  }
+  return {{"file", file},
+          {"format", format},
+          {"engine", engine},
+          {"preprocess", preprocess},
+          {"pages", std::move(pj)},
+          {"timings", {{"decode_ms", Round3(decode_ms)}, {"total_ms", Round3(total_ms)}}}};
+}
+
+Result<OcrDocument> OcrDocument::FromJson(const Json& j) {
+  try {
+    OcrDocument d;
+    d.file = j.value("file", "");
+    d.format = j.value("format", "");
+    d.engine = j.value("engine", "");
+    d.preprocess = j.value("preprocess", "");
+    if (!j.contains("pages") || !j["pages"].is_array()) {
+      return Status::Permanent("OCR JSON has no \"pages\" array");
+    }
+    for (const auto& pj : j["pages"]) {
+      OcrPage p;
+      p.index = pj.value("index", 0);
+      p.source = pj.value("source", "ocr");
+      p.width = pj.value("width", 0);
+      p.height = pj.value("height", 0);
+      p.rotation = pj.value("rotation", 0);
+      p.skew = pj.value("skew", 0.0);
+      p.scale = pj.value("scale", 1.0);
+      p.mean_confidence = pj.value("mean_confidence", 0.0);
+      if (pj.contains("lines")) {
+        for (const auto& lj : pj["lines"]) {
+          OcrLine l;
+          l.text = lj.value("text", "");
+          l.confidence = lj.value("confidence", 0.0);
+          if (lj.contains("box")) l.box = BoxFrom(lj["box"]);
+          if (lj.contains("words")) {
+            for (const auto& wj : lj["words"]) {
+              OcrWord w;
+              w.text = wj.value("text", "");
+              w.confidence = wj.value("confidence", 0.0);
+              if (wj.contains("box")) w.box = BoxFrom(wj["box"]);
+              l.words.push_back(std::move(w));
+            }
+          }
+          p.lines.push_back(std::move(l));
+        }
+      } else if (pj.contains("text")) {
+        // Hand-written fixtures may give only text: one line per text line.
+        std::string text = pj["text"].get<std::string>();
+        size_t start = 0;
+        while (start <= text.size()) {
+          size_t nl = text.find('\n', start);
+          std::string line = text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+          if (!line.empty()) {
+            OcrLine l;
+            l.text = line;
+            l.confidence = p.source == "pdf-text" ? 1.0 : 0.9;
+            p.lines.push_back(std::move(l));
+          }
+          if (nl == std::string::npos) break;
+          start = nl + 1;
+        }
+      }
+      if (pj.contains("timings")) {
+        p.preprocess_ms = pj["timings"].value("preprocess_ms", 0.0);
+        p.ocr_ms = pj["timings"].value("ocr_ms", 0.0);
+      }
+      d.pages.push_back(std::move(p));
+    }
+    if (j.contains("timings")) {
+      d.decode_ms = j["timings"].value("decode_ms", 0.0);
+      d.total_ms = j["timings"].value("total_ms", 0.0);
+    }
+    return d;
+  } catch (const Json::exception& e) {
+    return Status::Permanent(std::string("malformed OCR JSON: ") + e.what());
+  }
+}
+
+Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path,
+                            const OcrConfig& config, const PreprocessOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Result<Document> doc = LoadDocument(path, config);
+  if (!doc.ok()) return doc.status();
+  OcrDocument out;
+  out.file = path.string();
+  out.format = DocumentFormatName(doc->format);
+  out.engine = engine.Name();
+  out.preprocess = options.ToSpec();
+  out.decode_ms = MsSince(t0);
+
+  for (size_t i = 0; i < doc->pages.size(); ++i) {
+    DocumentPage& dp = doc->pages[i];
+    OcrPage page;
+    if (dp.has_text_layer) {
+      OcrDocument tmp = OcrDocument::FromJson(
+          Json{{"pages", Json::array({{{"source", "pdf-text"}, {"text", dp.text_layer}}})}}).value();
+      page = std::move(tmp.pages[0]);
+      page.mean_confidence = 1.0;
+    } else {
+      auto tp = std::chrono::steady_clock::now();
+      PreprocessResult pre = Preprocess(dp.image, options);
+      dp.image.release();  // pages of a long PDF need not all stay in memory
+      double pre_ms = MsSince(tp);
+      auto to = std::chrono::steady_clock::now();
+      Result<OcrText> text = engine.Recognize(pre.image);
+      if (!text.ok()) return text.status().WithContext(out.file + " page " + std::to_string(i + 1));
+      int turns = 0;
+      if (options.rotate && LooksMisoriented(*text, pre.image)) {
+        std::optional<Orientation> o = engine.DetectOrientation(pre.image);
+        if (o && o->quarter_turns % 4 != 0) {
+          cv::Mat turned = RotateQuarterTurns(pre.image, o->quarter_turns);
+          Result<OcrText> again = engine.Recognize(turned);
+          // Keep the turn only if it actually reads better: OSD guesses wrong
+          // on pages with little text.
+          if (again.ok() && ReadingScore(*again) > ReadingScore(*text)) {
+            text = std::move(again);
+            pre.image = turned;
+            turns = o->quarter_turns;
+          }
+        }
+      }
+      page = PageFromText(std::move(text).value());
+      page.width = pre.image.cols;
+      page.height = pre.image.rows;
+      page.rotation = (((turns % 4) + 4) % 4) * 90;
+      page.skew = pre.skew;
+      page.scale = pre.scale;
+      page.preprocess_ms = pre_ms;
+      page.ocr_ms = MsSince(to);
+    }
+    page.index = static_cast<int>(i);
+    out.pages.push_back(std::move(page));
+  }
+  out.total_ms = MsSince(t0);
+  return out;
+}
+
+int ResolveWorkers(int configured) {
+  if (configured > 0) return configured;
+  unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+Result<OcrPool> OcrPool::Create(int workers, const EngineFactory& factory) {
+  OcrPool pool;
+  for (int i = 0; i < std::max(1, workers); ++i) {
+    Result<std::unique_ptr<OcrEngine>> e = factory();
+    if (!e.ok()) return e.status();
+    pool.engines_.push_back(std::move(e).value());
+  }
+  return pool;
+}
+
+void OcrPool::Run(size_t n, const std::function<void(OcrEngine&, size_t)>& fn) {
+  if (n == 0) return;
+  std::atomic<size_t> next{0};
+  auto work = [&](OcrEngine& engine) {
+    for (size_t i = next++; i < n; i = next++) fn(engine, i);
+  };
+  const size_t threads = std::min(engines_.size(), n);
+  if (threads <= 1) {
+    work(*engines_[0]);
+    return;
+  }
+  std::vector<std::thread> ts;
+  for (size_t t = 1; t < threads; ++t) ts.emplace_back(work, std::ref(*engines_[t]));
+  work(*engines_[0]);
+  for (auto& t : ts) t.join();
+}
+
+std::vector<Result<OcrDocument>> OcrFiles(OcrPool& pool, const std::vector<std::filesystem::path>& files,
+                                          const OcrConfig& config, const PreprocessOptions& options) {
+  std::vector<Result<OcrDocument>> out(files.size(), Result<OcrDocument>(Status::Internal("not run")));
+  pool.Run(files.size(), [&](OcrEngine& engine, size_t i) {
+    try {
+      out[i] = OcrFile(engine, files[i], config, options);
+    } catch (const std::exception& e) {
+      // OpenCV or poppler may throw on hostile input; one file never stops the rest.
+      out[i] = Status::Permanent(files[i].string() + ": " + e.what());
+    }
+  });
+  return out;
+}
+
+}  // namespace ncbocr

@@ -1,0 +1,97 @@
+#include "ncbocr/eval.h"
+
+#include <fstream>
+
+#include <doctest/doctest.h>
+
+#include "test_util.h"
+
+using namespace ncbocr;
+
+namespace {
+
+const std::filesystem::path kData = std::filesystem::path(NCBOCR_SOURCE_DIR) / "tests/data/ocr";
+
+class CannedEngine : public OcrEngine {
+ public:
+  explicit CannedEngine(int* calls) : calls_(calls) {}
+  std::string Name() const override { return "canned"; }
+  Result<OcrText> Recognize(const cv::Mat&) override {
+    ++*calls_;
+    OcrText t;
+    for (const char* s : {"KEDAI UBAT SEJAHTERA SDN BHD", "NO 12, JALAN MAWAR 3,", "43000 KAJANG, SELANGOR.",
+                          "Receipt No : R00012345", "Date : 05/03/2019", "SUBTOTAL 42.50", "SST 6% 2.55",
+                          "TOTAL 45.05", "CASH 50.00", "CHANGE 4.95"}) {
+      OcrLine l;
+      l.text = s;
+      l.confidence = 0.95;
+      l.words.push_back({s, 0.95, {}});
+      t.lines.push_back(l);
+    }
+    t.mean_confidence = 0.95;
+    return t;
+  }
+
+ private:
+  int* calls_;
+};
+
+}  // namespace
+
+TEST_CASE("eval: field comparisons as the evaluation defines them") {
+  CHECK(SameText("BOOK TA .K (TAMAN DAYA) SDN BHD", "book ta k taman daya sdn bhd"));
+  CHECK_FALSE(SameText("ABC SDN BHD", "ABC SDN BHD 2"));
+  CHECK(SameDate("25/12/2018", "2018-12-25"));
+  CHECK(SameDate("25-12-18", "2018-12-25"));
+  CHECK_FALSE(SameDate("12/11/2018", "2018-12-11"));
+  CHECK(SameAmount("9.00", "9.00"));
+  CHECK(SameAmount("RM9.00", "9.00"));
+  CHECK(SameAmount("1,234.5", "1234.50"));
+  CHECK_FALSE(SameAmount("9.00", "9.01"));
+  CHECK_FALSE(SameAmount("9.00", ""));
+}
+
+TEST_CASE("eval: scores receipts, routes them and caches OCR") {
+  testing::TempDir t;
+  auto images = t.path() / "img", keys = t.path() / "key", cache = t.path() / "cache";
+  std::filesystem::create_directories(images);
+  std::filesystem::create_directories(keys);
+  std::filesystem::copy_file(kData / "receipt.png", images / "a.png");
+  std::filesystem::copy_file(kData / "receipt.png", images / "b.png");
+  std::filesystem::copy_file(kData / "receipt.png", images / "nokey.png");
+  std::ofstream(keys / "a.json") << R"({"company": "KEDAI UBAT SEJAHTERA SDN BHD", "date": "05/03/2019",
+    "address": "NO 12, JALAN MAWAR 3, 43000 KAJANG, SELANGOR.", "total": "45.05"})";
+  std::ofstream(keys / "b.json") << R"({"company": "OTHER SHOP", "date": "06/03/2019",
+    "address": "ELSEWHERE", "total": "45.50"})";
+  EvalOptions o;
+  o.images = images;
+  o.keys = keys;
+  o.ocr_cache = cache;
+  Config config;
+  config.ocr.workers = 2;
+  int calls = 0;
+  auto factory = [&]() -> Result<std::unique_ptr<OcrEngine>> {
+    return std::unique_ptr<OcrEngine>(new CannedEngine(&calls));
+  };
+  auto r = RunEval(o, config, factory);
+  REQUIRE(r.ok());
+  CHECK(r->n == 2);
+  CHECK(r->company == 1);
+  CHECK(r->address == 1);
+  CHECK(r->date == 1);
+  CHECK(r->total == 1);
+  CHECK(r->submitted == 2);
+  CHECK(r->submitted_wrong == 1);
+  CHECK(r->ocr_computed == 2);
+  nlohmann::json j = r->ToJson();
+  CHECK(j["accuracy"]["total"] == 0.5);
+  CHECK(j["misses"].size() == 1);
+  CHECK(j["misses"][0]["total"]["expected"] == "45.50");
+  CHECK(r->ToText().find("b total: 45.50 | 45.05") != std::string::npos);
+
+  int before = calls;
+  auto again = RunEval(o, config, factory);
+  REQUIRE(again.ok());
+  CHECK(again->ocr_cached == 2);
+  CHECK(calls == before);  // nothing recognised the second time
+}

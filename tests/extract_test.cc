@@ -1,0 +1,285 @@
+#include "ncbocr/extract.h"
+
+#include <doctest/doctest.h>
+
+#include "../src/extract_internal.h"
+#include "test_util.h"
+
+using namespace ncbocr;
+
+namespace {
+
+const Date kToday{2024, 6, 30};
+
+OcrDocument Doc(const std::string& text) {
+  return OcrDocument::FromJson(nlohmann::json{{"pages", {{{"text", text}}}}}).value();
+}
+
+const char* const kReceipt = R"(tan ah kow
+KEDAI UBAT SEJAHTERA SDN BHD (123456-X)
+GST ID : 000123456789
+NO 12, JALAN MAWAR 3,
+TAMAN BUNGA RAYA,
+43000 KAJANG,
+SELANGOR.
+TEL: 03-8736 1234
+TAX INVOICE
+Invoice No : INV-2019-0042
+Date : 05/03/2019 10:15 AM
+PANADOL 10S 1 12.50
+VITAMIN C 1 30.00
+SUBTOTAL 42.50
+SST 6% 2.55
+ROUNDING ADJ 0.00
+TOTAL 45.05
+CASH 50.00
+CHANGE 4.95
+THANK YOU
+)";
+
+}  // namespace
+
+TEST_CASE("extract: a complete receipt, checked by its own arithmetic") {
+  ReceiptFields r = ExtractReceipt(Doc(kReceipt), kToday);
+  CHECK(r.provider_name.value == "KEDAI UBAT SEJAHTERA SDN BHD");
+  CHECK(NormalizeForMatch(r.provider_address.value) ==
+        "NO 12 JALAN MAWAR 3 TAMAN BUNGA RAYA 43000 KAJANG SELANGOR");
+  CHECK(r.service_date.value == "2019-03-05");
+  CHECK(r.receipt_number.value == "INV-2019-0042");
+  CHECK(r.total_amount.value == "45.05");
+  CHECK(r.total_amount.confidence >= 0.9);
+  CHECK(r.sst_amount.value == "2.55");
+  CHECK(r.subtotal == 4250);
+  CHECK(r.cash == 5000);
+  CHECK(r.change == 495);
+  REQUIRE(r.items.size() == 2);
+  CHECK(r.items[0].amount == "12.50");
+  CHECK(r.items[1].description.find("VITAMIN C") != std::string::npos);
+  CHECK(r.currency.value == "MYR");
+}
+
+TEST_CASE("extract: rounded total beats the unrounded one; cash - change confirms") {
+  ReceiptFields r = ExtractReceipt(Doc(R"(SYARIKAT MAJU JAYA
+LOT 5, JALAN BESAR, 81100 JOHOR BAHRU, JOHOR
+Bill No: 778812
+Date: 25 Dec 2018
+Total : 80.93
+Rounding Adjustment : 0.02
+Rounded Total (RM): 80.95
+Cash 100.00
+Change 19.05
+)"), kToday);
+  CHECK(r.total_amount.value == "80.95");
+  CHECK(r.total_amount.confidence >= 0.9);
+  CHECK(r.receipt_number.value == "778812");
+  CHECK(r.service_date.value == "2018-12-25");
+}
+
+TEST_CASE("extract: subtotal is not the total; tax lines are not the total") {
+  ReceiptFields r = ExtractReceipt(Doc(R"(ABC TRADING
+SUB TOTAL 100.00
+GST 6% 6.00
+TOTAL INCL GST 106.00
+)"), kToday);
+  CHECK(r.total_amount.value == "106.00");
+  CHECK(r.gst_amount.value == "6.00");
+}
+
+TEST_CASE("extract: a total nobody labelled is a guess with low confidence") {
+  ReceiptFields r = ExtractReceipt(Doc("SOME SHOP\nITEM A 3.00\nITEM B 4.00\n"), kToday);
+  CHECK(r.total_amount.confidence < 0.6);
+}
+
+TEST_CASE("extract: disagreeing arithmetic is reported") {
+  ReceiptFields r = ExtractReceipt(Doc("SHOP ENTERPRISE\nTOTAL 50.00\nCASH 100.00\nCHANGE 40.00\n"), kToday);
+  CHECK(r.total_amount.value == "50.00");
+  bool said = false;
+  for (const auto& p : r.problems) said |= p.find("does not equal the total") != std::string::npos;
+  CHECK(said);
+}
+
+TEST_CASE("extract: receipt number labels") {
+  auto num = [](const std::string& line) {
+    return ExtractReceipt(Doc("SHOP SDN BHD\n" + line + "\n"), kToday).receipt_number.value;
+  };
+  CHECK(num("Receipt No: R00012345") == "R00012345");
+  CHECK(num("No. Resit : 000451") == "000451");
+  CHECK(num("Doc No : TD01167104") == "TD01167104");
+  CHECK(num("Inv# 88231") == "88231");
+  CHECK(num("CASH BILL NO: CS10004512") == "CS10004512");
+  CHECK(num("Document No.:") == "");
+}
+
+TEST_CASE("extract: OCR digit confusions inside numbers are fixed") {
+  CHECK(internal::FixDigitConfusions("25/12/2O18") == "25/12/2018");
+  CHECK(internal::FixDigitConfusions("TOTAL l0.00") == "TOTAL l0.00");  // no digit left of it
+  CHECK(internal::FixDigitConfusions("1O.00") == "10.00");
+  CHECK(internal::FixDigitConfusions("TOTAL") == "TOTAL");
+}
+
+TEST_CASE("extract: lines split by OCR on one row are joined by their boxes") {
+  nlohmann::json page = {
+      {"lines",
+       {{{"text", "TOTAL"}, {"confidence", 0.9}, {"box", {10, 100, 60, 20}},
+         {"words", {{{"text", "TOTAL"}, {"confidence", 0.9}, {"box", {10, 100, 60, 20}}}}}},
+        {{"text", "12.00"}, {"confidence", 0.9}, {"box", {300, 102, 60, 20}},
+         {"words", {{{"text", "12.00"}, {"confidence", 0.9}, {"box", {300, 102, 60, 20}}}}}}}}};
+  OcrDocument d = OcrDocument::FromJson(nlohmann::json{{"pages", {page}}}).value();
+  auto lines = internal::BuildLines(d);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].text == "TOTAL 12.00");
+}
+
+TEST_CASE("extract: member fields from English, Malay and Chinese emails") {
+  EmailInfo e;
+  e.subject = "Claim submission";
+  e.text = "Hi,\nPlease process my claim. Member ID: M22222\nPolicy No: POL-7788-01\nName: Ahmad bin Ali\n"
+           "Amount: RM 45.05\n\nRegards,\nAhmad\nTel: 012-3456789\n";
+  EmailFields f = ExtractEmail(e, kToday);
+  CHECK(f.member_id.value == "M22222");
+  CHECK(f.policy_number.value == "POL-7788-01");
+  CHECK(f.member_name.value == "Ahmad bin Ali");
+  CHECK(f.total == 4505);
+
+  EmailInfo m;
+  m.text = "Salam, nombor ahli saya M22222. Tarikh rawatan 5 Mac 2019. Terima kasih";
+  EmailFields mf = ExtractEmail(m, kToday);
+  CHECK(mf.member_id.value == "M22222");
+  REQUIRE(mf.service_date.has_value());
+  CHECK(mf.service_date->Iso() == "2019-03-05");
+
+  EmailInfo c;
+  c.text = "你好，我的会员号是 A1234567，保单号：P99887766，请帮我claim这张收据。谢谢";
+  EmailFields cf = ExtractEmail(c, kToday);
+  CHECK(cf.member_id.value == "A1234567");
+  CHECK(cf.policy_number.value == "P99887766");
+}
+
+TEST_CASE("extract: signature phone numbers are not ids; own text beats quoted text") {
+  EmailInfo e;
+  e.text = "Please see attached.\n\n--\nJohn Tan\nMember hotline 1300-88-1234\nMobile: 012-345 6789\n";
+  EmailFields f = ExtractEmail(e, kToday);
+  CHECK_FALSE(f.member_id.present());
+
+  EmailInfo q;
+  q.text = "My member no is B7654321.\n\nOn Mon, 1 Jul 2019 at 10:00, Clerk <c@tpa.my> wrote:\n> Member ID: Z0000001\n";
+  EmailFields qf = ExtractEmail(q, kToday);
+  CHECK(qf.member_id.value == "B7654321");
+
+  EmailInfo fw;
+  fw.text = "FYI\n---------- Forwarded message ---------\nFrom: Siti\nMember ID: S1112223\n";
+  CHECK(ExtractEmail(fw, kToday).member_id.value == "S1112223");
+}
+
+TEST_CASE("extract: routing submits only complete, confident claims") {
+  ExtractConfig cfg;
+  ExtractOptions opt;
+  opt.today = kToday;
+  opt.check_service_age = false;
+  opt.claim_id = "c1";
+  EmailInfo e;
+  e.text = "Member ID: M22222";
+  Extraction x = ExtractClaim(Doc(kReceipt), e, cfg, opt);
+  CHECK(x.decision == "submit");
+  CHECK(x.confidence >= 0.9);
+  CHECK(x.fields["member_id"].value == "M22222");
+
+  // Without an email there is no member: review, saying so.
+  Extraction n = ExtractClaim(Doc(kReceipt), std::nullopt, cfg, opt);
+  CHECK(n.decision == "review");
+  bool said = false;
+  for (const auto& r : n.reasons) said |= r == "missing member id or policy number";
+  CHECK(said);
+
+  // The email contradicts the receipt's total.
+  EmailInfo bad;
+  bad.text = "Member ID: M22222\nTotal: RM 54.05";
+  Extraction b = ExtractClaim(Doc(kReceipt), bad, cfg, opt);
+  CHECK(b.decision == "review");
+  CHECK(b.reasons[0].find("email states total 54.05") != std::string::npos);
+
+  // Agreement marks the source as both.
+  EmailInfo good;
+  good.text = "Member ID: M22222\nTotal: RM 45.05";
+  Extraction g = ExtractClaim(Doc(kReceipt), good, cfg, opt);
+  CHECK(g.fields["total_amount"].source == "both");
+
+  // An old service date goes to review when the age check is on.
+  ExtractOptions aged = opt;
+  aged.check_service_age = true;
+  CHECK(ExtractClaim(Doc(kReceipt), e, cfg, aged).decision == "review");
+
+  // Receipt number may be optional by configuration.
+  ExtractConfig lax;
+  lax.allow_empty_invoice_number = true;
+  std::string no_number = kReceipt;
+  no_number.replace(no_number.find("Invoice No : INV-2019-0042"), 26, "Cashier : 01");
+  CHECK(ExtractClaim(Doc(no_number), e, cfg, opt).decision == "review");
+  CHECK(ExtractClaim(Doc(no_number), e, lax, opt).decision == "submit");
+}
+
+TEST_CASE("extract: the review sample is reproducible and near its rate") {
+  CHECK(SampleValue("abc") == SampleValue("abc"));
+  int sampled = 0;
+  for (int i = 0; i < 2000; ++i) sampled += SampleValue("claim-" + std::to_string(i)) < 0.1;
+  CHECK(sampled > 140);
+  CHECK(sampled < 260);
+  ExtractConfig cfg;
+  cfg.review_sample_rate = 1.0;
+  ExtractOptions opt;
+  opt.today = kToday;
+  opt.check_service_age = false;
+  EmailInfo e;
+  e.text = "Member ID: M22222";
+  Extraction x = ExtractClaim(Doc(kReceipt), e, cfg, opt);
+  CHECK(x.decision == "review");
+  CHECK(x.reasons.back().find("random quality-check sample") != std::string::npos);
+}
+
+TEST_CASE("extract: JSON has every field with value, confidence and source") {
+  ExtractOptions opt;
+  opt.today = kToday;
+  Extraction x = ExtractClaim(Doc(kReceipt), std::nullopt, ExtractConfig{}, opt);
+  nlohmann::json j = x.ToJson();
+  for (const char* k : {"member_id", "member_name", "policy_number", "provider_name", "provider_address",
+                        "service_date", "receipt_number", "total_amount", "currency", "sst_amount",
+                        "gst_amount", "itemized_charges"}) {
+    INFO(k);
+    REQUIRE(j["fields"].contains(k));
+    CHECK(j["fields"][k].contains("value"));
+    CHECK(j["fields"][k].contains("confidence"));
+    CHECK(j["fields"][k].contains("source"));
+  }
+  CHECK(j["fields"]["total_amount"]["value"] == "45.05");
+  CHECK(j["fields"]["member_id"]["value"].is_null());
+  CHECK(j["decision"] == "review");
+  CHECK(j["reasons"].is_array());
+}
+
+TEST_CASE("extract stage: ocred claims go to ready or review with extract.json") {
+  testing::TempDir t;
+  Config config;
+  config.extract.max_service_age_days = 100000;  // the sample receipt is from 2019
+  Spool spool = *Spool::Open(t.path());
+  Clock clock;
+  StageContext ctx{config, spool, NullLogger(), clock, "extract"};
+  Claim a = testing::PutClaim(spool, ClaimState::kOcred);
+  Claim b = testing::PutClaim(spool, ClaimState::kOcred, "other");
+  std::string ocr = Doc(kReceipt).ToJson().dump();
+  REQUIRE(spool.WriteClaimFile(a, "ocr.json", ocr).ok());
+  REQUIRE(spool.WriteClaimFile(b, "ocr.json", ocr).ok());
+  EmailInfo e;
+  e.text = "Member ID: M22222";
+  REQUIRE(spool.WriteClaimFile(a, "email.json", e.ToJson().dump()).ok());
+  StageReport r = RunExtractStage(ctx);
+  CHECK(r.status.ok());
+  Claim la = *spool.Load(a.id);
+  CHECK(la.state == ClaimState::kReady);
+  CHECK(la.confidence.has_value());
+  CHECK(spool.HasClaimFile(la, "extract.json"));
+  Claim lb = *spool.Load(b.id);
+  CHECK(lb.state == ClaimState::kReview);
+  bool said = false;
+  for (const auto& rr : lb.review_reasons) said |= rr == "missing member id or policy number";
+  CHECK(said);
+}

@@ -1,0 +1,196 @@
+#include "ncbocr/ocr.h"
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <doctest/doctest.h>
+
+#include "test_util.h"
+
+using namespace ncbocr;
+
+namespace {
+
+const std::filesystem::path kData = std::filesystem::path(NCBOCR_SOURCE_DIR) / "tests/data/ocr";
+
+// Returns canned lines; remembers the images and threads it saw.
+class FakeEngine : public OcrEngine {
+ public:
+  explicit FakeEngine(std::vector<std::string> lines, std::optional<Orientation> o = std::nullopt)
+      : lines_(std::move(lines)), orientation_(o) {}
+  std::string Name() const override { return "fake"; }
+  Result<OcrText> Recognize(const cv::Mat& gray) override {
+    sizes.push_back(gray.size());
+    OcrText t;
+    // Reads well only when the page is taller than wide (as an upright receipt).
+    double conf = gray.rows >= gray.cols ? 0.95 : 0.3;
+    for (const auto& s : lines_) {
+      OcrLine l;
+      l.text = s;
+      l.confidence = conf;
+      l.words.push_back({s, conf, {0, 0, 10, 10}});
+      t.lines.push_back(l);
+    }
+    t.mean_confidence = conf;
+    return t;
+  }
+  std::optional<Orientation> DetectOrientation(const cv::Mat&) override { return orientation_; }
+  std::vector<cv::Size> sizes;
+
+ private:
+  std::vector<std::string> lines_;
+  std::optional<Orientation> orientation_;
+};
+
+bool HaveTesseract() {
+  OcrConfig cfg;
+  cfg.languages = {"eng"};
+  return MakeTesseractEngine(cfg).ok();
+}
+
+}  // namespace
+
+TEST_CASE("ocr: JSON round trip keeps pages, lines, words and boxes") {
+  OcrDocument d;
+  d.file = "x.png";
+  d.format = "PNG";
+  d.engine = "fake";
+  OcrPage p;
+  p.width = 100;
+  p.height = 200;
+  p.rotation = 90;
+  OcrLine l;
+  l.text = "TOTAL 9.00";
+  l.confidence = 0.9;
+  l.box = {1, 2, 3, 4};
+  l.words = {{"TOTAL", 0.91, {1, 2, 1, 4}}, {"9.00", 0.89, {3, 2, 1, 4}}};
+  p.lines.push_back(l);
+  d.pages.push_back(p);
+  nlohmann::json j = d.ToJson();
+  CHECK(j["pages"][0]["text"] == "TOTAL 9.00\n");
+  auto back = OcrDocument::FromJson(j);
+  REQUIRE(back.ok());
+  CHECK(back->pages[0].rotation == 90);
+  CHECK(back->pages[0].lines[0].words[1].text == "9.00");
+  CHECK(back->pages[0].lines[0].words[1].box.x == 3);
+  CHECK(back->ToJson() == j);
+  CHECK(OcrDocument::FromJson(nlohmann::json{{"nope", 1}}).status().kind() == ErrorKind::kPermanent);
+}
+
+TEST_CASE("ocr: a sideways page is turned when the turn reads better") {
+  FakeEngine e({"TOTAL 9.00", "CASH 10.00", "CHANGE 1.00"}, Orientation{3, 5.0});
+  PreprocessOptions o;
+  o.rotate = true;
+  auto d = OcrFile(e, kData / "receipt_rot90.png", OcrConfig{}, o);
+  REQUIRE(d.ok());
+  CHECK(d->pages[0].rotation == 270);
+  CHECK(d->pages[0].height > d->pages[0].width);
+  CHECK(d->pages[0].mean_confidence > 0.9);
+  // An upright page is left alone.
+  FakeEngine upright({"TOTAL 9.00", "CASH 10.00", "CHANGE 1.00"}, Orientation{1, 5.0});
+  auto u = OcrFile(upright, kData / "receipt.png", OcrConfig{}, o);
+  REQUIRE(u.ok());
+  CHECK(u->pages[0].rotation == 0);
+}
+
+TEST_CASE("ocr: the pool runs every item once, each engine on one thread") {
+  std::atomic<int> made{0};
+  auto pool = OcrPool::Create(3, [&]() -> Result<std::unique_ptr<OcrEngine>> {
+    made++;
+    return std::unique_ptr<OcrEngine>(new FakeEngine({"x"}));
+  });
+  REQUIRE(pool.ok());
+  CHECK(made == 3);
+  std::vector<int> seen(50, 0);
+  std::mutex mu;
+  std::map<OcrEngine*, std::set<std::thread::id>> threads;
+  pool->Run(seen.size(), [&](OcrEngine& e, size_t i) {
+    std::lock_guard<std::mutex> g(mu);
+    seen[i]++;
+    threads[&e].insert(std::this_thread::get_id());
+  });
+  CHECK(std::all_of(seen.begin(), seen.end(), [](int v) { return v == 1; }));
+  for (const auto& [e, ids] : threads) CHECK(ids.size() == 1);
+
+  auto failing = OcrPool::Create(2, []() -> Result<std::unique_ptr<OcrEngine>> {
+    return Status::Config("no traineddata");
+  });
+  CHECK(failing.status().kind() == ErrorKind::kConfig);
+}
+
+TEST_CASE("ocr: OcrFiles keeps order and reports bad files by name") {
+  auto pool = OcrPool::Create(2, []() -> Result<std::unique_ptr<OcrEngine>> {
+    return std::unique_ptr<OcrEngine>(new FakeEngine({"TOTAL 1.00"}));
+  });
+  REQUIRE(pool.ok());
+  auto r = OcrFiles(*pool, {kData / "receipt.png", kData / "nonexistent.png", kData / "two_pages.tif"},
+                    OcrConfig{}, DefaultPreprocessOptions());
+  REQUIRE(r.size() == 3);
+  CHECK(r[0].ok());
+  CHECK(r[1].status().message().find("nonexistent.png") != std::string::npos);
+  REQUIRE(r[2].ok());
+  CHECK(r[2]->pages.size() == 2);
+  CHECK(r[2]->format == "TIFF");
+}
+
+TEST_CASE("ocr: Tesseract reads the rendered receipt, upright and sideways") {
+  if (!HaveTesseract()) {
+    MESSAGE("skipped: Tesseract eng data not installed");
+    return;
+  }
+  OcrConfig cfg;
+  cfg.languages = {"eng"};
+  auto engine = MakeTesseractEngine(cfg);
+  REQUIRE(engine.ok());
+  CHECK((*engine)->Name().find("tesseract") == 0);
+  auto d = OcrFile(**engine, kData / "receipt.png", cfg, DefaultPreprocessOptions());
+  REQUIRE(d.ok());
+  std::string text = d->Text();
+  CHECK(text.find("SEJAHTERA") != std::string::npos);
+  CHECK(text.find("45.05") != std::string::npos);
+  CHECK(d->pages[0].mean_confidence > 0.8);
+  CHECK(d->pages[0].lines.size() >= 12);
+  CHECK(d->pages[0].lines[0].words[0].box.w > 0);
+
+  auto s = OcrFile(**engine, kData / "receipt_rot90.png", cfg, DefaultPreprocessOptions());
+  REQUIRE(s.ok());
+  CHECK(s->pages[0].rotation == 270);
+  CHECK(s->Text().find("45.05") != std::string::npos);
+}
+
+TEST_CASE("ocr stage: fetched claims become ocred with ocr.json, bad ones fail with a reason") {
+  testing::TempDir t;
+  Config config;
+  config.ocr.workers = 2;
+  Spool spool = *Spool::Open(t.path());
+  Clock clock;
+  StageContext ctx{config, spool, NullLogger(), clock, "ocr"};
+  std::string png = ReadFile(kData / "receipt.png").value();
+  Claim good = testing::PutClaim(spool, ClaimState::kFetched, png);
+  Claim bad = testing::PutClaim(spool, ClaimState::kFetched, "not an image at all");
+  auto draft = spool.NewDraft(NewClaimId());
+  REQUIRE(draft.ok());
+  draft->claim.source.email_id = "mail-9";
+  REQUIRE(spool.Commit(*draft, ClaimState::kFetched, "test", "").ok());
+  std::string none_id = draft->claim.id;
+
+  StageReport r = RunOcrStageWith(ctx, []() -> Result<std::unique_ptr<OcrEngine>> {
+    return std::unique_ptr<OcrEngine>(new FakeEngine({"TOTAL 45.05"}));
+  });
+  CHECK(r.status.ok());
+  CHECK(r.claims == 3);
+  Claim g = *spool.Load(good.id);
+  CHECK(g.state == ClaimState::kOcred);
+  auto ocr = spool.ReadClaimFile(g, "ocr.json");
+  REQUIRE(ocr.ok());
+  CHECK(ocr->find("TOTAL 45.05") != std::string::npos);
+  Claim b = *spool.Load(bad.id);
+  CHECK(b.state == ClaimState::kFailed);
+  CHECK(b.reason.find("email mail-1 attachment receipt.jpg") != std::string::npos);
+  Claim n = *spool.Load(none_id);
+  CHECK(n.state == ClaimState::kFailed);
+  CHECK(n.reason.find("mail-9") != std::string::npos);
+  CHECK(n.reason.find("no receipt attachment") != std::string::npos);
+}

@@ -1,0 +1,79 @@
+#include "ncbocr/preprocess.h"
+
+#include <cmath>
+
+#include <doctest/doctest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+using namespace ncbocr;
+
+namespace {
+
+// A page of text lines drawn with OpenCV's font at a known size.
+cv::Mat TextPage(double font_scale, int lines = 12) {
+  cv::Mat m(60 + lines * static_cast<int>(40 * font_scale), static_cast<int>(700 * font_scale), CV_8UC1,
+            cv::Scalar(255));
+  for (int i = 0; i < lines; ++i) {
+    cv::putText(m, "TOTAL RM 12.50 JALAN MAWAR 43000", cv::Point(20, static_cast<int>(40 + i * 40 * font_scale)),
+                cv::FONT_HERSHEY_SIMPLEX, font_scale, cv::Scalar(0), std::max(1, static_cast<int>(font_scale * 2)));
+  }
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("preprocess: text height is measured and scaled to the target") {
+  cv::Mat small = TextPage(0.5);
+  double h = EstimateTextHeight(small);
+  CHECK(h > 5);
+  CHECK(h < 20);
+  double h2 = EstimateTextHeight(TextPage(1.0));
+  CHECK(h2 == doctest::Approx(2 * h).epsilon(0.3));
+  PreprocessOptions o;
+  o.target_text_height = 30;
+  PreprocessResult r = Preprocess(small, o);
+  CHECK(r.scale > 1.5);
+  CHECK(EstimateTextHeight(r.image) == doctest::Approx(30).epsilon(0.2));
+  CHECK(r.image.type() == CV_8UC1);
+}
+
+TEST_CASE("preprocess: skew is found and removed") {
+  cv::Mat page = TextPage(0.8, 15);
+  cv::Mat tilted = RotateDegrees(page, 4.0);
+  double skew = EstimateSkew(tilted, 8);
+  CHECK(skew == doctest::Approx(-4.0).epsilon(0.15));
+  CHECK(std::abs(EstimateSkew(page, 8)) < 0.3);
+  PreprocessOptions o;
+  o.deskew = true;
+  PreprocessResult r = Preprocess(tilted, o);
+  CHECK(r.skew == doctest::Approx(-4.0).epsilon(0.15));
+}
+
+TEST_CASE("preprocess: quarter turns and binarisation") {
+  cv::Mat m(10, 20, CV_8UC1, cv::Scalar(255));
+  CHECK(RotateQuarterTurns(m, 1).size() == cv::Size(10, 20));
+  CHECK(RotateQuarterTurns(m, 2).size() == cv::Size(20, 10));
+  CHECK(RotateQuarterTurns(m, -1).size() == cv::Size(10, 20));
+  PreprocessOptions o;
+  o.binarize = Binarize::kOtsu;
+  cv::Mat page = TextPage(0.6);
+  cv::Mat gray = page.clone();
+  cv::GaussianBlur(gray, gray, cv::Size(3, 3), 0);
+  PreprocessResult r = Preprocess(gray, o);
+  std::vector<uchar> values(r.image.begin<uchar>(), r.image.end<uchar>());
+  CHECK(std::all_of(values.begin(), values.end(), [](uchar v) { return v == 0 || v == 255; }));
+}
+
+TEST_CASE("preprocess: specs parse over the defaults and reject nonsense") {
+  auto o = ParsePreprocessSpec("height=24,binarize=adaptive,deskew=0");
+  REQUIRE(o.ok());
+  CHECK(o->target_text_height == 24);
+  CHECK(o->binarize == Binarize::kAdaptive);
+  CHECK_FALSE(o->deskew);
+  CHECK(ParsePreprocessSpec(o->ToSpec())->ToSpec() == o->ToSpec());
+  CHECK(ParsePreprocessSpec("colour=1").status().kind() == ErrorKind::kUsage);
+  CHECK(ParsePreprocessSpec("binarize=magic").status().kind() == ErrorKind::kUsage);
+  CHECK(ParsePreprocessSpec("height").status().kind() == ErrorKind::kUsage);
+  CHECK(ParsePreprocessSpec("").ok());
+}
