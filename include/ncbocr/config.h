@@ -52,7 +52,7 @@ struct ImapConfig {
   std::string search = "UNKEYWORD ncbocr-processed";
   std::string processed_keyword = "ncbocr-processed";
   std::string move_to;        // folder; empty: keyword only
-  std::string ca_file;        // extra CA for a private-CA server
+  std::string ca_file;        // CA for a private-CA server (replaces the system CAs)
 };
 
 struct OcrConfig {

@@ -16,7 +16,8 @@
 // crash in between re-lists the message and the source-key index skips it.
 //
 // TLS is required (imaps://) except to a loopback host, and verified;
-// imap.ca_file adds a private CA. The password comes from a 0600 file. Mail
+// imap.ca_file names the CA of a private-CA server, trusted in place of the
+// system CAs. The password comes from a 0600 file. Mail
 // content and addresses are never logged; errors name UIDs only.
 #ifndef NCBOCR_IMAP_H_
 #define NCBOCR_IMAP_H_

@@ -2,17 +2,21 @@
 # `ncbocr fetch` from IMAP against a real Dovecot on 127.0.0.1: the sample
 # inbox gives the same claims as the .eml source; every message then carries
 # the processed keyword and \Seen; a second fetch creates nothing; move_to
-# moves the messages; a wrong password exits 77 and imap:// to a remote host 78.
+# moves the messages; imaps:// verifies the server against imap.ca_file; a
+# wrong password exits 77 and imap:// to a remote host 78.
 source "$(dirname "$0")/lib.sh"
 DOVECOT=/usr/sbin/dovecot
 [ -x "$DOVECOT" ] || { echo "skipped: $DOVECOT not installed (apt-get install dovecot-imapd)"; exit 77; }
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
+TLS_PORT=$(free_port)
+bash "$SOURCE_DIR/tests/doubles/make_test_ca.sh" "$WORK/ca"
 mkdir -p "$WORK/run" "$WORK/state"
 chmod 755 "$WORK" "$WORK/run"
 # Dovecot will not give mail access to uid 0: as root, the mail user is nobody.
 if [ "$(id -u)" = 0 ]; then MUID=$(id -u nobody); MGID=$(id -g nobody); else MUID=$(id -u); MGID=$(id -g); fi
-for u in clerk mover; do
+for u in clerk mover secure; do
   mkdir -p "$WORK/home/$u/Maildir/"{new,cur,tmp}
   n=0
   for f in "$SOURCE_DIR"/samples/inbox/*.eml; do  # deliver, in name order
@@ -21,14 +25,17 @@ for u in clerk mover; do
 done
 chown -R "$MUID:$MGID" "$WORK/home"
 printf '%s\n' "clerk:{PLAIN}clerk-secret:$MUID:$MGID::$WORK/home/clerk" \
-  "mover:{PLAIN}mover-secret:$MUID:$MGID::$WORK/home/mover" > "$WORK/passwd"
+  "mover:{PLAIN}mover-secret:$MUID:$MGID::$WORK/home/mover" \
+  "secure:{PLAIN}secure-secret:$MUID:$MGID::$WORK/home/secure" > "$WORK/passwd"
 {
   echo "base_dir = $WORK/run"
   echo "state_dir = $WORK/state"
   echo "log_path = $WORK/dovecot.log"
   echo "protocols = imap"
   echo "listen = 127.0.0.1"
-  echo "ssl = no"
+  echo "ssl = yes"
+  echo "ssl_cert = <$WORK/ca/server.pem"
+  echo "ssl_key = <$WORK/ca/server.key"
   echo "disable_plaintext_auth = no"
   echo "mail_location = maildir:~/Maildir"
   echo "first_valid_uid = 1"
@@ -36,7 +43,7 @@ printf '%s\n' "clerk:{PLAIN}clerk-secret:$MUID:$MGID::$WORK/home/clerk" \
   echo "userdb {"; echo "  driver = passwd-file"; echo "  args = $WORK/passwd"; echo "}"
   echo "service imap-login {"
   echo "  inet_listener imap {"; echo "    address = 127.0.0.1"; echo "    port = $PORT"; echo "  }"
-  echo "  inet_listener imaps {"; echo "    port = 0"; echo "  }"
+  echo "  inet_listener imaps {"; echo "    address = 127.0.0.1"; echo "    port = $TLS_PORT"; echo "  }"
   echo "}"
   if [ "$(id -u)" != 0 ]; then
     echo "default_internal_user = $(id -un)"; echo "default_login_user = $(id -un)"
@@ -56,7 +63,7 @@ for _ in range(200):
 sys.exit(1)
 PY
 
-for u in clerk mover; do printf '%s-secret\n' "$u" > "$WORK/$u.pw"; chmod 600 "$WORK/$u.pw"; done
+for u in clerk mover secure; do printf '%s-secret\n' "$u" > "$WORK/$u.pw"; chmod 600 "$WORK/$u.pw"; done
 config() {  # config NAME USER [EXTRA-IMAP-LINES]
   cat > "$WORK/$1.yaml" <<YAML
 spool: $WORK/spool-$1
@@ -150,6 +157,19 @@ expect_code 0 $NCBOCR --config "$WORK/mover.yaml" fetch
 [ "$(imap_count mover Processed KEYWORD ncbocr-processed)" = 8 ] && pass || fail "messages not in Processed with the keyword"
 [ "$($NCBOCR --config "$WORK/mover.yaml" claims --json | python3 -c 'import json,sys;print(len(json.load(sys.stdin)))')" \
   = "$(python3 -c "import json;print(len(json.load(open('$WORK/imap1.json'))))")" ] && pass || fail "move_to run made other claims"
+
+# imaps:// with the server's private CA in imap.ca_file works; without it, or
+# with a CA that did not sign the certificate, verification fails (78).
+config secure secure "  ca_file: $WORK/ca/ca.pem"
+sed -i "s|imap://127.0.0.1:$PORT|imaps://127.0.0.1:$TLS_PORT|" "$WORK/secure.yaml"
+expect_code 0 $NCBOCR --config "$WORK/secure.yaml" fetch
+[ "$(imap_count secure INBOX KEYWORD ncbocr-processed)" = 8 ] && pass || fail "imaps fetch did not process the messages"
+sed -i "s|$WORK/ca/ca.pem|$WORK/ca/other-ca.pem|" "$WORK/secure.yaml"
+expect_code 78 $NCBOCR --config "$WORK/secure.yaml" fetch
+expect_grep "imap.ca_file" "$WORK/err"
+sed -i "/ca_file:/d" "$WORK/secure.yaml"
+expect_code 78 $NCBOCR --config "$WORK/secure.yaml" fetch
+expect_grep "imap.ca_file" "$WORK/err"
 
 # A refused password is a credentials failure (77); nothing is marked.
 printf 'wrong\n' > "$WORK/bad.pw"; chmod 600 "$WORK/bad.pw"
