@@ -5,9 +5,11 @@
 // manifest. Pure computation over files in the claim directory, so running
 // it twice on a claim gives the same result.
 #include <chrono>
+#include <memory>
 
 #include "ncbocr/email.h"
 #include "ncbocr/extract.h"
+#include "ncbocr/google_archive.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {
@@ -27,6 +29,19 @@ Date DateOf(TimePoint t) {
 
 StageReport RunExtractStage(StageContext& ctx) {
   return RunStage(ctx, [&]() -> StageReport {
+    // With a Sheet configured, each claim's audit row is written as soon as it
+    // is extracted, so the Sheet records it even while NCB is down. A Sheet
+    // that cannot be reached does not hold extraction up: the archive stage
+    // writes the row again later.
+    std::unique_ptr<GoogleSinks> sinks;
+    if (!ctx.config.archive.sheets_spreadsheet_id.empty()) {
+      auto opened = GoogleSinks::Open(ctx.config, ctx.spool, ctx.clock, ctx.log);
+      if (opened.ok()) {
+        sinks = std::move(*opened);
+      } else {
+        ctx.log->warn("audit Sheet not available: {}", opened.status().ToString());
+      }
+    }
     return ForEachClaim(ctx, ClaimState::kOcred, kMaxAttempts, [&](Claim& c) -> Disposition {
       Result<std::string> raw = ctx.spool.ReadClaimFile(c, "ocr.json");
       if (!raw.ok()) {
@@ -65,6 +80,11 @@ StageReport RunExtractStage(StageContext& ctx) {
       c.confidence = x.confidence;
       c.review_reasons = x.reasons;
       ctx.log->info("claim {}: confidence {:.2f}, {}", c.id, x.confidence, x.decision);
+      if (sinks) {
+        Status a = sinks->RecordAudit(ctx.spool, c, x.decision == "submit" ? "ready" : "review", "",
+                                      ctx.clock.Now());
+        if (!a.ok()) ctx.log->warn("claim {}: audit row not written yet: {}", c.id, a.ToString());
+      }
       if (x.decision == "submit") return Disposition::To(ClaimState::kReady);
       std::string reason;
       for (const auto& r : x.reasons) reason += (reason.empty() ? "" : "; ") + r;
