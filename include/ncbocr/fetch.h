@@ -2,7 +2,7 @@
 // each receipt attachment into a claim in the spool.
 //
 // A MailSource hides where the mail comes from (a Maildir, a folder of .eml
-// files now; the Gmail API and IMAP later), so the stage logic is written
+// files, the Gmail API (gmail.h) or an IMAP server (imap.h)), so the stage logic is written
 // and tested once. For every message the stage creates:
 //   - one claim per receipt attachment, committed into `fetched`;
 //   - a claim in `duplicate` for an attachment whose content was seen before;
