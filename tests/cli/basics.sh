@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The binary's contract: usage errors, configuration errors, exit codes, JSON.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 expect_code 64 "$NCBOCR" nosuch
 expect_code 64 "$NCBOCR" --no-such-flag status

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Two ocr runs at once on one spool never process the same claim twice, and a
 # run that finds the lock held exits 0 without touching anything.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 cat > "$WORK/ncbocr.yaml" <<YAML
 spool: $WORK/spool

@@ -7,7 +7,7 @@
 # did the work): the same end state, nothing twice. Then a revoked refresh
 # token: exit 77 and the new message stays unlabelled. Then `ncbocr auth
 # gmail` through the double's consent page and the loopback redirect.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 77; }
 command -v openssl >/dev/null || { echo "openssl missing: skipped"; exit 77; }
 [ -d "$SOURCE_DIR/samples/inbox" ] || { echo "samples/inbox missing: skipped"; exit 77; }

@@ -4,7 +4,7 @@
 # the processed keyword and \Seen; a second fetch creates nothing; move_to
 # moves the messages; imaps:// verifies the server against imap.ca_file; a
 # wrong password exits 77 and imap:// to a remote host 78.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 DOVECOT=/usr/sbin/dovecot
 [ -x "$DOVECOT" ] || { echo "skipped: $DOVECOT not installed (apt-get install dovecot-imapd)"; exit 77; }
 

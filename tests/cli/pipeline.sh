@@ -2,7 +2,7 @@
 # The main job end to end on the bundled sample inbox, at debug level:
 # every claim ends submitted and archived, in review, or a duplicate; a second
 # run changes nothing; no personal data reaches the logs.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 cat > "$WORK/ncbocr.yaml" <<YAML
 spool: $WORK/spool

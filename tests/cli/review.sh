@@ -4,7 +4,7 @@
 # submitted to a file:// NCB outbox; a failed claim is retried and submitted;
 # `status --check` fails while a stage is due and passes once it has run;
 # backup, verify and restore reproduce `claims --json` exactly.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 py=python3
 command -v $py >/dev/null || { echo "python3 not installed: skipped"; exit 77; }
 
