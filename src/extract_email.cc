@@ -214,7 +214,11 @@ EmailFields ExtractEmail(const EmailInfo& email, const Date& today) {
       if (f.provider.empty()) {
         std::string p = NameAfter(l.text, {"CLINIC", "KLINIK", "HOSPITAL", "PROVIDER", "PANEL", "诊所", "医院"});
         // "Clinic: Klinik Sejahtera" -> keep the label word when it is part of the name.
-        if (!p.empty() && l.text.find(':') != std::string::npos) f.provider = p;
+        // A name starts with a letter or digit: "clinic + pharmacy" in a
+        // subject names no provider.
+        bool name_like = !p.empty() && (std::isalnum(static_cast<unsigned char>(p[0])) ||
+                                        static_cast<unsigned char>(p[0]) >= 0x80);
+        if (name_like && l.text.find(':') != std::string::npos) f.provider = p;
       }
     }
   }

@@ -448,6 +448,10 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
       // after separators and a little OCR junk (";", "+", a stray symbol).
       std::string clean;
       for (unsigned char ch : rest) clean += ch < 0x80 ? static_cast<char>(ch) : ' ';
+      // OCR often spaces out the dashes of a number ("KS - 2026 -008812"):
+      // a - or / between two letters or digits binds them again.
+      static const std::regex kSpacedJoin(R"(([A-Za-z0-9])\s*([\-/])\s*(?=[A-Za-z0-9]))");
+      clean = std::regex_replace(clean, kSpacedJoin, "$1$2");
       static const std::regex kTok(R"(^[\s:;,#.+=|\-]*(?:[^A-Za-z0-9\s]{1,2})?\s*([A-Za-z0-9][A-Za-z0-9\-/]{2,24}))");
       std::smatch m;
       if (!std::regex_search(clean, m, kTok)) continue;

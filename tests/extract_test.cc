@@ -108,6 +108,8 @@ TEST_CASE("extract: receipt number labels") {
   CHECK(num("Inv# 88231") == "88231");
   CHECK(num("CASH BILL NO: CS10004512") == "CS10004512");
   CHECK(num("Document No.:") == "");
+  CHECK(num("Receipt No: KS - 2026 -008812") == "KS-2026-008812");
+  CHECK(num("Bill No: PH / 24 / 113908") == "PH/24/113908");
 }
 
 TEST_CASE("extract: OCR digit confusions inside numbers are fixed") {
@@ -282,4 +284,17 @@ TEST_CASE("extract stage: ocred claims go to ready or review with extract.json")
   bool said = false;
   for (const auto& rr : lb.review_reasons) said |= rr == "missing member id or policy number";
   CHECK(said);
+}
+
+TEST_CASE("extract: a subject that mentions a clinic names no provider unless it labels one") {
+  EmailInfo e;
+  e.subject = "Claims: clinic + pharmacy (2 receipts)";
+  e.text = "Two receipts from the same day: the clinic and the pharmacy.\nMember ID: M30311\n";
+  EmailFields f = ExtractEmail(e, kToday);
+  CHECK(f.provider.empty());
+  CHECK(f.member_id.value == "M30311");
+
+  EmailInfo labelled;
+  labelled.text = "Clinic: Klinik Sejahtera\nMember ID: M30311\n";
+  CHECK_FALSE(ExtractEmail(labelled, kToday).provider.empty());
 }
