@@ -24,7 +24,9 @@ def main():
     now = datetime.datetime.now(datetime.timezone.utc)
     stamp = now.strftime("%Y%m%d-%H%M%S")
     for i in range(args.n):
-        cid = "%s-%08x" % (stamp, int.from_bytes(os.urandom(4), "big"))
+        # The index leads the random part so claims sort (and are submitted)
+        # in the order made: the tests inject faults by position.
+        cid = "%s-%02x%06x" % (stamp, i % 256, int.from_bytes(os.urandom(3), "big"))
         d = os.path.join(args.spool, "ready", cid)
         os.makedirs(d, mode=0o700)
         manifest = {
