@@ -64,15 +64,6 @@ std::optional<UrlParts> SplitUrl(const std::string& url) {
   return u;
 }
 
-bool IsLoopbackHost(const std::string& host) {
-  if (host == "localhost") return true;
-  in_addr v4{};
-  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
-  return false;
-}
-
 void GlobalInit() {
   // curl_global_init is not thread-safe on older libcurls; do it exactly once.
   static std::once_flag once;
@@ -259,6 +250,16 @@ Result<HttpResponse> CurlClient::Send(const HttpRequest& req) {
 }
 
 }  // namespace
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
 
 int HttpResponse::RetryAfter() const {
   auto it = headers.find("retry-after");

@@ -1,5 +1,6 @@
 // The IMAP mail source (see imap.h): libcurl over one reused connection.
 #include "ncbocr/imap.h"
+#include "ncbocr/http.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -15,16 +16,6 @@
 namespace ncbocr {
 
 namespace {
-
-// http.cc and smtp.cc keep theirs private; plain IMAP is allowed only here.
-bool IsLoopbackHost(const std::string& host) {
-  if (host == "localhost") return true;
-  in_addr v4{};
-  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
-  return false;
-}
 
 std::string PercentDecode(const std::string& s) {
   std::string out;

@@ -1,5 +1,6 @@
 // Alert emails: message building and the libcurl SMTP sender.
 #include "ncbocr/smtp.h"
+#include "ncbocr/http.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -101,15 +102,6 @@ std::string Join(const std::vector<std::string>& v, const std::string& sep) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
   return out;
-}
-
-bool IsLoopbackHost(const std::string& host) {
-  if (host == "localhost") return true;
-  in_addr v4{};
-  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
-  return false;
 }
 
 struct Upload {

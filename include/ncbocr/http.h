@@ -82,6 +82,10 @@ std::unique_ptr<HttpClient> MakeCurlClient(const HttpOptions& options, Logger lo
 Result<HttpResponse> SendWithRetry(HttpClient& client, const HttpRequest& req,
                                    const HttpOptions& options, Logger log);
 
+// True for a host name that is localhost, an address in 127.0.0.0/8, or ::1
+// (by parsing, so "127.evil.example" is not loopback).
+bool IsLoopbackHost(const std::string& host);
+
 // True for http(s) URLs whose host is localhost, 127.0.0.0/8 or ::1.
 bool IsLoopbackUrl(const std::string& url);
 // kConfig unless url is https://, or http:// to a loopback host.
