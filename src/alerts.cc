@@ -75,15 +75,6 @@ AlertCondition NcbUnavailable(const Config& config, const Spool& spool, const st
   return c;
 }
 
-std::vector<std::string> StageNames(const Spool& spool) {
-  std::set<std::string> names(PipelineStages().begin(), PipelineStages().end());
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(spool.root() / "stages", ec)) {
-    if (e.path().extension() == ".json") names.insert(e.path().stem().string());
-  }
-  return {names.begin(), names.end()};
-}
-
 std::string CredentialsTitle(const Config& config, const std::string& stage) {
   if (stage == "submit") return "NCB refused the API key";
   if (stage == "fetch" && config.fetch.source == "gmail") return "Gmail token invalid or refused";
@@ -93,7 +84,7 @@ std::string CredentialsTitle(const Config& config, const std::string& stage) {
 
 void StageConditions(const Config& config, const Spool& spool, TimePoint now,
                      std::vector<AlertCondition>& out) {
-  for (const auto& stage : StageNames(spool)) {
+  for (const auto& stage : RecordedStages(spool)) {
     auto run = spool.ReadStageRun(stage);
     bool have = run && run->is_object();
     int code = have ? run->value("exit_code", 0) : 0;

@@ -182,15 +182,6 @@ void RenderQueues(const Spool& spool, TimePoint now, PromText& p) {
   }
 }
 
-std::vector<std::string> StageNames(const Spool& spool) {
-  std::set<std::string> names(PipelineStages().begin(), PipelineStages().end());
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(spool.root() / "stages", ec)) {
-    if (e.path().extension() == ".json") names.insert(e.path().stem().string());
-  }
-  return {names.begin(), names.end()};
-}
-
 void RenderStages(const Spool& spool, PromText& p) {
   struct Gauge { const char* name; const char* help; };
   const Gauge gauges[] = {
@@ -202,7 +193,7 @@ void RenderStages(const Spool& spool, PromText& p) {
       {"ncbocr_stage_last_run_claims", "Claims handled by the last run of each stage."},
   };
   std::map<std::string, std::vector<std::pair<std::string, double>>> values;
-  for (const auto& stage : StageNames(spool)) {
+  for (const auto& stage : RecordedStages(spool)) {
     auto run = spool.ReadStageRun(stage);
     if (!run || !run->is_object()) continue;
     const auto& r = *run;

@@ -1,6 +1,7 @@
 #include "ncbocr/report.h"
 
 #include <cstdio>
+#include <set>
 #include <sstream>
 
 #include "ncbocr/util.h"
@@ -32,6 +33,15 @@ std::string Cut(const std::string& s, size_t n) {
 const std::vector<std::string>& PipelineStages() {
   static const std::vector<std::string> stages = {"fetch", "ocr", "extract", "submit", "archive"};
   return stages;
+}
+
+std::vector<std::string> RecordedStages(const Spool& spool) {
+  std::set<std::string> names(PipelineStages().begin(), PipelineStages().end());
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(spool.root() / "stages", ec)) {
+    if (e.path().extension() == ".json") names.insert(e.path().stem().string());
+  }
+  return {names.begin(), names.end()};
 }
 
 nlohmann::json StatusJson(const Spool& spool, TimePoint now) {

@@ -14,6 +14,9 @@ namespace ncbocr {
 
 // The pipeline's stages, in order.
 const std::vector<std::string>& PipelineStages();
+// The pipeline's stages plus every other run record in stages/ (alert,
+// metrics, ...), sorted by name.
+std::vector<std::string> RecordedStages(const Spool& spool);
 
 // {"queues": {STATE: COUNT}, "oldest_age_s": {STATE: SECONDS|null},
 //  "stages": {STAGE: {last run record} | null}}
