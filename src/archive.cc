@@ -139,13 +139,18 @@ Status AppendAuditCsv(const std::string& path, const std::vector<std::string>& r
   return AtomicWriteFile(path, existing + line + "\n", 0600);
 }
 
-std::string ArchivePath(const ArchiveConfig& config, const Claim& c) {
+std::string ClaimDay(const Claim& c) {
   auto t = ParseIso(c.created_at).value_or(std::chrono::system_clock::now());
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
   localtime_r(&tt, &tm);
   char day[16];
   std::strftime(day, sizeof day, "%Y/%m/%d", &tm);
+  return day;
+}
+
+std::string ArchivePath(const ArchiveConfig& config, const Claim& c) {
+  std::string day = ClaimDay(c);
   std::string name = SafeComponent(c.source.email_id) + "_" +
                      (c.attachment ? c.attachment->filename : std::string("no-attachment"));
   return (fs::path(config.dir) / "claims" / day / name).string();

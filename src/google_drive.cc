@@ -62,16 +62,6 @@ DriveFile FileFrom(const json& j) {
 
 }  // namespace
 
-std::string ClaimDay(const Claim& c) {
-  auto t = ParseIso(c.created_at).value_or(std::chrono::system_clock::now());
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  localtime_r(&tt, &tm);
-  char day[16];
-  std::strftime(day, sizeof day, "%Y/%m/%d", &tm);
-  return day;
-}
-
 DriveArchive::DriveArchive(const ArchiveConfig& config, const Spool& spool, HttpClient& http,
                            TokenSource& tokens, HttpOptions options, Logger log)
     : config_(config), spool_(spool), http_(http), tokens_(tokens), options_(std::move(options)),

@@ -34,6 +34,10 @@ std::string CsvField(const std::string& v);
 // same claim id (column 2) is already there.
 Status AppendAuditCsv(const std::string& path, const std::vector<std::string>& row);
 
+// The day folder of a claim, "YYYY/MM/DD" (local date it was fetched): the
+// same for the local archive and Google Drive.
+std::string ClaimDay(const Claim& c);
+
 // archive.dir/claims/YYYY/MM/DD/<email id>_<file name> for claim c.
 std::string ArchivePath(const ArchiveConfig& config, const Claim& c);
 

@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "ncbocr/archive.h"  // ClaimDay
 #include "ncbocr/claim.h"
 #include "ncbocr/config.h"
 #include "ncbocr/google_auth.h"
@@ -101,8 +102,6 @@ class SheetsAuditLog {
 
 // "YYYY-MM" of the claim's creation (local time): its audit log tab.
 std::string AuditTab(const Claim& c);
-// "YYYY/MM/DD" of the claim's creation (local time).
-std::string ClaimDay(const Claim& c);
 
 // The Google sinks the configuration asks for, with the HTTP client and the
 // service account token sources they use. drive() / sheets() are null when
