@@ -24,6 +24,7 @@ pkgs=(
 test_pkgs=(
   python3 groff-base prometheus python3-aiosmtpd dovecot-imapd procps logrotate systemd
   curl
+  clang libclang-rt-dev  # libFuzzer targets (scripts/fuzz.sh)
 )
 
 want_tests=0
