@@ -109,6 +109,21 @@ class Fetcher {
       plans = PlanClaims(*parsed, decisions, *raw);
     }
 
+    // A message copied or re-delivered to the mailbox (a new IMAP UID, a new
+    // UIDVALIDITY, a second Gmail id) is the same email: its Message-ID
+    // finds the claims it already made.
+    std::string mid_key = MessageIdKey(kind, parsed ? &parsed->info : nullptr);
+    if (!mid_key.empty()) {
+      if (auto first = ctx_.spool.LookupSource(mid_key)) {
+        ctx_.log->info("message {}/{} ({}:{}): same Message-ID as claim {}: already fetched", n, total,
+                       kind, ForLog(ref.email_id), *first);
+        ++report_.outcomes["same_message_id"];
+        Status s = ctx_.spool.IndexSource(done_key, *first);
+        if (!s.ok()) return s;
+        return Mark(ref, n, total);
+      }
+    }
+
     Status first_error;
     std::string first_id;
     for (const ClaimPlan& plan : plans) {
@@ -124,6 +139,7 @@ class Fetcher {
     }
     if (!first_error.ok()) return first_error;  // not marked: the next run finishes it
     Status s = ctx_.spool.IndexSource(done_key, first_id);
+    if (s.ok() && !mid_key.empty()) s = ctx_.spool.IndexSource(mid_key, first_id);
     if (!s.ok()) return s;
     return Mark(ref, n, total);
   }
@@ -135,6 +151,15 @@ class Fetcher {
                      total, source_.kind(), ForLog(ref.email_id), s.ToString());
     }
     return s;
+  }
+
+  // The index key of a message's Message-ID, for the sources whose message
+  // ids change when the same email arrives again; "" when there is none.
+  static std::string MessageIdKey(const std::string& kind, const EmailInfo* info) {
+    if (info == nullptr || (kind != "imap" && kind != "gmail")) return "";
+    std::string mid = Trim(info->message_id);
+    if (mid.size() < 3) return "";
+    return SourceKey(kind, "message-id:" + mid, "message");
   }
 
   ClaimPlan FailedPlan(const std::string& problem, const std::string* raw) {

@@ -16,6 +16,7 @@
 #include <random>
 #include <thread>
 
+#include "curl_tls.h"
 #include "ncbocr/util.h"
 #include "ncbocr/version.h"
 
@@ -128,6 +129,24 @@ CURLcode AddCaFile(CURL*, void* ssl_ctx, void* userp) {
   return added > 0 ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
 }
 
+}  // namespace
+
+void SetCurlTls(CURL* handle, const std::string* ca_file) {
+  curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (ca_file == nullptr || ca_file->empty()) return;
+  // The added CA must not leak into a cached store another handle shares.
+  curl_easy_setopt(handle, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+  CURLcode rc = curl_easy_setopt(handle, CURLOPT_SSL_CTX_FUNCTION, &AddCaFile);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(handle, CURLOPT_SSL_CTX_DATA, ca_file);
+  if (rc != CURLE_OK) {
+    // A libcurl without OpenSSL: the CA file then replaces the system bundle.
+    curl_easy_setopt(handle, CURLOPT_CAINFO, ca_file->c_str());
+  }
+}
+
+namespace {
+
 class CurlClient : public HttpClient {
  public:
   CurlClient(HttpOptions options, Logger log) : options_(std::move(options)), log_(std::move(log)) {
@@ -148,19 +167,7 @@ class CurlClient : public HttpClient {
   CURL* handle_ = nullptr;  // kept between requests so connections are reused
 };
 
-void CurlClient::SetTls() {
-  curl_easy_setopt(handle_, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(handle_, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (options_.ca_file.empty()) return;
-  // The added CA must not leak into a cached store another client shares.
-  curl_easy_setopt(handle_, CURLOPT_CA_CACHE_TIMEOUT, 0L);
-  CURLcode rc = curl_easy_setopt(handle_, CURLOPT_SSL_CTX_FUNCTION, &AddCaFile);
-  if (rc == CURLE_OK) rc = curl_easy_setopt(handle_, CURLOPT_SSL_CTX_DATA, &options_.ca_file);
-  if (rc != CURLE_OK) {
-    // A libcurl without OpenSSL: the CA file then replaces the system bundle.
-    curl_easy_setopt(handle_, CURLOPT_CAINFO, options_.ca_file.c_str());
-  }
-}
+void CurlClient::SetTls() { SetCurlTls(handle_, &options_.ca_file); }
 
 void CurlClient::SetMethod(const HttpRequest& req) {
   if (req.method == "GET") {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "curl_tls.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {
@@ -140,6 +141,23 @@ class ImapSource : public MailSource {
     return body;
   }
 
+  // Logs in and opens the folder read-only (EXAMINE changes no flag); the
+  // number of messages in it, for validate-credentials.
+  Result<unsigned long long> Examine() {
+    auto r = Command(url_.base + "/", "EXAMINE " + ImapQuote(url_.mailbox));
+    if (!r.ok()) {
+      if (r.status().kind() != ErrorKind::kUnavailable) return r.status();
+      return Status::Config("the IMAP server would not open folder '" + url_.mailbox +
+                            "' of imap.url: " + r.status().message());
+    }
+    for (const std::string& line : Lines(*r)) {
+      std::string up = Upper(line);
+      if (up.rfind("* ", 0) == 0 && up.size() > 9 && up.compare(up.size() - 7, 7, " EXISTS") == 0)
+        return std::stoull(up.substr(2, up.size() - 9));
+    }
+    return 0ULL;
+  }
+
   Status MarkProcessed(const MailRef& ref) override {
     auto uid = CheckedUid(ref);
     if (!uid.ok()) return uid.status();
@@ -195,9 +213,7 @@ class ImapSource : public MailSource {
     curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, url_.tls ? "imaps" : "imap");
     curl_easy_setopt(curl_, CURLOPT_USERNAME, config_.username.c_str());
     curl_easy_setopt(curl_, CURLOPT_PASSWORD, password_.c_str());
-    curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (!config_.ca_file.empty()) curl_easy_setopt(curl_, CURLOPT_CAINFO, config_.ca_file.c_str());
+    SetCurlTls(curl_, &config_.ca_file);  // imap.ca_file adds to the system CAs, as ncb.ca_file does
     curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT, 20L);
     curl_easy_setopt(curl_, CURLOPT_LOW_SPEED_LIMIT, 1L);   // no overall timeout: big
@@ -347,6 +363,12 @@ std::string ImapQuote(const std::string& s) {
     out += c;
   }
   return out + "\"";
+}
+
+Result<unsigned long long> ProbeImap(const Config& config, Logger log) {
+  auto source = MakeImapSource(config, std::move(log));
+  if (!source.ok()) return source.status();
+  return static_cast<ImapSource&>(**source).Examine();
 }
 
 Result<std::unique_ptr<MailSource>> MakeImapSource(const Config& config, Logger log) {

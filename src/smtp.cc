@@ -117,6 +117,50 @@ size_t ReadChunk(char* buf, size_t size, size_t nmemb, void* userp) {
   return n;
 }
 
+std::string SmtpUrl(const AlertConfig& config) {
+  const std::string& host = config.smtp_host;
+  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return std::string(config.smtp_port == 465 ? "smtps://" : "smtp://") + h + ":" +
+         std::to_string(config.smtp_port);
+}
+
+// What every SMTP transfer shares: the server, TLS policy, login, timeouts.
+// url and password must outlive the transfer.
+void SetSmtpConnection(CURL* curl, const AlertConfig& config, const std::string& url,
+                       const std::string& password, char* err) {
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  // STARTTLS is required off the host; a loopback relay may be plain.
+  bool loopback = IsLoopbackHost(config.smtp_host);
+  curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(loopback ? CURLUSESSL_TRY : CURLUSESSL_ALL));
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!config.smtp_username.empty()) {
+    curl_easy_setopt(curl, CURLOPT_USERNAME, config.smtp_username.c_str());
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, password.c_str());
+  }
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 15L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
+}
+
+Status SmtpError(CURLcode rc, const AlertConfig& config, const char* err) {
+  std::string why = "SMTP " + config.smtp_host + ":" + std::to_string(config.smtp_port) + ": " +
+                    (err[0] ? err : curl_easy_strerror(rc));
+  switch (rc) {
+    case CURLE_LOGIN_DENIED: return Status::Credentials(why + "; check smtp_username / the password");
+    case CURLE_USE_SSL_FAILED: return Status::Config(why + "; the server must offer STARTTLS");
+    case CURLE_PEER_FAILED_VERIFICATION: return Status::Config(why);
+    default: return Status::Unavailable(why);
+  }
+}
+
+CURL* NewCurl() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  return curl_easy_init();
+}
+
 class CurlSmtpSender : public MailSender {
  public:
   CurlSmtpSender(AlertConfig config, std::string password)
@@ -124,54 +168,32 @@ class CurlSmtpSender : public MailSender {
 
   Status Send(const std::string& from, const std::vector<std::string>& recipients,
               const std::string& message) override {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-    CURL* curl = curl_easy_init();
+    CURL* curl = NewCurl();
     if (curl == nullptr) return Status::Internal("cannot start libcurl");
-    const std::string& host = config_.smtp_host;
-    bool loopback = IsLoopbackHost(host);
-    std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    std::string url = std::string(config_.smtp_port == 465 ? "smtps://" : "smtp://") + h + ":" +
-                      std::to_string(config_.smtp_port);
+    std::string url = SmtpUrl(config_);
     std::string mail_from = "<" + AddressOf(from) + ">";
     curl_slist* rcpt = nullptr;
     for (const auto& r : recipients) rcpt = curl_slist_append(rcpt, ("<" + AddressOf(r) + ">").c_str());
     Upload up{&message};
     char err[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    // STARTTLS is required off the host; a loopback relay may be plain.
-    curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(loopback ? CURLUSESSL_TRY : CURLUSESSL_ALL));
-    if (!config_.smtp_username.empty()) {
-      curl_easy_setopt(curl, CURLOPT_USERNAME, config_.smtp_username.c_str());
-      curl_easy_setopt(curl, CURLOPT_PASSWORD, password_.c_str());
-    }
+    SetSmtpConnection(curl, config_, url, password_, err);
     curl_easy_setopt(curl, CURLOPT_MAIL_FROM, mail_from.c_str());
     curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
     curl_easy_setopt(curl, CURLOPT_READFUNCTION, ReadChunk);
     curl_easy_setopt(curl, CURLOPT_READDATA, &up);
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 15L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
     CURLcode rc = curl_easy_perform(curl);
     curl_slist_free_all(rcpt);
     curl_easy_cleanup(curl);
-    if (rc == CURLE_OK) return Status::Ok();
-    std::string why = "SMTP " + host + ":" + std::to_string(config_.smtp_port) + ": " +
-                      (err[0] ? err : curl_easy_strerror(rc));
-    switch (rc) {
-      case CURLE_LOGIN_DENIED: return Status::Credentials(why + "; check smtp_username / the password");
-      case CURLE_USE_SSL_FAILED: return Status::Config(why + "; the server must offer STARTTLS");
-      case CURLE_PEER_FAILED_VERIFICATION: return Status::Config(why);
-      default: return Status::Unavailable(why);
-    }
+    return rc == CURLE_OK ? Status::Ok() : SmtpError(rc, config_, err);
   }
 
  private:
   AlertConfig config_;
   std::string password_;
 };
+
+size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
 
 }  // namespace
 
@@ -230,6 +252,28 @@ std::string BuildMessage(const AlertConfig& config, const MailMessage& m, TimePo
   std::string body = ascii ? CrlfLines(m.body) : QuotedPrintable(m.body);
   if (body.size() < 2 || body.compare(body.size() - 2, 2, "\r\n") != 0) body += "\r\n";
   return h + "\r\n" + body;
+}
+
+Status ProbeSmtp(const AlertConfig& config) {
+  if (config.smtp_host.empty()) return Status::Config("alerts.smtp_host (SMTP_HOST) is not set");
+  std::string password = config.smtp_password;
+  if (!config.smtp_password_file.empty()) {
+    auto p = ReadSecretFile(config.smtp_password_file, "SMTP password");
+    if (!p.ok()) return p.status();
+    password = *p;
+  }
+  CURL* curl = NewCurl();
+  if (curl == nullptr) return Status::Internal("cannot start libcurl");
+  std::string url = SmtpUrl(config);
+  char err[CURL_ERROR_SIZE] = "";
+  SetSmtpConnection(curl, config, url, password, err);
+  // Connecting does the greeting, EHLO, STARTTLS and AUTH; NOOP then proves
+  // the session works, and cleanup says QUIT. No message is sent.
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "NOOP");
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Discard);
+  CURLcode rc = curl_easy_perform(curl);
+  curl_easy_cleanup(curl);
+  return rc == CURLE_OK ? Status::Ok() : SmtpError(rc, config, err);
 }
 
 Result<std::unique_ptr<MailSender>> MakeSmtpSender(const AlertConfig& config) {

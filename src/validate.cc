@@ -16,9 +16,10 @@
 namespace ncbocr {
 
 const std::vector<NamedChecker>& BuiltinCheckers() {
-  // One line per service. Gmail, Drive, Sheets, IMAP and SMTP checkers go here.
+  // One line per service, in pipeline order (validate_google.cc, validate_mail.cc).
   static const std::vector<NamedChecker> checkers = {
-      {"ncb", &CheckNcb},
+      {"gmail", &CheckGmail},  {"imap", &CheckImap},     {"ncb", &CheckNcb},
+      {"drive", &CheckDrive},  {"sheets", &CheckSheets}, {"smtp", &CheckSmtp},
   };
   return checkers;
 }

@@ -79,8 +79,9 @@ TEST_CASE("validate: a registered checker runs; one that throws becomes a failur
   CHECK(rs[1].service == "broken");
   CHECK(rs[1].kind == ErrorKind::kInternal);
   CHECK(ChecksExitCode(rs) == 70);
-  CHECK_FALSE(BuiltinCheckers().empty());
-  CHECK(BuiltinCheckers()[0].service == "ncb");
+  std::vector<std::string> services;
+  for (const auto& c : BuiltinCheckers()) services.push_back(c.service);
+  CHECK(services == std::vector<std::string>{"gmail", "imap", "ncb", "drive", "sheets", "smtp"});
 }
 
 TEST_CASE("validate: secret files must exist, be 0600 and not be empty") {
@@ -185,6 +186,112 @@ TEST_CASE("validate: NCB behind a private CA needs ncb.ca_file") {
   auto with = CheckNcb(s.config, s.options);
   CHECK(ChecksExitCode(with) == 0);
   CHECK(Find(with, "ca file")->ok);
+}
+
+// --- the Gmail, IMAP, Drive, Sheets and SMTP checkers, offline (the live
+// calls are tested against the doubles in tests/cli/validate_credentials.sh
+// and tests/cli/imap.sh) ---
+
+TEST_CASE("validate: services that are not configured are not checked") {
+  Config config;  // fetch.source maildir, no Drive, no Sheet, alerts off
+  CheckOptions options;
+  options.live = false;
+  options.log = NullLogger();
+  CHECK(CheckGmail(config, options).empty());
+  CHECK(CheckImap(config, options).empty());
+  CHECK(CheckDrive(config, options).empty());
+  CHECK(CheckSheets(config, options).empty());
+  CHECK(CheckSmtp(config, options).empty());
+}
+
+TEST_CASE("validate: Gmail token file checks, offline") {
+  ScratchDir dir("ncbocr-validate-gmail");
+  fs::path token = dir.path / "token.json";
+  std::ofstream(token) << R"({"token": "", "refresh_token": "1//r", "client_id": "c", "client_secret": "s",
+                             "token_uri": "https://oauth2.googleapis.com/token"})";
+  ::chmod(token.c_str(), 0600);
+  Config config;
+  config.fetch.source = "gmail";
+  config.gmail.token_path = token.string();
+  CheckOptions options;
+  options.live = false;
+  options.log = NullLogger();
+  auto ok = CheckGmail(config, options);
+  REQUIRE(Find(ok, "token parses") != nullptr);
+  CHECK(Find(ok, "token parses")->ok);
+  CHECK(ChecksExitCode(ok) == 0);
+
+  ::chmod(token.c_str(), 0640);  // group-readable: refused before it is read
+  auto open = CheckGmail(config, options);
+  REQUIRE(Find(open, "token file") != nullptr);
+  CHECK(Find(open, "token file")->kind == ErrorKind::kCredentials);
+  CHECK(Find(open, "token file")->fix == "chmod 600 " + token.string());
+  CHECK(ChecksExitCode(open) == 77);
+
+  ::chmod(token.c_str(), 0600);
+  std::ofstream(token) << R"({"token": "x"})";  // no refresh token
+  auto bad = CheckGmail(config, options);
+  REQUIRE(Find(bad, "token parses") != nullptr);
+  CHECK_FALSE(Find(bad, "token parses")->ok);
+  CHECK(Find(bad, "token parses")->fix.find("ncbocr auth gmail") != std::string::npos);
+  CHECK(ChecksExitCode(bad) == 78);
+}
+
+TEST_CASE("validate: Drive and Sheets key files, offline") {
+  ScratchDir dir("ncbocr-validate-sa");
+  fs::path key = dir.path / "sa.json";
+  std::ofstream(key) << R"({"type": "service_account", "client_email": "a@b.iam.gserviceaccount.com",
+                           "private_key": "not a key"})";
+  ::chmod(key.c_str(), 0600);
+  Config config;
+  config.archive.drive_folder_id = "FOLDER";
+  config.archive.drive_credentials_path = key.string();
+  config.archive.sheets_spreadsheet_id = "SHEET";  // but no key file for it
+  CheckOptions options;
+  options.live = false;
+  options.log = NullLogger();
+  auto drive = CheckDrive(config, options);
+  REQUIRE(Find(drive, "key parses") != nullptr);
+  CHECK_FALSE(Find(drive, "key parses")->ok);  // a key that cannot sign a JWT
+  CHECK(ChecksExitCode(drive) == 78);
+  auto sheets = CheckSheets(config, options);
+  REQUIRE(Find(sheets, "key file") != nullptr);
+  CHECK(Find(sheets, "key file")->fix.find("archive.sheets_credentials_path") != std::string::npos);
+}
+
+TEST_CASE("validate: IMAP and SMTP settings, offline") {
+  ScratchDir dir("ncbocr-validate-mail");
+  fs::path pw = dir.path / "pw";
+  std::ofstream(pw) << "secret\n";
+  ::chmod(pw.c_str(), 0644);
+  Config config;
+  config.fetch.source = "imap";
+  config.imap.url = "imap://mail.example.com/INBOX";  // plain IMAP off the host
+  config.imap.username = "clerk";
+  config.imap.password_file = pw.string();
+  CheckOptions options;
+  options.live = false;
+  options.log = NullLogger();
+  auto plain = CheckImap(config, options);
+  REQUIRE(Find(plain, "url") != nullptr);
+  CHECK(Find(plain, "url")->kind == ErrorKind::kConfig);
+  config.imap.url = "imaps://mail.example.com/INBOX";
+  auto open = CheckImap(config, options);
+  REQUIRE(Find(open, "password file") != nullptr);
+  CHECK(Find(open, "password file")->kind == ErrorKind::kCredentials);
+  ::chmod(pw.c_str(), 0600);
+  CHECK(ChecksExitCode(CheckImap(config, options)) == 0);
+
+  config.alerts.enabled = true;
+  auto smtp = CheckSmtp(config, options);
+  REQUIRE(Find(smtp, "host") != nullptr);
+  CHECK(Find(smtp, "host")->kind == ErrorKind::kConfig);
+  config.alerts.smtp_host = "relay.example.com";
+  config.alerts.smtp_username = "ncbocr";  // a login without a password
+  auto nopw = CheckSmtp(config, options);
+  CHECK(Find(nopw, "recipients") != nullptr);
+  CHECK(Find(nopw, "password") != nullptr);
+  CHECK(ChecksExitCode(nopw) == 78);
 }
 
 }  // namespace

@@ -16,8 +16,9 @@
 // crash in between re-lists the message and the source-key index skips it.
 //
 // TLS is required (imaps://) except to a loopback host, and verified;
-// imap.ca_file names the CA of a private-CA server, trusted in place of the
-// system CAs. The password comes from a 0600 file. Mail
+// imap.ca_file names the CA of a private-CA server, trusted in addition to
+// the system CAs (as ncb.ca_file is). Proxy environment variables are left
+// to libcurl. The password comes from a 0600 file. Mail
 // content and addresses are never logged; errors name UIDs only.
 #ifndef NCBOCR_IMAP_H_
 #define NCBOCR_IMAP_H_
@@ -66,6 +67,12 @@ std::string ImapQuote(const std::string& s);
 
 // The IMAP source. Needs the imap and fetch sections of the config.
 Result<std::unique_ptr<MailSource>> MakeImapSource(const Config& config, Logger log);
+
+// For validate-credentials: logs in with imap.username and the password
+// file and opens the folder of imap.url read-only (EXAMINE); returns how
+// many messages it holds. kCredentials when the login is refused, kConfig
+// for a folder the server will not open or a certificate it cannot verify.
+Result<unsigned long long> ProbeImap(const Config& config, Logger log);
 
 }  // namespace ncbocr
 

@@ -51,6 +51,11 @@ class MailSender {
 // kConfig when a non-loopback server offers no STARTTLS.
 Result<std::unique_ptr<MailSender>> MakeSmtpSender(const AlertConfig& config);
 
+// For validate-credentials: connects to the server as Send would (STARTTLS
+// required off the host, AUTH when smtp_username is set), says NOOP and
+// QUIT; sends no mail. Errors as Send's.
+Status ProbeSmtp(const AlertConfig& config);
+
 }  // namespace ncbocr
 
 #endif  // NCBOCR_SMTP_H_

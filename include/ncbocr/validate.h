@@ -80,6 +80,21 @@ CheckResult CheckSecret(const std::string& service, const std::string& check, co
 // GET {base}/health accepts the key. A file:// outbox checks the directory.
 std::vector<CheckResult> CheckNcb(const Config& config, const CheckOptions& options);
 
+// Gmail (fetch.source: gmail): client file and token file safe and parsed,
+// a refresh accepted (a revoked grant fails here), users.getProfile answers.
+std::vector<CheckResult> CheckGmail(const Config& config, const CheckOptions& options);
+// IMAP (fetch.source: imap): URL, password file safe, login and EXAMINE of
+// the folder (read-only: no flag changes).
+std::vector<CheckResult> CheckImap(const Config& config, const CheckOptions& options);
+// Drive (archive.drive_folder_id): key file safe and parsed, a token by the
+// JWT grant, files.get on the folder (a folder, in a shared drive).
+std::vector<CheckResult> CheckDrive(const Config& config, const CheckOptions& options);
+// Sheets (archive.sheets_spreadsheet_id): key file, token, spreadsheets.get.
+std::vector<CheckResult> CheckSheets(const Config& config, const CheckOptions& options);
+// SMTP (alerts.enabled): host, recipients, password file, and a session
+// (STARTTLS off the host, AUTH if configured, NOOP, QUIT) that sends no mail.
+std::vector<CheckResult> CheckSmtp(const Config& config, const CheckOptions& options);
+
 }  // namespace ncbocr
 
 #endif  // NCBOCR_VALIDATE_H_

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# The Google connectors end to end: claim emails in the Gmail double, one
-# `ncbocr run`, and then: every message fetched and labelled, one Drive file
-# per archived claim in claims/YYYY/MM/DD, one Sheets row per archived claim
-# in its month's tab. Then the same on a fresh spool with faults injected
-# (500s, 429 with Retry-After, a 401, answers lost after Drive and Sheets
-# did the work): the same end state, nothing twice. Then a revoked refresh
+# The real services end to end (issue 4's "done when"): claim emails in the
+# Gmail double (more than one page of messages.list), `ncbocr run` with NCB
+# over HTTP (the NCB double), and then: every message fetched and labelled,
+# exactly one NCB claim per receipt that reached done (its reference kept on
+# the claim), one Drive file per archived claim in claims/YYYY/MM/DD, one
+# Sheets row per archived claim in its month's tab. Then the same on a fresh
+# spool with faults injected at every service (Gmail 500 and 429 with
+# Retry-After, a 401, access tokens expired between runs, the token endpoint
+# 500, NCB 503s long enough to defer claims, NCB 429 with Retry-After, an NCB
+# answer lost after NCB committed, Drive 500s and a lost upload answer,
+# Sheets 429 and a lost append answer), run to quiescence: the same end
+# state, nothing twice. Then a revoked refresh
 # token: exit 77 and the new message stays unlabelled. Then `ncbocr auth
 # gmail` through the double's consent page and the loopback redirect.
 source "$(dirname "$0")/lib.bash"
@@ -28,7 +34,19 @@ start_double() {  # start_double: sets PORT and BASE
   [ -n "$PORT" ] || { echo "google double did not start" >&2; cat "$WORK/double.err" >&2; exit 1; }
   BASE="http://127.0.0.1:$PORT"
 }
-trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+NCB_PID=""
+start_ncb() {  # start_ncb: a fresh NCB double; sets NCB_URL and NCB_CTL
+  [ -n "$NCB_PID" ] && kill "$NCB_PID" 2>/dev/null && wait "$NCB_PID" 2>/dev/null || true
+  python3 "$SOURCE_DIR/tests/doubles/ncb_double.py" --api-key ncb-secret >"$WORK/ncb.port" 2>"$WORK/ncb.err" &
+  NCB_PID=$!
+  for _ in $(seq 100); do [ -s "$WORK/ncb.port" ] && break; sleep 0.1; done
+  local port; port=$(head -1 "$WORK/ncb.port")
+  [ -n "$port" ] || { echo "NCB double did not start" >&2; cat "$WORK/ncb.err" >&2; exit 1; }
+  NCB_URL="http://127.0.0.1:$port/api/v1"
+  NCB_CTL="http://127.0.0.1:$port"
+}
+ncb_control() { curl -sf -X POST -H 'Content-Type: application/json' -d "$1" "$NCB_CTL/_control" >/dev/null; }
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; [ -n "$NCB_PID" ] && kill "$NCB_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 control() { curl -sf -X POST -H 'Content-Type: application/json' -d "${2:-{\}}" "$BASE/_control/$1" >/dev/null; }
 
@@ -62,7 +80,8 @@ import json, sys
 print(json.dumps({"type": "service_account", "client_email": "ncbocr@test.iam.gserviceaccount.com",
                   "private_key_id": "k1", "private_key": open(sys.argv[1]).read(), "token_uri": sys.argv[2]}))
 PY
-  chmod 600 "$d/client.json" "$d/token.json" "$d/sa.json"
+  printf 'ncb-secret\n' > "$d/ncb.key"
+  chmod 600 "$d/client.json" "$d/token.json" "$d/sa.json" "$d/ncb.key"
   cat > "$d/ncbocr.yaml" <<YAML
 spool: $d/spool
 log:
@@ -74,7 +93,8 @@ gmail:
   token_path: $d/token.json
   api_base_url: $BASE
 ncb:
-  base_url: file://$d/outbox
+  base_url: $NCB_URL
+  api_key_file: $d/ncb.key
 archive:
   drive_credentials_path: $d/sa.json
   drive_folder_id: ROOTFOLDER
@@ -88,10 +108,12 @@ YAML
 # check_end_state NAME: the double's state against the spool's claims.
 check_end_state() {
   curl -sf "$BASE/_control/state" > "$WORK/$1/state.json"
+  curl -sf "$NCB_CTL/_claims" > "$WORK/$1/ncb.json"
   python3 - "$WORK/$1" <<'PY'
 import datetime, glob, json, os, sys
 d = sys.argv[1]
 st = json.load(open(os.path.join(d, "state.json")))
+ncb = json.load(open(os.path.join(d, "ncb.json")))
 bad = []
 claims = [json.load(open(p)) for p in glob.glob(os.path.join(d, "spool", "*", "*", "claim.json"))]
 done = [c for c in claims if c["state"] == "done"]
@@ -134,6 +156,15 @@ for c in done:
     if len(rows) != 1: bad.append("claim %s has %d rows" % (c["id"], len(rows))); continue
     if rows[0][10] != "submitted" or f["webViewLink"] not in rows[0]: bad.append("row of %s: %r" % (c["id"], rows[0][10:14]))
 if len(uploads) != len(done): bad.append("%d Drive files for %d archived claims" % (len(uploads), len(done)))
+# NCB: exactly one claim per receipt that reached done, with the reference kept.
+refs = {c["reference"] for c in ncb["claims"]}
+if len(ncb["claims"]) != len(done): bad.append("%d NCB claims for %d done claims" % (len(ncb["claims"]), len(done)))
+receipts = [(c["body"].get("source_email_id"), c["body"].get("source_filename")) for c in ncb["claims"]]
+if len(set(receipts)) != len(receipts): bad.append("a receipt became two NCB claims")
+for c in done:
+    if c.get("ncb_reference") not in refs: bad.append("claim %s: reference %r not in NCB" % (c["id"], c.get("ncb_reference")))
+if any(c["state"] in ("fetched", "ocred", "ready", "submitted", "deferred") for c in claims):
+    bad.append("not quiescent: " + repr(sorted(c["state"] for c in claims)))
 # Folders: one of each name per parent, even after retries.
 seen = {}
 for f in files.values():
@@ -144,14 +175,27 @@ for f in files.values():
 if st["violations"]: bad.append("violations: %r" % st["violations"])
 if st["grants"]["jwt_bearer"] < 1: bad.append("no service account token was asked for")
 print("%d claims, %d done, %d Drive files, %d messages" % (len(claims), len(done), len(uploads), len(msgs)))
-json.dump({"done": len(done), "claims": len(claims), "grants": st["grants"]}, open(os.path.join(d, "summary.json"), "w"))
+json.dump({"done": len(done), "claims": len(claims), "grants": st["grants"], "ncb": len(ncb["claims"])},
+          open(os.path.join(d, "summary.json"), "w"))
 for b in bad: print("  " + b, file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
 }
 
+# quiesce CONFIG: run, and send deferred claims on at once (as their backoff
+# passing would), until nothing is left between fetched and done.
+quiesce() {
+  local spool; spool=$(sed -n 's/^spool: //p' "$1")
+  for _ in 1 2 3 4 5 6; do
+    "$NCBOCR" --config "$1" run >>"$WORK/out" 2>>"$WORK/err" || true
+    "$NCBOCR" --config "$1" retry --state deferred >/dev/null 2>&1 || true
+    ls "$spool"/{fetched,ocred,ready,submitted,deferred}/ 2>/dev/null | grep -q . || return 0
+  done
+}
+
 # ---- 1. a clean run
 start_double
+start_ncb
 load_samples
 setup_run clean
 expect_code 0 "$NCBOCR" --config "$WORK/clean/ncbocr.yaml" run
@@ -174,6 +218,7 @@ clean_done=$(python3 -c "import json;print(json.load(open('$WORK/clean/summary.j
 
 # ---- 2. the same with faults
 start_double
+start_ncb
 load_samples
 setup_run faults
 control fault '{"method": "GET", "path": "/gmail/v1/users/me/messages$", "status": 429, "retry_after": 1}'
@@ -181,21 +226,34 @@ control fault '{"method": "GET", "path": "/gmail/v1/users/me/messages/", "status
 control fault '{"method": "GET", "path": "/gmail/v1/users/me/labels", "status": 401}'
 control fault '{"method": "POST", "path": "/modify$", "status": 503, "after": true}'
 control fault '{"method": "POST", "path": "/upload/drive/v3/files", "status": 500, "after": true}'
+control fault '{"method": "POST", "path": "/upload/drive/v3/files", "status": 503}'
 control fault '{"method": "POST", "path": "/drive/v3/files$", "status": 500, "after": true}'
 control fault '{"method": "POST", "path": ":append$", "status": 503, "after": true}'
+control fault '{"method": "POST", "path": ":append$", "status": 429, "retry_after": 1}'
 control fault '{"method": "POST", "path": "/token", "status": 500}'
+# NCB: down for longer than one claim's retries (it is deferred), then a 429
+# with Retry-After, then a claim committed whose answer is lost.
+ncb_control '{"fail_next": 6, "status": 503, "rate_limit_next": 1, "retry_after": 1, "lose_response_next": 1}'
 "$NCBOCR" --config "$WORK/faults/ncbocr.yaml" run >"$WORK/out" 2>"$WORK/err" || true
-# Whatever a fault deferred finishes on the next passes.
-for _ in 1 2; do "$NCBOCR" --config "$WORK/faults/ncbocr.yaml" run >/dev/null 2>&1 || true; done
+# Access tokens expire between runs: the saved one is refused, refreshed, retried.
+control expire_tokens
+quiesce "$WORK/faults/ncbocr.yaml"
 if check_end_state faults; then pass; else fail "run with faults: end state"; sed 's/^/  | /' "$WORK/err" >&2; fi
 faults_done=$(python3 -c "import json;print(json.load(open('$WORK/faults/summary.json'))['done'])")
 [ "$faults_done" = "$clean_done" ] && pass || fail "faults: $faults_done done, clean: $clean_done"
-python3 - "$WORK/faults/state.json" <<'PY' && pass || fail "not every injected fault was met"
+python3 - "$WORK/faults/state.json" "$WORK/faults/ncb.json" <<'PY' && pass || fail "not every injected fault was met"
 import json, sys
-st = json.load(open(sys.argv[1]))
+st, ncb = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 left = [f for f in st["faults_left"] if f["count"] > 0]
+left += [k for k in ("fail_next", "rate_limit_next", "lose_response_next") if ncb["faults"][k]]
+if not any(r["status"] == -1 for r in ncb["requests"]): left.append("no NCB answer was lost")
+if not any(r["status"] == 200 for r in ncb["requests"] if r["path"].endswith("/claims/submit")):
+    left.append("the lost answer was not replayed")
+if left: print(left, file=sys.stderr)
 sys.exit(1 if left else 0)
 PY
+ncb_faults=$(python3 -c "import json;print(json.load(open('$WORK/faults/summary.json'))['ncb'])")
+[ "$ncb_faults" = "$clean_done" ] && pass || fail "faults: $ncb_faults NCB claims, clean: $clean_done"
 
 # ---- 3. refresh token revoked: exit 77, the new mail stays unlabelled
 control revoke

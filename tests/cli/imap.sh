@@ -3,7 +3,13 @@
 # inbox gives the same claims as the .eml source; every message then carries
 # the processed keyword and \Seen; a second fetch creates nothing; move_to
 # moves the messages; imaps:// verifies the server against imap.ca_file; a
-# wrong password exits 77 and imap:// to a remote host 78.
+# wrong password exits 77 and imap:// to a remote host 78. A message
+# delivered again (new UID) or a folder whose UIDVALIDITY changed makes no
+# new claim: the Message-ID index knows it. validate-credentials logs in and
+# EXAMINEs the folder (77 for a refused password or a 0640 password file, 78
+# for a folder that does not exist). The whole pipeline from IMAP to NCB over
+# HTTP (the NCB double, with a 503 burst and an answer lost after NCB
+# committed) ends with exactly one NCB claim per receipt that reached done.
 source "$(dirname "$0")/lib.bash"
 DOVECOT=/usr/sbin/dovecot
 [ -x "$DOVECOT" ] || { echo "skipped: $DOVECOT not installed (apt-get install dovecot-imapd)"; exit 77; }
@@ -16,7 +22,7 @@ mkdir -p "$WORK/run" "$WORK/state"
 chmod 755 "$WORK" "$WORK/run"
 # Dovecot will not give mail access to uid 0: as root, the mail user is nobody.
 if [ "$(id -u)" = 0 ]; then MUID=$(id -u nobody); MGID=$(id -g nobody); else MUID=$(id -u); MGID=$(id -g); fi
-for u in clerk mover secure; do
+for u in clerk mover secure flow; do
   mkdir -p "$WORK/home/$u/Maildir/"{new,cur,tmp}
   n=0
   for f in "$SOURCE_DIR"/samples/inbox/*.eml; do  # deliver, in name order
@@ -26,7 +32,8 @@ done
 chown -R "$MUID:$MGID" "$WORK/home"
 printf '%s\n' "clerk:{PLAIN}clerk-secret:$MUID:$MGID::$WORK/home/clerk" \
   "mover:{PLAIN}mover-secret:$MUID:$MGID::$WORK/home/mover" \
-  "secure:{PLAIN}secure-secret:$MUID:$MGID::$WORK/home/secure" > "$WORK/passwd"
+  "secure:{PLAIN}secure-secret:$MUID:$MGID::$WORK/home/secure" \
+  "flow:{PLAIN}flow-secret:$MUID:$MGID::$WORK/home/flow" > "$WORK/passwd"
 {
   echo "base_dir = $WORK/run"
   echo "state_dir = $WORK/state"
@@ -50,7 +57,8 @@ printf '%s\n' "clerk:{PLAIN}clerk-secret:$MUID:$MGID::$WORK/home/clerk" \
   fi
 } > "$WORK/dovecot.conf"
 "$DOVECOT" -c "$WORK/dovecot.conf" || { cat "$WORK/dovecot.log" >&2 2>/dev/null; fail "dovecot did not start"; finish; exit 1; }
-trap '[ -f "$WORK/run/master.pid" ] && kill "$(cat "$WORK/run/master.pid")" 2>/dev/null; sleep 0.2; rm -rf "$WORK"' EXIT
+NCB_PID=""; GOOGLE_PID=""
+trap '[ -f "$WORK/run/master.pid" ] && kill "$(cat "$WORK/run/master.pid")" 2>/dev/null; for p in $NCB_PID $GOOGLE_PID; do kill "$p" 2>/dev/null || true; done; sleep 0.2; rm -rf "$WORK"' EXIT
 # Wait until it greets (no time limit asserted; give up after ~20 s).
 python3 - "$PORT" <<'PY' || { fail "dovecot not answering"; cat "$WORK/dovecot.log" >&2; finish; exit 1; }
 import socket, sys, time
@@ -63,7 +71,7 @@ for _ in range(200):
 sys.exit(1)
 PY
 
-for u in clerk mover secure; do printf '%s-secret\n' "$u" > "$WORK/$u.pw"; chmod 600 "$WORK/$u.pw"; done
+for u in clerk mover secure flow; do printf '%s-secret\n' "$u" > "$WORK/$u.pw"; chmod 600 "$WORK/$u.pw"; done
 config() {  # config NAME USER [EXTRA-IMAP-LINES]
   cat > "$WORK/$1.yaml" <<YAML
 spool: $WORK/spool-$1
@@ -150,6 +158,56 @@ $N claims --json > "$WORK/imap3.json"
 cmp -s "$WORK/imap1.json" "$WORK/imap3.json" && pass || fail "re-listed messages made new claims"
 [ "$(imap_count clerk INBOX KEYWORD ncbocr-processed)" = 8 ] && pass || fail "re-listed messages not marked again"
 
+# The same email delivered again gets a new UID: its Message-ID is known, so
+# no claim (not even a duplicate) is made, and the copy is marked processed.
+python3 - "$PORT" "$SOURCE_DIR/samples/inbox/01-en-clinic-jpeg.eml" <<'PY'
+import imaplib, sys
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); m.login("clerk", "clerk-secret")
+m.append("INBOX", None, None, open(sys.argv[2], "rb").read()); m.logout()
+PY
+[ "$(imap_count clerk INBOX UNKEYWORD ncbocr-processed)" = 1 ] && pass || fail "re-delivered message not in INBOX"
+expect_code 0 $N fetch
+$N claims --json > "$WORK/imap4.json"
+cmp -s "$WORK/imap1.json" "$WORK/imap4.json" && pass || fail "a re-delivered message made new claims"
+[ "$(imap_count clerk INBOX KEYWORD ncbocr-processed)" = 9 ] && pass || fail "re-delivered message not marked"
+# The folder's UIDVALIDITY changes (rebuilt by the server): every message is
+# new by UID, none by Message-ID.
+uidv() { python3 - "$PORT" <<'PY'
+import imaplib, re, sys
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); m.login("clerk", "clerk-secret")
+print(re.search(rb"UIDVALIDITY (\d+)", m.status("INBOX", "(UIDVALIDITY)")[1][0]).group(1).decode()); m.logout()
+PY
+}
+old_validity=$(uidv)
+md="$WORK/home/clerk/Maildir"
+rm -f "$md"/dovecot*
+for f in "$md"/cur/*; do mv "$f" "$md/new/$(basename "${f%%:2,*}")"; done
+sleep 1  # UIDVALIDITY is a timestamp: make sure it differs
+[ "$(uidv)" != "$old_validity" ] && pass || fail "UIDVALIDITY did not change"
+[ "$(imap_count clerk INBOX UNKEYWORD ncbocr-processed)" = 9 ] && pass || fail "rebuilt folder still has keywords"
+expect_code 0 $N fetch
+$N claims --json > "$WORK/imap5.json"
+cmp -s "$WORK/imap1.json" "$WORK/imap5.json" && pass || fail "a new UIDVALIDITY made new claims"
+[ "$(imap_count clerk INBOX KEYWORD ncbocr-processed)" = 9 ] && pass || fail "messages not marked after UIDVALIDITY change"
+
+# validate-credentials: login and EXAMINE (read-only: no flag changes).
+printf 'ncb:\n  base_url: file://%s/outbox\n' "$WORK" >> "$WORK/clerk.yaml"
+mkdir -p "$WORK/outbox"
+expect_code 0 $N validate-credentials
+expect_grep "^imap .*login .*ok .*9 messages" "$WORK/out"
+[ "$(imap_count clerk INBOX KEYWORD ncbocr-processed)" = 9 ] && pass || fail "validate-credentials changed flags"
+chmod 640 "$WORK/clerk.pw"
+expect_code 77 $N validate-credentials
+expect_grep "fix: chmod 600 $WORK/clerk.pw" "$WORK/out"
+chmod 600 "$WORK/clerk.pw"
+sed -i "s|/INBOX$|/NoSuchFolder|" "$WORK/clerk.yaml"
+expect_code 78 $N validate-credentials
+expect_grep "NoSuchFolder" "$WORK/out"
+sed -i "s|/NoSuchFolder$|/INBOX|; s|$WORK/clerk.pw|$WORK/mover.pw|" "$WORK/clerk.yaml"
+expect_code 77 $N validate-credentials
+expect_grep "fix: check imap.username" "$WORK/out"
+sed -i "s|$WORK/mover.pw|$WORK/clerk.pw|" "$WORK/clerk.yaml"
+
 # move_to: the messages end in the Processed folder (created on first use).
 config mover mover "  move_to: Processed"
 expect_code 0 $NCBOCR --config "$WORK/mover.yaml" fetch
@@ -181,4 +239,82 @@ config remote clerk
 sed -i "s|imap://127.0.0.1:$PORT|imap://mail.example.com|" "$WORK/remote.yaml"
 expect_code 78 $NCBOCR --config "$WORK/remote.yaml" fetch
 expect_grep "imaps://" "$WORK/err"
+
+# ---- the whole pipeline from IMAP to NCB over HTTP, with NCB faults
+python3 "$SOURCE_DIR/tests/doubles/ncb_double.py" --api-key ncb-secret >"$WORK/ncb.port" 2>"$WORK/ncb.err" &
+NCB_PID=$!
+for _ in $(seq 100); do [ -s "$WORK/ncb.port" ] && break; sleep 0.1; done
+NCB_CTL="http://127.0.0.1:$(head -1 "$WORK/ncb.port")"
+printf 'ncb-secret\n' > "$WORK/ncb.key"; chmod 600 "$WORK/ncb.key"
+# Drive and Sheets: the Google double, a service account key it trusts.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/sa.pem" 2>/dev/null
+openssl pkey -in "$WORK/sa.pem" -pubout -out "$WORK/sa.pub"
+python3 "$SOURCE_DIR/tests/doubles/google_double.py" --public-key "$WORK/sa.pub" --drive-root ROOTFOLDER \
+  --spreadsheet SHEET1 >"$WORK/google.port" 2>"$WORK/google.err" &
+GOOGLE_PID=$!
+for _ in $(seq 100); do [ -s "$WORK/google.port" ] && break; sleep 0.1; done
+GBASE="http://127.0.0.1:$(head -1 "$WORK/google.port")"
+python3 - "$WORK/sa.pem" "$GBASE/token" > "$WORK/sa.json" <<'PY'
+import json, sys
+print(json.dumps({"type": "service_account", "client_email": "ncbocr@test.iam.gserviceaccount.com",
+                  "private_key": open(sys.argv[1]).read(), "token_uri": sys.argv[2]}))
+PY
+chmod 600 "$WORK/sa.json"
+config flow flow "ncb:
+  base_url: $NCB_CTL/api/v1
+  api_key_file: $WORK/ncb.key
+archive:
+  drive_credentials_path: $WORK/sa.json
+  drive_folder_id: ROOTFOLDER
+  drive_api_base_url: $GBASE
+  sheets_credentials_path: $WORK/sa.json
+  sheets_spreadsheet_id: SHEET1
+  sheets_api_base_url: $GBASE"
+# Down long enough that a claim is deferred, then an answer lost after NCB committed.
+curl -sf -X POST -d '{"fail_next": 6, "status": 503, "lose_response_next": 1}' "$NCB_CTL/_control" >/dev/null
+F="$NCBOCR --config $WORK/flow.yaml"
+for _ in 1 2 3 4 5 6; do
+  $F run >>"$WORK/flow.log" 2>&1 || true
+  $F retry --state deferred >/dev/null 2>&1 || true  # as if each backoff had passed
+  ls "$WORK/spool-flow"/{fetched,ocred,ready,submitted,deferred}/ 2>/dev/null | grep -q . || break
+done
+curl -sf "$NCB_CTL/_claims" > "$WORK/flow-ncb.json"
+curl -sf "$GBASE/_control/state" > "$WORK/flow-google.json"
+$F claims --json > "$WORK/flow-claims.json"
+python3 - "$WORK/flow-ncb.json" "$WORK/flow-claims.json" "$WORK/spool-flow" "$WORK/flow-google.json" <<'PY' && pass || { fail "IMAP to NCB: end state"; tail -20 "$WORK/flow.log" >&2; }
+import datetime, glob, json, os, sys
+ncb, listed, google = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), json.load(open(sys.argv[4]))
+claims = [json.load(open(p)) for p in glob.glob(os.path.join(sys.argv[3], "*", "*", "claim.json"))]
+done = [c for c in claims if c["state"] == "done"]
+assert done, "no claim reached done"
+assert len(claims) == len(listed), (len(claims), len(listed))
+assert not [c for c in claims if c["state"] in ("fetched", "ocred", "ready", "submitted", "deferred")], \
+    sorted(c["state"] for c in claims)
+assert len(ncb["claims"]) == len(done), (len(ncb["claims"]), len(done))
+receipts = [(c["body"]["source_email_id"], c["body"]["source_filename"]) for c in ncb["claims"]]
+assert len(set(receipts)) == len(receipts), "a receipt became two NCB claims"
+refs = {c["reference"] for c in ncb["claims"]}
+assert all(c.get("ncb_reference") in refs for c in done)
+assert any(r["status"] == -1 for r in ncb["requests"]), "no NCB answer was lost"
+assert not ncb["faults"]["fail_next"] and not ncb["faults"]["lose_response_next"], ncb["faults"]
+# One Drive file and one Sheet row per archived claim, in its day folder and month tab.
+files = {f["id"]: f for f in google["drive"]["files"]}
+uploads = [f for f in files.values() if f["mimeType"] != "application/vnd.google-apps.folder"]
+assert len(uploads) == len(done), (len(uploads), len(done))
+def path_of(f):
+    parts = []
+    while f["parents"] and f["parents"][0] != "ROOTFOLDER":
+        f = files[f["parents"][0]]
+        parts.append(f["name"])
+    return "/".join(reversed(parts))
+for c in done:
+    local = datetime.datetime.fromisoformat(c["created_at"].replace("Z", "+00:00")).astimezone()
+    mine = [f for f in uploads if f["appProperties"].get("ncbocr_claim_id") == c["id"]]
+    assert len(mine) == 1 and path_of(mine[0]) == local.strftime("claims/%Y/%m/%d"), c["id"]
+    rows = [r for r in google["sheets"]["SHEET1"][local.strftime("%Y-%m")] if len(r) > 1 and r[1] == c["id"]]
+    assert len(rows) == 1, (c["id"], rows)
+assert not google["violations"], google["violations"]
+PY
+[ "$(imap_count flow INBOX KEYWORD ncbocr-processed)" = 8 ] && pass || fail "IMAP to NCB: messages not marked"
+kill "$NCB_PID" "$GOOGLE_PID" 2>/dev/null || true
 finish

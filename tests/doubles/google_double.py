@@ -10,8 +10,10 @@ Serves, as far as ncbocr uses them and as Google documents them:
                                       with a code, as if the person agreed
   /gmail/v1/users/{u}/messages        list (q, pagination), get format=raw,
                                       modify; /labels list and create
+  /gmail/v1/users/{u}/profile         getProfile (validate-credentials)
   /drive/v3/files                     list (q forms: name/parents/mimeType/
                                       trashed, appProperties has {...}), create
+  /drive/v3/files/{id}                get (driveId from --shared-drive-id)
   /upload/drive/v3/files              multipart/related and resumable uploads
   /v4/spreadsheets/{id}               get, :batchUpdate addSheet, values get /
                                       update / append (valueInputOption=RAW)
@@ -413,6 +415,9 @@ class Handler(BaseHTTPRequestHandler):
                 return 200, {"id": m.group(1), "threadId": m.group(1), "labelIds": msg["labelIds"],
                              "sizeEstimate": len(msg["raw"]), "internalDate": msg["internalDate"],
                              "raw": base64.urlsafe_b64encode(msg["raw"]).decode()}, {}
+        if rest == "profile" and method == "GET":
+            return 200, {"emailAddress": "claims@example.com", "messagesTotal": len(st.messages),
+                         "threadsTotal": len(st.messages), "historyId": "1"}, {}
         if rest == "labels" and method == "GET":
             return 200, {"labels": st.labels}, {}
         if rest == "labels" and method == "POST":
@@ -442,6 +447,12 @@ class Handler(BaseHTTPRequestHandler):
             if one.get("orderBy") == "createdTime":
                 found.sort(key=lambda f: f["createdTime"])
             return 200, {"files": found[: int(one.get("pageSize", 100))]}, {}
+        m = re.fullmatch(r"/drive/v3/files/([^/]+)", path)
+        if m and method == "GET":  # files.get: every item lives in the double's shared drive
+            f = st.files.get(m.group(1))
+            if f is None or f["trashed"]:
+                raise ApiError(404, "NOT_FOUND", "File not found: %s." % m.group(1))
+            return 200, dict(f, driveId=st.args.shared_drive_id), {}
         if path == "/drive/v3/files" and method == "POST":
             meta = json.loads(body or b"{}")
             f = self.store(meta, b"")
@@ -623,6 +634,8 @@ def main():
     ap.add_argument("--drive-root")
     ap.add_argument("--spreadsheet")
     ap.add_argument("--page-size", type=int, default=100)
+    ap.add_argument("--shared-drive-id", default="0ASHAREDDRIVE",
+                    help="driveId files.get reports; empty: the items are in a My Drive")
     args = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
