@@ -226,7 +226,10 @@ class ImapSource : public MailSource {
     CURLcode rc = curl_easy_perform(curl_);
     if (rc == CURLE_OK) return out;
     std::string what = std::string(errbuf[0] ? errbuf : curl_easy_strerror(rc));
-    std::string verb = custom_request.empty() ? "UID FETCH" : custom_request.substr(0, 10);
+    // The command's first two words ("UID SEARCH", "EXAMINE \"INBOX\""): never a
+    // search term or flag list, and never cut inside a word.
+    std::string verb = custom_request.empty() ? "UID FETCH"
+                                              : custom_request.substr(0, custom_request.find(' ', custom_request.find(' ') + 1));
     std::string msg = "IMAP " + verb + ": " + what;
     switch (rc) {
       case CURLE_LOGIN_DENIED:

@@ -10,7 +10,8 @@
 # 500, NCB 503s long enough to defer claims, NCB 429 with Retry-After, an NCB
 # answer lost after NCB committed, Drive 500s and a lost upload answer,
 # Sheets 429 and a lost append answer), run to quiescence: the same end
-# state, nothing twice. Then a revoked refresh
+# state, nothing twice. The same email under a second Gmail id makes no
+# claim (Message-ID). Then a revoked refresh
 # token: exit 77 and the new message stays unlabelled. Then `ncbocr auth
 # gmail` through the double's consent page and the loopback redirect.
 source "$(dirname "$0")/lib.bash"
@@ -215,6 +216,24 @@ a = json.load(open(sys.argv[1] + "/state1.json")); b = json.load(open(sys.argv[1
 sys.exit(0 if a["drive"]["files"] == b["drive"]["files"] and a["sheets"] == b["sheets"] else 1)
 PY
 clean_done=$(python3 -c "import json;print(json.load(open('$WORK/clean/summary.json'))['done'])")
+# The same email again under a new Gmail id (forwarded back, restored from
+# Trash): its Message-ID is known, so no claim is made, and it is labelled.
+python3 - "$SOURCE_DIR/samples/inbox/01-en-clinic-jpeg.eml" "$BASE" <<'PY'
+import base64, json, sys, urllib.request
+raw = open(sys.argv[1], "rb").read()
+urllib.request.urlopen(urllib.request.Request(sys.argv[2] + "/_control/messages",
+    json.dumps({"messages": [{"id": "again01", "raw_b64": base64.b64encode(raw).decode()}]}).encode(),
+    {"Content-Type": "application/json"}))
+PY
+n_claims=$(ls "$WORK"/clean/spool/*/*/claim.json | wc -l)
+expect_code 0 "$NCBOCR" --config "$WORK/clean/ncbocr.yaml" fetch
+[ "$(ls "$WORK"/clean/spool/*/*/claim.json | wc -l)" = "$n_claims" ] && pass || fail "a second Gmail id of one email made claims"
+curl -sf "$BASE/_control/state" | python3 -c '
+import json, sys
+st = json.load(sys.stdin)
+label = [l["id"] for l in st["gmail"]["labels"] if l["name"] == "ncbocr-processed"][0]
+m = [x for x in st["gmail"]["messages"] if x["id"] == "again01"][0]
+sys.exit(0 if label in m["labelIds"] and "UNREAD" not in m["labelIds"] else 1)' && pass || fail "the second copy was not labelled"
 
 # ---- 2. the same with faults
 start_double
