@@ -15,7 +15,9 @@
 // Fetch is idempotent: each claim's source key ("kind:email_id#part") is
 // indexed in the spool before its commit. A re-fetch of a message finds its
 // claims and skips them; after a crash between indexing and commit, the claim
-// is re-created under the same id.
+// is re-created under the same id. For IMAP and Gmail, whose ids change when
+// the same email arrives again (a new UID or UIDVALIDITY, a second Gmail
+// id), the Message-ID is indexed too, and such a message makes no claim.
 #ifndef NCBOCR_FETCH_H_
 #define NCBOCR_FETCH_H_
 
