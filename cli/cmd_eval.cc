@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "ncbocr/eval.h"
+#include "ncbocr/gpu.h"
 
 namespace ncbocr::cli {
 
@@ -42,6 +43,9 @@ int EvalCommand(const GlobalOptions& g, const EvalCliOptions& c) {
       start = plus + 1;
     }
   }
+  Result<bool> gpu = ResolveUseGpu(config->ocr.use_gpu, MakeLogger(config->log, "eval"));
+  if (!gpu.ok()) return Fail(gpu.status());
+  o.preprocess.use_gpu = *gpu;
   const OcrConfig ocr = config->ocr;
   Result<EvalReport> r = RunEval(o, *config, [ocr] { return MakeTesseractEngine(ocr); });
   if (!r.ok()) return Fail(r.status());

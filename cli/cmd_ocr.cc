@@ -3,12 +3,15 @@
 // Without files: the spool stage (fetched -> ocred). With files: prints each
 // file's text, or with --json one JSON object per file (one per line), and
 // touches no spool. --preprocess, --psm and --lang override the configured
-// OCR settings, so preprocessing choices can be measured from the shell.
+// OCR settings, so preprocessing choices can be measured from the shell;
+// --stats says where the time and memory went (ocr_batch.h).
 #include <cstdio>
 #include <iostream>
 
 #include "commands.h"
+#include "ncbocr/gpu.h"
 #include "ncbocr/ocr.h"
+#include "ncbocr/ocr_batch.h"
 
 namespace ncbocr::cli {
 
@@ -21,6 +24,7 @@ struct OcrOptions {
   int psm = -1;
   std::string lang;
   int workers = -1;
+  bool stats = false;
 };
 
 // Applies the tuning flags shared by ocr, extract and eval.
@@ -52,31 +56,37 @@ int OcrFilesCommand(const GlobalOptions& g, const OcrOptions& o) {
   PreprocessOptions pre = DefaultPreprocessOptions();
   Status s = ApplyOcrFlags(o, *config, pre);
   if (!s.ok()) return Fail(s);
+  Result<bool> gpu = ResolveUseGpu(config->ocr.use_gpu, MakeLogger(config->log, "ocr"));
+  if (!gpu.ok()) return Fail(gpu.status());
+  pre.use_gpu = *gpu;
   const OcrConfig cfg = config->ocr;
   int workers = std::min<int>(ResolveWorkers(cfg.workers), static_cast<int>(o.files.size()));
   Result<OcrPool> pool = OcrPool::Create(workers, [cfg] { return MakeTesseractEngine(cfg); });
   if (!pool.ok()) return Fail(pool.status());
   std::vector<std::filesystem::path> paths(o.files.begin(), o.files.end());
-  std::vector<Result<OcrDocument>> results = OcrFiles(*pool, paths, cfg, pre);
   int rc = kExitOk;
-  for (size_t i = 0; i < results.size(); ++i) {
-    if (!results[i].ok()) {
-      if (rc == kExitOk) rc = results[i].status().exit_code();
-      std::fprintf(stderr, "ncbocr: %s\n", results[i].status().message().c_str());
+  OcrRunStats stats = OcrFilesInBatches(*pool, paths, cfg, pre, cfg.batch_size,
+                                        [&](size_t i, Result<OcrDocument> r) {
+    if (!r.ok()) {
+      if (rc == kExitOk) rc = r.status().exit_code();
+      std::fprintf(stderr, "ncbocr: %s\n", r.status().message().c_str());
       if (o.json) {
-        nlohmann::json err{{"file", o.files[i]}, {"error", results[i].status().ToString()}};
+        nlohmann::json err{{"file", o.files[i]}, {"error", r.status().ToString()}};
         std::cout << err.dump() << "\n";
       }
-      continue;
-    }
-    if (o.json) {
-      std::cout << results[i]->ToJson().dump() << "\n";
+    } else if (o.json) {
+      std::cout << r->ToJson().dump() << "\n";
     } else {
       if (o.files.size() > 1) std::cout << "==> " << o.files[i] << " <==\n";
-      std::cout << results[i]->Text();
+      std::cout << r->Text();
     }
+    std::cout.flush();  // each result as soon as it is ready
+  });
+  if (o.stats) {
+    nlohmann::json j = stats.ToJson();
+    j["preprocess_on"] = pre.use_gpu ? "gpu" : "cpu";
+    std::fprintf(stderr, "%s\n", j.dump().c_str());
   }
-  std::cout.flush();
   return rc;
 }
 
@@ -91,6 +101,8 @@ void RegisterOcr(CLI::App& app, AppState& st) {
   cmd->add_option("--psm", o.psm, "Tesseract page segmentation mode (overrides ocr.psm)");
   cmd->add_option("--lang", o.lang, "Tesseract languages, e.g. eng+msa (overrides ocr.languages)");
   cmd->add_option("--workers", o.workers, "OCR worker threads (0: one per core)");
+  cmd->add_flag("--stats", o.stats,
+                "print to stderr one JSON line: receipts per minute, time per step, peak memory");
   cmd->callback([&st] {
     st.action = [&st] {
       if (o.files.empty()) {

@@ -1,14 +1,18 @@
 // The ocr stage: fetched -> ocred.
 //
-// All claims waiting in fetched are recognised first on the worker pool (one
-// Tesseract per worker), then ForEachClaim records each result: ocr.json in
-// the claim directory and the move to ocred, or failed with the reason. The
+// The claims waiting in fetched are recognised on the worker pool (one
+// Tesseract per worker) in batches of ocr.batch_size, and ForEachClaim
+// records each result: ocr.json in the claim directory and the move to
+// ocred, or failed with the reason. The
 // work is idempotent: a claim recognised twice after a crash just gets its
 // ocr.json rewritten.
+#include <algorithm>
 #include <chrono>
 #include <map>
 
+#include "ncbocr/gpu.h"
 #include "ncbocr/ocr.h"
+#include "ncbocr/ocr_batch.h"
 
 namespace ncbocr {
 
@@ -19,6 +23,22 @@ constexpr int kMaxAttempts = 5;
 std::string Describe(const Claim& c) {
   std::string s = "email " + (c.source.email_id.empty() ? std::string("?") : c.source.email_id);
   if (c.attachment) s += " attachment " + c.attachment->filename;
+  return s;
+}
+
+// For log lines: the email by its source id and the attachment by part
+// number and stored name, never by the sender's file name (which may hold a
+// name or an IC number). One line, however odd the id.
+std::string DescribeForLog(const Claim& c) {
+  std::string s = "email " + c.source.kind + ":" +
+                  (c.source.email_id.empty() ? std::string("?") : c.source.email_id.substr(0, 80));
+  if (c.attachment) {
+    s += " part " + std::to_string(c.source.part_index + 1) + "/" +
+         std::to_string(std::max(1, c.source.part_count)) + " (" + c.attachment->stored_name + ")";
+  }
+  for (char& ch : s) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) ch = '?';
+  }
   return s;
 }
 
@@ -43,6 +63,14 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
     std::map<std::string, Result<OcrDocument>> done;
     PreprocessOptions pre = DefaultPreprocessOptions();
     if (!files.empty()) {
+      Result<bool> gpu = ResolveUseGpu(ctx.config.ocr.use_gpu, ctx.log);
+      if (!gpu.ok()) {
+        ctx.log->error("cannot start OCR: {}", gpu.status().ToString());
+        StageReport r;
+        r.status = gpu.status();
+        return r;
+      }
+      pre.use_gpu = *gpu;
       int workers = std::min<int>(ResolveWorkers(ctx.config.ocr.workers), static_cast<int>(files.size()));
       Result<OcrPool> p = OcrPool::Create(workers, factory);
       if (!p.ok()) {
@@ -52,12 +80,32 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
         return r;
       }
       pool = std::move(p).value();
-      auto t0 = std::chrono::steady_clock::now();
-      std::vector<Result<OcrDocument>> results = OcrFiles(*pool, files, ctx.config.ocr, pre);
-      for (size_t i = 0; i < job_ids.size(); ++i) done.emplace(job_ids[i], std::move(results[i]));
-      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      ctx.log->info("recognised {} attachments on {} workers in {:.1f} s", files.size(), pool->size(), s);
     }
+    // Claims are recognised a batch at a time, when ForEachClaim reaches the
+    // first claim of a batch, so each batch is committed before the next is
+    // recognised: a crash or a stop loses at most one batch.
+    std::map<std::string, size_t> job_index;
+    for (size_t i = 0; i < job_ids.size(); ++i) job_index.emplace(job_ids[i], i);
+    std::vector<bool> started(job_ids.size(), false);
+    auto recognise_batch_from = [&](size_t first) {
+      std::vector<size_t> batch;
+      for (size_t i = first; i < job_ids.size() && static_cast<int>(batch.size()) < ctx.config.ocr.batch_size; ++i) {
+        if (!started[i]) batch.push_back(i);
+      }
+      std::vector<std::filesystem::path> batch_files;
+      for (size_t i : batch) {
+        started[i] = true;
+        batch_files.push_back(files[i]);
+      }
+      OcrRunStats stats = OcrFilesInBatches(*pool, batch_files, ctx.config.ocr, pre, ctx.config.ocr.batch_size,
+                                            [&](size_t k, Result<OcrDocument> r) {
+        done.insert_or_assign(job_ids[batch[k]], std::move(r));
+      });
+      ctx.log->info("recognised {} attachments on {} workers in {:.1f} s ({:.0f}% outside recognition, "
+                    "peak memory {:.0f} MB)",
+                    batch_files.size(), pool->size(), stats.wall_ms / 1000.0, stats.OutsideRecognition() * 100,
+                    stats.peak_rss_kb / 1024.0);
+    };
 
     return ForEachClaim(ctx, ClaimState::kFetched, kMaxAttempts, [&](Claim& c) -> Disposition {
       if (!c.attachment) {
@@ -65,6 +113,10 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
                                  "no_attachment");
       }
       auto it = done.find(c.id);
+      if (auto j = job_index.find(c.id); it == done.end() && j != job_index.end() && !started[j->second]) {
+        recognise_batch_from(j->second);
+        it = done.find(c.id);
+      }
       if (it == done.end()) {
         // Arrived after the batch started: recognise it now.
         if (!pool) {
@@ -79,7 +131,12 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
       const Result<OcrDocument>& doc = it->second;
       if (!doc.ok()) {
         const Status& s = doc.status();
-        ctx.log->warn("claim {}: OCR failed: {}", c.id, ErrorKindName(s.kind()));
+        std::string why = s.message().substr(0, 300);
+        for (char& ch : why) {
+          if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
+        }
+        ctx.log->warn("claim {}: {}: OCR failed ({}): {}", c.id, DescribeForLog(c),
+                      ErrorKindName(s.kind()), why);
         if (s.kind() == ErrorKind::kIo || s.kind() == ErrorKind::kTransient) {
           return Disposition::Retry(Backoff(c.attempts + 1), Describe(c) + ": " + s.message());
         }

@@ -7,6 +7,8 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "ncbocr/gpu.h"
+
 namespace ncbocr {
 
 namespace {
@@ -202,22 +204,21 @@ double EstimateSkew(const cv::Mat& gray, double max_degrees) {
   return best;
 }
 
-PreprocessResult Preprocess(const cv::Mat& image, const PreprocessOptions& o) {
-  PreprocessResult r;
-  cv::Mat g = ToGray(image);
-  if (o.target_text_height > 0) {
-    r.text_height = EstimateTextHeight(g);
-    if (r.text_height > 0) {
-      r.scale = std::clamp(o.target_text_height / r.text_height, o.min_scale, o.max_scale);
-      // Below a few percent the resampling costs more than it gains.
-      if (std::abs(r.scale - 1.0) > 0.05) {
-        cv::resize(g, g, cv::Size(), r.scale, r.scale,
-                   r.scale > 1 ? cv::INTER_CUBIC : cv::INTER_AREA);
-      } else {
-        r.scale = 1.0;
-      }
-    }
+double ChooseScale(double text_height, cv::Size size, const PreprocessOptions& o) {
+  if (o.target_text_height <= 0) return 1.0;
+  double scale = 1.0;
+  if (text_height > 0) scale = std::clamp(o.target_text_height / text_height, o.min_scale, o.max_scale);
+  const double pixels = static_cast<double>(size.width) * size.height;
+  if (o.max_output_pixels > 0 && pixels * scale * scale > static_cast<double>(o.max_output_pixels)) {
+    scale = std::sqrt(static_cast<double>(o.max_output_pixels) / pixels);
   }
+  // Below a few percent the resampling costs more than it gains.
+  return std::abs(scale - 1.0) > 0.05 ? scale : 1.0;
+}
+
+int ResizeInterpolation(double scale) { return scale > 1 ? cv::INTER_CUBIC : cv::INTER_AREA; }
+
+void FinishPreprocess(cv::Mat& g, const PreprocessOptions& o, PreprocessResult& r) {
   switch (o.denoise) {
     case Denoise::kMedian: cv::medianBlur(g, g, 3); break;
     case Denoise::kBilateral: { cv::Mat t; cv::bilateralFilter(g, t, 5, 40, 40); g = t; break; }
@@ -240,6 +241,21 @@ PreprocessResult Preprocess(const cv::Mat& image, const PreprocessOptions& o) {
     }
     case Binarize::kNone: break;
   }
+}
+
+PreprocessResult Preprocess(const cv::Mat& image, const PreprocessOptions& o) {
+  if (o.use_gpu) {
+    Result<PreprocessResult> on_gpu = PreprocessOnGpu(image, o);
+    if (on_gpu.ok()) return std::move(on_gpu).value();
+  }
+  PreprocessResult r;
+  cv::Mat g = ToGray(image);
+  if (o.target_text_height > 0) {
+    r.text_height = EstimateTextHeight(g);
+    r.scale = ChooseScale(r.text_height, g.size(), o);
+    if (r.scale != 1.0) cv::resize(g, g, cv::Size(), r.scale, r.scale, ResizeInterpolation(r.scale));
+  }
+  FinishPreprocess(g, o, r);
   r.image = g;
   return r;
 }

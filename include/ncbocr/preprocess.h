@@ -33,6 +33,14 @@ struct PreprocessOptions {
   bool deskew = false;           // level lines tilted up to max_skew degrees
   double max_skew = 8.0;
   bool rotate = true;            // detect pages turned by 90/180/270 (ocr.cc)
+  // Where, not what: neither is part of the spec, because neither changes
+  // the text of an ordinary receipt. use_gpu runs the pixel steps on the GPU
+  // (gpu.h; same result up to rounding). max_output_pixels caps the scaled
+  // page so one worker's Tesseract memory stays bounded (a 16 MP page, the
+  // largest of the dev receipts, peaks near 300 MB); a page that would
+  // exceed it is scaled less.
+  bool use_gpu = false;
+  long long max_output_pixels = 24'000'000;
   // Spec form, e.g. "height=30,denoise=none,binarize=otsu,deskew=1,rotate=1".
   std::string ToSpec() const;
 };
@@ -68,6 +76,20 @@ cv::Mat RotateDegrees(const cv::Mat& image, double degrees);
 // Rotates clockwise by quarter_turns * 90 degrees (any integer).
 cv::Mat RotateQuarterTurns(const cv::Mat& image, int quarter_turns);
 
+// The scale Preprocess applies to a size x page whose text is text_height
+// pixels tall (0: unknown): target/text_height clamped to [min_scale,
+// max_scale] and to max_output_pixels; 1 when within 5% of 1.
+double ChooseScale(double text_height, cv::Size size, const PreprocessOptions& options);
+
+// The interpolation used to resample by scale: area averaging to shrink (no
+// aliasing), bicubic to enlarge.
+int ResizeInterpolation(double scale);
+
+// The steps after scaling (denoise, deskew, binarise) on an 8-bit gray page.
+void FinishPreprocess(cv::Mat& gray, const PreprocessOptions& options, PreprocessResult& result);
+
+// The whole chain; with options.use_gpu on the GPU (gpu.h), falling back to
+// the CPU if the GPU fails.
 PreprocessResult Preprocess(const cv::Mat& image, const PreprocessOptions& options);
 
 }  // namespace ncbocr
