@@ -1,15 +1,25 @@
+// Document (see document.h): receipt files checked, then decoded page by page.
 #include "ncbocr/document.h"
 
 #include <cctype>
+#include <cmath>
+#include <cstdint>
 #include <fstream>
+#include <iterator>
 #include <memory>
+#include <mutex>
+#include <set>
+#include <string_view>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <poppler/cpp/poppler-document.h>
+#include <poppler/cpp/poppler-global.h>
 #include <poppler/cpp/poppler-image.h>
 #include <poppler/cpp/poppler-page-renderer.h>
 #include <poppler/cpp/poppler-page.h>
+
+#include "ncbocr/attachment.h"
 
 namespace ncbocr {
 
@@ -43,15 +53,115 @@ cv::Mat ToBgr8(const cv::Mat& in) {
   return out;
 }
 
-Result<Document> LoadImages(const std::string& file, DocumentFormat format,
-                            const OcrConfig& config) {
-  Document doc;
-  doc.file = file;
-  doc.format = format;
+Status Corrupt(const std::string& file, const std::string& what) {
+  return Status::Permanent(file + ": " + what + " (corrupt or truncated)");
+}
+
+uint32_t Get16(std::string_view b, size_t i, bool le) {
+  uint32_t x = static_cast<unsigned char>(b[i]), y = static_cast<unsigned char>(b[i + 1]);
+  return le ? (x | (y << 8)) : ((x << 8) | y);
+}
+uint32_t Get32(std::string_view b, size_t i, bool le) {
+  return le ? (Get16(b, i, le) | (Get16(b, i + 2, le) << 16))
+            : ((Get16(b, i, le) << 16) | Get16(b, i + 2, le));
+}
+
+// The size of every page of a TIFF, from its chain of image directories,
+// without decoding any. Refuses a chain that loops (libtiff would stop at
+// the loop and read the pages before it, hiding the damage), directories
+// past the end of the file, and more than max_pages pages.
+Result<std::vector<ImageSize>> TiffPageSizes(std::string_view b, const std::string& file,
+                                             int max_pages) {
+  if (b.size() < 8) return Corrupt(file, "TIFF header cut short");
+  const bool le = b[0] == 'I';
+  std::vector<ImageSize> pages;
+  std::set<uint32_t> seen;
+  for (uint32_t off = Get32(b, 4, le); off != 0;) {
+    if (!seen.insert(off).second) return Corrupt(file, "TIFF directory chain loops");
+    if (static_cast<size_t>(off) + 2 > b.size()) return Corrupt(file, "TIFF directory past the end");
+    const uint32_t n = Get16(b, off, le);
+    const size_t end = static_cast<size_t>(off) + 2 + 12 * static_cast<size_t>(n) + 4;
+    if (n == 0 || end > b.size()) return Corrupt(file, "TIFF directory past the end");
+    long long width = 0, height = 0;
+    for (uint32_t k = 0; k < n; ++k) {
+      const size_t e = off + 2 + 12 * static_cast<size_t>(k);
+      const uint32_t tag = Get16(b, e, le), type = Get16(b, e + 2, le);
+      const uint32_t value = type == 3 ? Get16(b, e + 8, le) : Get32(b, e + 8, le);
+      if (tag == 256) width = value;
+      if (tag == 257) height = value;
+    }
+    if (width <= 0 || height <= 0) return Corrupt(file, "TIFF page without a size");
+    pages.push_back(ImageSize{static_cast<int>(std::min<long long>(width, INT32_MAX)),
+                              static_cast<int>(std::min<long long>(height, INT32_MAX))});
+    if (static_cast<int>(pages.size()) > max_pages) {
+      return Status::Permanent(file + ": more than " + std::to_string(max_pages) +
+                               " pages, the limit (ocr.max_pages)");
+    }
+    off = Get32(b, end - 4, le);
+  }
+  if (pages.empty()) return Corrupt(file, "TIFF without pages");
+  return pages;
+}
+
+// Where a JPEG's entropy-coded data starts (just after the first top-level
+// start-of-scan segment); 0 if the marker walk fails first.
+size_t JpegScanStart(std::string_view b) {
+  size_t i = 2;
+  while (i + 4 <= b.size()) {
+    if (static_cast<unsigned char>(b[i]) != 0xFF) return 0;
+    const unsigned char marker = static_cast<unsigned char>(b[i + 1]);
+    if (marker == 0xFF) {
+      ++i;
+      continue;
+    }
+    if (marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
+      i += 2;
+      continue;
+    }
+    const size_t len = Get16(b, i + 2, false);
+    if (marker == 0xDA) return i + 2 + len;
+    if (marker == 0xD9 || len < 2) return 0;
+    i += 2 + len;
+  }
+  return 0;
+}
+
+// Checks an image file's header before any pixel is decoded: page count and
+// each page's size. Returns the number of pages.
+Result<int> CheckImageHeader(const std::string& file, std::string_view bytes, DocumentFormat format,
+                             const OcrConfig& config) {
+  std::vector<ImageSize> sizes;
+  if (format == DocumentFormat::kTiff) {
+    auto pages = TiffPageSizes(bytes, file, config.max_pages);
+    if (!pages.ok()) return pages.status();
+    sizes = std::move(pages).value();
+  } else if (format == DocumentFormat::kJpeg || format == DocumentFormat::kPng) {
+    auto size = ReadImageSize(bytes, format == DocumentFormat::kJpeg ? FileKind::kJpeg : FileKind::kPng);
+    if (!size) return Corrupt(file, std::string("unreadable ") + DocumentFormatName(format) + " header");
+    sizes.push_back(*size);
+  } else {
+    sizes.push_back(ImageSize{});  // BMP, WebP: OpenCV's own limits, checked after decoding
+  }
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    const long long px = static_cast<long long>(sizes[i].width) * sizes[i].height;
+    if (px > config.max_pixels) return PageTooLarge(file, static_cast<int>(i), px, config.max_pixels);
+  }
+  if (format == DocumentFormat::kJpeg) {
+    const size_t scan = JpegScanStart(bytes);
+    if (scan == 0) return Corrupt(file, "JPEG without image data");
+    if (bytes.find("\xFF\xD9", scan) == std::string_view::npos) {
+      return Corrupt(file, "JPEG truncated: no end-of-image marker");
+    }
+  }
+  return static_cast<int>(sizes.size());
+}
+
+Result<DocumentPage> DecodeImagePage(const std::string& file, DocumentFormat format, int index,
+                                     const OcrConfig& config) {
   std::vector<cv::Mat> mats;
   try {
     if (format == DocumentFormat::kTiff) {
-      if (!cv::imreadmulti(file, mats, cv::IMREAD_ANYCOLOR)) mats.clear();
+      if (!cv::imreadmulti(file, mats, index, 1, cv::IMREAD_ANYCOLOR)) mats.clear();
     } else {
       // IMREAD_COLOR applies the EXIF orientation tag (photos from phones).
       cv::Mat m = cv::imread(file, cv::IMREAD_COLOR);
@@ -61,21 +171,15 @@ Result<Document> LoadImages(const std::string& file, DocumentFormat format,
     return Status::Permanent(file + ": cannot decode " + DocumentFormatName(format) +
                              " image (" + e.err + ")");
   }
-  if (mats.empty()) {
+  if (mats.empty() || mats[0].empty()) {
     return Status::Permanent(file + ": cannot decode " + DocumentFormatName(format) +
-                             " image (corrupt or truncated)");
+                             " image, page " + std::to_string(index + 1) + " (corrupt or truncated)");
   }
-  if (static_cast<int>(mats.size()) > config.max_pages) {
-    return TooManyPages(file, static_cast<int>(mats.size()), config.max_pages);
-  }
-  for (size_t i = 0; i < mats.size(); ++i) {
-    long long px = static_cast<long long>(mats[i].cols) * mats[i].rows;
-    if (px > config.max_pixels) return PageTooLarge(file, static_cast<int>(i), px, config.max_pixels);
-    DocumentPage p;
-    p.image = ToBgr8(mats[i]);
-    doc.pages.push_back(std::move(p));
-  }
-  return doc;
+  const long long px = static_cast<long long>(mats[0].cols) * mats[0].rows;
+  if (px > config.max_pixels) return PageTooLarge(file, index, px, config.max_pixels);
+  DocumentPage p;
+  p.image = ToBgr8(mats[0]);
+  return p;
 }
 
 cv::Mat PopplerImageToMat(const poppler::image& img) {
@@ -104,52 +208,45 @@ cv::Mat PopplerImageToMat(const poppler::image& img) {
   }
 }
 
-Result<Document> LoadPdf(const std::string& file, const OcrConfig& config) {
-  std::unique_ptr<poppler::document> pdf(poppler::document::load_from_file(file));
-  if (!pdf) return Status::Permanent(file + ": cannot open PDF (corrupt or not a PDF)");
-  if (pdf->is_locked()) return Status::Permanent(file + ": PDF is encrypted (password needed)");
-  const int n = pdf->pages();
-  if (n <= 0) return Status::Permanent(file + ": PDF has no pages");
-  if (n > config.max_pages) return TooManyPages(file, n, config.max_pages);
+// Poppler reports syntax errors on stderr, several lines per bad file and
+// without the claim they belong to; the Status returned says what failed.
+void QuietPoppler(const std::string&, void*) {}
 
-  Document doc;
-  doc.file = file;
-  doc.format = DocumentFormat::kPdf;
-  poppler::page_renderer renderer;
-  renderer.set_render_hint(poppler::page_renderer::antialiasing, true);
-  renderer.set_render_hint(poppler::page_renderer::text_antialiasing, true);
-  renderer.set_image_format(poppler::image::format_argb32);
-  const double dpi = config.pdf_dpi > 0 ? config.pdf_dpi : 300;
-  for (int i = 0; i < n; ++i) {
-    std::unique_ptr<poppler::page> page(pdf->create_page(i));
-    if (!page) return Status::Permanent(file + ": cannot read PDF page " + std::to_string(i + 1));
-    DocumentPage p;
-    poppler::byte_array bytes = page->text(poppler::rectf(), poppler::page::physical_layout).to_utf8();
-    std::string text(bytes.begin(), bytes.end());
-    if (IsUsableTextLayer(text)) {
-      p.text_layer = std::move(text);
-      p.has_text_layer = true;
-      doc.pages.push_back(std::move(p));
-      continue;
-    }
-    // Scanned page: render it at a resolution fit for OCR, refusing what
-    // would exceed the pixel limit before allocating it.
-    poppler::rectf r = page->page_rect();
-    long long px = static_cast<long long>(r.width() * dpi / 72.0) *
-                   static_cast<long long>(r.height() * dpi / 72.0);
-    if (px > config.max_pixels) return PageTooLarge(file, i, px, config.max_pixels);
-    poppler::image img = renderer.render_page(page.get(), dpi, dpi);
-    if (!img.is_valid()) {
-      return Status::Permanent(file + ": cannot render PDF page " + std::to_string(i + 1));
-    }
-    p.image = PopplerImageToMat(img);
-    if (p.image.empty()) {
-      return Status::Permanent(file + ": unsupported PDF page image format on page " +
-                               std::to_string(i + 1));
-    }
-    doc.pages.push_back(std::move(p));
+Result<DocumentPage> RenderPdfPage(const std::string& file, poppler::document& pdf,
+                                   poppler::page_renderer& renderer, int i, const OcrConfig& config) {
+  std::unique_ptr<poppler::page> page(pdf.create_page(i));
+  if (!page) return Status::Permanent(file + ": cannot read PDF page " + std::to_string(i + 1));
+  DocumentPage p;
+  poppler::byte_array bytes = page->text(poppler::rectf(), poppler::page::physical_layout).to_utf8();
+  std::string text(bytes.begin(), bytes.end());
+  if (IsUsableTextLayer(text)) {
+    p.text_layer = std::move(text);
+    p.has_text_layer = true;
+    return p;
   }
-  return doc;
+  // Scanned page: render it at a resolution fit for OCR, refusing what would
+  // exceed the pixel limit before allocating it. In floating point: a
+  // hostile MediaBox may be 1e300 wide, which no integer holds.
+  const double dpi = config.pdf_dpi > 0 ? config.pdf_dpi : 300;
+  poppler::rectf r = page->page_rect();
+  const double w = r.width() * dpi / 72.0, h = r.height() * dpi / 72.0;
+  if (!std::isfinite(w) || !std::isfinite(h) || w < 1 || h < 1) {
+    return Status::Permanent(file + ": PDF page " + std::to_string(i + 1) + " has no usable size");
+  }
+  if (w * h > static_cast<double>(config.max_pixels)) {
+    const long long px = w * h < 9e18 ? static_cast<long long>(w * h) : INT64_MAX;
+    return PageTooLarge(file, i, px, config.max_pixels);
+  }
+  poppler::image img = renderer.render_page(page.get(), dpi, dpi);
+  if (!img.is_valid()) {
+    return Status::Permanent(file + ": cannot render PDF page " + std::to_string(i + 1));
+  }
+  p.image = PopplerImageToMat(img);
+  if (p.image.empty()) {
+    return Status::Permanent(file + ": unsupported PDF page image format on page " +
+                             std::to_string(i + 1));
+  }
+  return p;
 }
 
 }  // namespace
@@ -193,20 +290,73 @@ bool IsUsableTextLayer(const std::string& text) {
   return alnum >= 20 && words >= 4;
 }
 
-Result<Document> LoadDocument(const std::filesystem::path& path, const OcrConfig& config) {
-  const std::string file = path.string();
+struct DocumentReader::Pdf {
+  std::unique_ptr<poppler::document> doc;
+  poppler::page_renderer renderer;
+};
+
+Result<DocumentReader> DocumentReader::Open(const std::filesystem::path& path,
+                                            const OcrConfig& config) {
+  DocumentReader r;
+  r.file_ = path.string();
+  r.config_ = config;
+  const std::string& file = r.file_;
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::Io(file + ": cannot open for reading");
   std::string head(1024, '\0');
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<size_t>(in.gcount()));
   if (head.empty()) return Status::Permanent(file + ": file is empty");
-  DocumentFormat f = SniffFormat(head);
-  if (f == DocumentFormat::kUnknown) {
+  r.format_ = SniffFormat(head);
+  if (r.format_ == DocumentFormat::kUnknown) {
     return Status::Permanent(file + ": not a supported receipt format (JPEG, PNG, TIFF, PDF)");
   }
-  if (f == DocumentFormat::kPdf) return LoadPdf(file, config);
-  return LoadImages(file, f, config);
+  if (r.format_ != DocumentFormat::kPdf) {
+    // Receipts are at most fetch.max_attachment_bytes, so reading the whole
+    // file to check its header is cheap next to decoding it.
+    std::string bytes = head;
+    bytes.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (in.bad()) return Status::Io(file + ": cannot read");
+    auto pages = CheckImageHeader(file, bytes, r.format_, config);
+    if (!pages.ok()) return pages.status();
+    r.pages_ = *pages;
+    return r;
+  }
+  static std::once_flag quiet;
+  std::call_once(quiet, [] { poppler::set_debug_error_function(&QuietPoppler, nullptr); });
+  r.pdf_ = std::make_shared<Pdf>();
+  r.pdf_->doc.reset(poppler::document::load_from_file(file));
+  if (!r.pdf_->doc) return Status::Permanent(file + ": cannot open PDF (corrupt or not a PDF)");
+  if (r.pdf_->doc->is_locked()) return Status::Permanent(file + ": PDF is encrypted (password needed)");
+  r.pages_ = r.pdf_->doc->pages();
+  if (r.pages_ <= 0) return Status::Permanent(file + ": PDF has no pages");
+  if (r.pages_ > config.max_pages) return TooManyPages(file, r.pages_, config.max_pages);
+  r.pdf_->renderer.set_render_hint(poppler::page_renderer::antialiasing, true);
+  r.pdf_->renderer.set_render_hint(poppler::page_renderer::text_antialiasing, true);
+  r.pdf_->renderer.set_image_format(poppler::image::format_argb32);
+  return r;
+}
+
+Result<DocumentPage> DocumentReader::ReadPage(int index) {
+  if (index < 0 || index >= pages_) {
+    return Status::Internal(file_ + ": no page " + std::to_string(index + 1));
+  }
+  if (pdf_) return RenderPdfPage(file_, *pdf_->doc, pdf_->renderer, index, config_);
+  return DecodeImagePage(file_, format_, index, config_);
+}
+
+Result<Document> LoadDocument(const std::filesystem::path& path, const OcrConfig& config) {
+  auto reader = DocumentReader::Open(path, config);
+  if (!reader.ok()) return reader.status();
+  Document doc;
+  doc.file = reader->file();
+  doc.format = reader->format();
+  for (int i = 0; i < reader->page_count(); ++i) {
+    auto page = reader->ReadPage(i);
+    if (!page.ok()) return page.status();
+    doc.pages.push_back(std::move(page).value());
+  }
+  return doc;
 }
 
 }  // namespace ncbocr

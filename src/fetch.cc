@@ -42,9 +42,9 @@ std::string JoinLimited(const std::vector<std::string>& items, size_t max) {
 }
 
 // Email ids come from the source (file names for .eml); keep log lines on one line.
-std::string ForLog(const std::string& s) {
+std::string ForLog(const std::string& s, size_t max = 80) {
   std::string out;
-  for (char c : s.substr(0, 80)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) ? '?' : c;
+  for (char c : s.substr(0, max)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) ? '?' : c;
   return out;
 }
 
@@ -298,7 +298,16 @@ class Fetcher {
     std::string part = plan.mime ? "part " + std::to_string(plan.part_index + 1) + "/" +
                                        std::to_string(plan.part_count)
                                  : "no part";
-    ctx_.log->info("claim {}: {} ({})", c.id, outcome, part);
+    // Parked claims say why, naming the email by its source id; the reason
+    // holds part numbers, types, sizes and fixed phrases, never names.
+    if (reason.empty()) {
+      ctx_.log->info("claim {}: {} (email {}:{}, {})", c.id, outcome, c.source.kind,
+                     ForLog(email_id_), part);
+    } else {
+      ctx_.log->log(state == ClaimState::kFailed ? spdlog::level::warn : spdlog::level::info,
+                    "claim {}: {} (email {}:{}, {}): {}", c.id, outcome, c.source.kind,
+                    ForLog(email_id_), part, ForLog(reason, 400));
+    }
     for (const std::string& skip : plan.skipped) ctx_.log->debug("claim {}: skipped {}", c.id, skip);
     return c.id;
   }

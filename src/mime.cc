@@ -274,6 +274,36 @@ std::string FirstAddress(InternetAddressList* list, int depth = 0) {
   return {};
 }
 
+// The message with every field of its top-level header cut to max_field
+// bytes (continuation lines included); *cut says whether any was. The body
+// is left as it is.
+std::string CapHeaderFields(std::string_view raw, size_t max_field, bool* cut) {
+  *cut = false;
+  std::string out;
+  size_t i = 0, field = 0;
+  while (i < raw.size()) {
+    size_t nl = raw.find('\n', i);
+    size_t end = nl == std::string_view::npos ? raw.size() : nl + 1;
+    std::string_view line = raw.substr(i, end - i);
+    if (line == "\n" || line == "\r\n") break;  // end of the header
+    bool continuation = line[0] == ' ' || line[0] == '\t';
+    if (!continuation) field = 0;
+    if (field + line.size() <= max_field) {
+      out.append(line);
+    } else {
+      *cut = true;
+      if (field < max_field) {
+        out.append(line.substr(0, max_field - field));
+        out += "\r\n";
+      }
+    }
+    field += line.size();
+    i = end;
+  }
+  out.append(raw.substr(i));
+  return out;
+}
+
 }  // namespace
 
 Result<ParsedEmail> ParseEmail(std::string_view raw, const MimeLimits& limits) {
@@ -281,7 +311,14 @@ Result<ParsedEmail> ParseEmail(std::string_view raw, const MimeLimits& limits) {
     return Status::Permanent("empty message");
   InitGMimeOnce();
 
+  bool header_cut = false;
+  std::string capped = CapHeaderFields(raw, limits.max_raw_header_field, &header_cut);
+  raw = capped;
   std::set<std::string> parser_notes;
+  if (header_cut) {
+    parser_notes.insert("header field over " + std::to_string(limits.max_raw_header_field) +
+                        " bytes cut before parsing");
+  }
   GMimeParserOptions* options = g_mime_parser_options_new();
   const char* fallback[] = {"UTF-8", "windows-1252", nullptr};
   g_mime_parser_options_set_fallback_charsets(options, fallback);

@@ -183,17 +183,20 @@ Result<OcrDocument> OcrDocument::FromJson(const Json& j) {
 Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path,
                             const OcrConfig& config, const PreprocessOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
-  Result<Document> doc = LoadDocument(path, config);
+  // Page by page: a 50-page scan decoded at once would hold gigabytes.
+  Result<DocumentReader> doc = DocumentReader::Open(path, config);
   if (!doc.ok()) return doc.status();
   OcrDocument out;
   out.file = path.string();
-  out.format = DocumentFormatName(doc->format);
+  out.format = DocumentFormatName(doc->format());
   out.engine = engine.Name();
   out.preprocess = options.ToSpec();
   out.decode_ms = MsSince(t0);
 
-  for (size_t i = 0; i < doc->pages.size(); ++i) {
-    DocumentPage& dp = doc->pages[i];
+  for (int i = 0; i < doc->page_count(); ++i) {
+    Result<DocumentPage> next = doc->ReadPage(i);
+    if (!next.ok()) return next.status();
+    DocumentPage& dp = *next;
     OcrPage page;
     if (dp.has_text_layer) {
       OcrDocument tmp = OcrDocument::FromJson(

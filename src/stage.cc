@@ -28,8 +28,10 @@ bool Apply(StageContext& ctx, Claim& c, ClaimState input, int max_attempts, cons
     ctx.log->error("claim {}: cannot move to {}: {}", c.id, ClaimStateName(d.next), s.ToString());
     return false;
   }
-  ctx.log->debug("claim {}: -> {}{}{}", c.id, ClaimStateName(c.state), d.reason.empty() ? "" : ": ",
-                 d.reason);
+  // The reason stays in the manifest and the journal, not the log: it may
+  // quote the receipt or the email (extraction's review reasons do), and
+  // logs hold claim ids only.
+  ctx.log->debug("claim {}: -> {} ({})", c.id, ClaimStateName(c.state), d.outcome);
   return true;
 }
 

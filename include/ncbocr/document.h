@@ -11,6 +11,7 @@
 #define NCBOCR_DOCUMENT_H_
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,9 +41,38 @@ struct Document {
   std::vector<DocumentPage> pages;
 };
 
-// Reads and decodes path. Errors are kPermanent and name the file: unknown
-// format, corrupt data, encrypted PDF, a page over max_pixels, more than
-// max_pages pages. A missing or unreadable file is kIo.
+// An opened receipt file whose pages are decoded one at a time, so memory
+// holds one page however many the file has. Open checks everything that can
+// be checked without decoding pixels: the format, the page count against
+// max_pages, and each image page's size from its header against max_pixels
+// (a small file may claim 20000x20000 pixels: a decompression bomb). A
+// truncated JPEG (no end-of-image marker) is refused rather than read with
+// its missing part grey, because a receipt without its bottom lines has lost
+// its total.
+class DocumentReader {
+ public:
+  // Errors are kPermanent and name the file: unknown format, corrupt data,
+  // encrypted PDF, a page over max_pixels, more than max_pages pages. A
+  // missing or unreadable file is kIo.
+  static Result<DocumentReader> Open(const std::filesystem::path& path, const OcrConfig& config);
+
+  const std::string& file() const { return file_; }
+  DocumentFormat format() const { return format_; }
+  int page_count() const { return pages_; }
+  // Decodes (or renders) page `index`, 0-based. kPermanent if it cannot.
+  Result<DocumentPage> ReadPage(int index);
+
+ private:
+  struct Pdf;  // the open poppler document
+  std::string file_;
+  DocumentFormat format_ = DocumentFormat::kUnknown;
+  int pages_ = 0;
+  OcrConfig config_;
+  std::shared_ptr<Pdf> pdf_;
+};
+
+// Reads and decodes every page of path (DocumentReader, all pages at once:
+// for tools and tests; the OCR stage reads page by page).
 Result<Document> LoadDocument(const std::filesystem::path& path, const OcrConfig& config);
 
 // True if text from a PDF text layer holds enough words to stand in for OCR

@@ -48,6 +48,10 @@ struct MimeLimits {
   size_t max_header_bytes = 4096;  // each kept header value is cut to this (UTF-8 safe)
   size_t max_text_bytes = 1 << 20; // body text kept at most this long
   size_t max_parts = 500;          // candidate parts beyond this are dropped (noted)
+  // Each field of the message's own header is cut to this many bytes before
+  // GMime sees it: GMime spends ~70 bytes of memory per word of a decoded
+  // header, so an 8 MB Subject took 600 MB.
+  size_t max_raw_header_field = 64 * 1024;
 };
 
 // Parses a whole message. kPermanent only when nothing resembling a message
