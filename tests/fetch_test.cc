@@ -76,6 +76,65 @@ const std::string kReceipt1 = FakeJpeg(1240, 1754, 6000, 1);
 const std::string kReceipt2 = FakePng(1000, 1500, 5000, 2);
 const std::string kLogo = FakePng(64, 32, 700, 3);
 
+// A mail source in memory that says it is IMAP: ids are what the test says.
+class MemorySource : public MailSource {
+ public:
+  explicit MemorySource(std::string kind) : kind_(std::move(kind)) {}
+  std::string kind() const override { return kind_; }
+  Result<std::vector<MailRef>> List() override {
+    std::vector<MailRef> refs;
+    for (const auto& [id, raw] : mail) {
+      if (!marked.count(id)) refs.push_back(MailRef{id, static_cast<long long>(raw.size()), std::nullopt});
+    }
+    return refs;
+  }
+  Result<std::string> Read(const MailRef& ref, long long) override { return mail.at(ref.email_id); }
+  Status MarkProcessed(const MailRef& ref) override {
+    marked.insert(ref.email_id);
+    return Status::Ok();
+  }
+  std::map<std::string, std::string> mail;  // id -> raw, listed in id order
+  std::set<std::string> marked;
+
+ private:
+  std::string kind_;
+};
+
+TEST_CASE("fetch: IMAP and Gmail know a message that arrives again by its Message-ID") {
+  const std::string raw = MakeEmail("claim", {{"image/jpeg", "r.jpg", kReceipt1}}, "Claim", "same@example.test");
+  for (const std::string kind : {"imap", "gmail"}) {
+    CAPTURE(kind);
+    Fixture f;
+    MemorySource source(kind);
+    source.mail["100:1"] = raw;
+    StageContext ctx{f.config, f.spool, NullLogger(), f.clock, "fetch"};
+    REQUIRE(RunFetchStage(ctx, source).status.ok());
+    CHECK(f.Total() == 1);
+    // Delivered again (a new UID, or a new UIDVALIDITY): no claim, not even a duplicate.
+    source.mail["100:7"] = raw;
+    source.mail["200:1"] = raw;
+    auto again = RunFetchStage(ctx, source);
+    REQUIRE(again.status.ok());
+    CHECK(f.Total() == 1);
+    CHECK(again.outcomes["same_message_id"] == 2);
+    CHECK(source.marked == std::set<std::string>{"100:1", "100:7", "200:1"});
+    // Another email, another Message-ID, same receipt: a duplicate claim as before.
+    source.mail["200:2"] = MakeEmail("claim", {{"image/jpeg", "r.jpg", kReceipt1}}, "Claim", "other@example.test");
+    REQUIRE(RunFetchStage(ctx, source).status.ok());
+    CHECK(f.In(ClaimState::kDuplicate).size() == 1);
+  }
+}
+
+TEST_CASE("fetch: a Maildir or .eml source does not merge messages by Message-ID") {
+  Fixture f;
+  MemorySource source("eml");
+  source.mail["a.eml"] = MakeEmail("claim", {{"image/jpeg", "r.jpg", kReceipt1}});
+  source.mail["b.eml"] = MakeEmail("claim", {{"image/png", "s.png", kReceipt2}});  // same default Message-ID
+  StageContext ctx{f.config, f.spool, NullLogger(), f.clock, "fetch"};
+  REQUIRE(RunFetchStage(ctx, source).status.ok());
+  CHECK(f.In(ClaimState::kFetched).size() == 2);
+}
+
 TEST_CASE("fetch: an .eml folder becomes claims; duplicates, review and failures are kept") {
   Fixture f;
   f.Add("a.eml", MakeEmail("Member ID: M10234", {{"image/png", "logo.png", kLogo, true},
