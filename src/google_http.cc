@@ -83,18 +83,43 @@ Result<std::string> Base64UrlDecode(const std::string& text) {
   return out;
 }
 
+namespace {
+
+// Counts the attempts SendWithRetry makes, so GoogleSend can tell a token
+// refused at once from one refused after a wait.
+class CountingClient : public HttpClient {
+ public:
+  explicit CountingClient(HttpClient& inner) : inner_(inner) {}
+  Result<HttpResponse> Send(const HttpRequest& req) override {
+    ++sends;
+    return inner_.Send(req);
+  }
+  int sends = 0;
+
+ private:
+  HttpClient& inner_;
+};
+
+}  // namespace
+
 Result<HttpResponse> GoogleSend(HttpClient& http, TokenSource& tokens, const HttpRequest& req,
                                 const HttpOptions& options, Logger log) {
   Status allowed = CheckUrlAllowed(req.url);
   if (!allowed.ok()) return allowed;
-  for (int round = 0;; ++round) {
+  for (int round = 1;; ++round) {
     auto token = tokens.Token();
     if (!token.ok()) return token.status();
     HttpRequest authed = req;
     authed.headers.emplace_back("Authorization", "Bearer " + *token);
-    auto resp = SendWithRetry(http, authed, options, log);
-    if (!resp.ok() || resp->status != 401 || round > 0) return resp;
-    // Expired early or revoked: one fresh token, then the answer stands.
+    CountingClient counted(http);
+    auto resp = SendWithRetry(counted, authed, options, log);
+    if (!resp.ok() || resp->status != 401) return resp;
+    // A renewed token refused on its first use: the credentials are wrong.
+    // Refused only after 5xx retries and their backoff: it may have been
+    // revoked while we waited (the crash harness's expired tokens found
+    // this), so it is renewed again, a bounded number of times.
+    bool refused_at_once = round > 1 && counted.sends == 1;
+    if (refused_at_once || round >= kGoogleMaxTokenRounds) return resp;
     log->debug("Google answered 401 (request {}); fetching a new access token", resp->request_id);
     tokens.Invalidate();
   }

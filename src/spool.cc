@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 
 #include "ncbocr/util.h"
 
@@ -17,6 +18,9 @@ namespace ncbocr {
 namespace {
 
 constexpr const char* kManifest = "claim.json";
+// Exists while a journal append that followed a move has failed and no
+// ReconcileJournal has caught up since (see spool.h).
+constexpr const char* kJournalGap = "unjournaled";
 
 std::string ErrnoText(const std::string& what, const fs::path& p) {
   return what + " " + p.string() + ": " + std::strerror(errno);
@@ -139,8 +143,10 @@ Status Spool::Commit(ClaimDraft& d, ClaimState state, const std::string& actor,
   s = RenameClaimDir(d.dir, StateDir(state) / d.claim.id);
   if (!s.ok()) return s;
   d.dir = StateDir(state) / d.claim.id;
-  return AppendJournal({{"at", now}, {"claim", d.claim.id}, {"from", ""},
-                        {"to", ClaimStateName(state)}, {"actor", actor}, {"reason", reason}});
+  s = AppendJournal({{"at", now}, {"claim", d.claim.id}, {"from", ""},
+                     {"to", ClaimStateName(state)}, {"actor", actor}, {"reason", reason}});
+  if (!s.ok()) NoteJournalGap();
+  return s;
 }
 
 std::vector<std::string> Spool::List(ClaimState s) const {
@@ -259,9 +265,11 @@ Status Spool::Move(Claim& c, ClaimState to, const std::string& actor,
     if (!s.ok()) return s;
   }
   c = next;
-  return AppendJournal({{"at", now}, {"claim", c.id},
-                        {"from", c.history.back().from}, {"to", ClaimStateName(to)},
-                        {"actor", actor}, {"reason", reason}, {"attempts", c.attempts}});
+  s = AppendJournal({{"at", now}, {"claim", c.id},
+                     {"from", c.history.back().from}, {"to", ClaimStateName(to)},
+                     {"actor", actor}, {"reason", reason}, {"attempts", c.attempts}});
+  if (!s.ok()) NoteJournalGap();
+  return s;
 }
 
 Status Spool::Defer(Claim& c, ClaimState resume, std::chrono::seconds delay,
@@ -401,6 +409,79 @@ Result<std::vector<nlohmann::json>> Spool::ReadJournal() const {
     }
   }
   return out;
+}
+
+void Spool::NoteJournalGap() const {
+  // Best effort: an empty file needs no data block, so it is usually
+  // created even on a full disk.
+  int fd = ::open((root_ / "journal" / kJournalGap).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
+}
+
+bool Spool::JournalGapSuspected() const {
+  std::error_code ec;
+  return fs::exists(root_ / "journal" / kJournalGap, ec);
+}
+
+Result<int> Spool::ReconcileJournal() const {
+  // Cleared first: an append that fails from here on sets it again.
+  std::error_code ec;
+  fs::remove(root_ / "journal" / kJournalGap, ec);
+  auto entries = ReadJournal();
+  if (!entries.ok()) {
+    NoteJournalGap();
+    return entries.status();
+  }
+  std::map<std::string, std::string> last;  // claim -> where its journal ends
+  for (const auto& e : *entries) {
+    if (e.is_object() && e.value("claim", "") != "" && e.contains("to") && e["to"].is_string()) {
+      last[e["claim"].get<std::string>()] = e["to"].get<std::string>();
+    }
+  }
+  int appended = 0;
+  for (ClaimState s : AllClaimStates()) {
+    const std::string here = ClaimStateName(s);
+    for (const auto& id : List(s)) {
+      auto it = last.find(id);
+      if (it != last.end() && it->second == here) continue;
+      fs::path dir = StateDir(s) / id;
+      // A move in flight holds this lock until it has journaled; one that
+      // took the claim away meanwhile journals it itself.
+      DirLock lock(dir);
+      if (!lock.held() || !fs::is_directory(dir, ec)) continue;
+      auto c = ReadManifest(dir);
+      if (!c.ok()) continue;
+      // The move that brought the claim here; a later entry, if any, is a
+      // move whose rename never happened.
+      auto h = std::find_if(c->history.rbegin(), c->history.rend(),
+                            [&](const HistoryEntry& e) { return e.to == here; });
+      if (h == c->history.rend()) continue;
+      Status a = AppendJournal({{"at", h->at}, {"claim", id}, {"from", h->from}, {"to", here},
+                                {"actor", h->actor}, {"reason", h->reason}, {"recovered", true}});
+      if (!a.ok()) {
+        NoteJournalGap();
+        return a;
+      }
+      ++appended;
+    }
+  }
+  return appended;
+}
+
+bool Spool::BeginStageRun(const std::string& stage) const {
+  if (!SafeId(stage)) return false;
+  fs::path p = root_ / "stages" / (stage + ".running");
+  std::error_code ec;
+  bool interrupted = fs::exists(p, ec);
+  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
+  return interrupted;
+}
+
+void Spool::EndStageRun(const std::string& stage) const {
+  if (!SafeId(stage)) return;
+  std::error_code ec;
+  fs::remove(root_ / "stages" / (stage + ".running"), ec);
 }
 
 Status Spool::WriteStageRun(const std::string& stage, const nlohmann::json& run) const {

@@ -94,6 +94,17 @@ StageReport RunStage(StageContext& ctx, const std::function<StageReport()>& body
     report.skipped_locked = true;
     return report;
   }
+  // A run killed between a move and its journal line leaves the journal
+  // behind the spool; catch up before moving anything else.
+  bool interrupted = ctx.spool.BeginStageRun(ctx.stage);
+  if (interrupted || ctx.spool.JournalGapSuspected()) {
+    auto n = ctx.spool.ReconcileJournal();
+    if (!n.ok()) {
+      ctx.log->warn("cannot bring the journal up to date: {}", n.status().ToString());
+    } else if (*n > 0) {
+      ctx.log->warn("journal: recorded {} moves an interrupted run had not", *n);
+    }
+  }
   int swept = ctx.spool.SweepTmp(std::chrono::hours(1));
   if (swept > 0) ctx.log->warn("swept {} stale drafts from an interrupted run", swept);
 
@@ -123,6 +134,7 @@ StageReport RunStage(StageContext& ctx, const std::function<StageReport()>& body
     run["last_success_at"] = prev.value("last_success_at", "");
     run["consecutive_failures"] = prev.value("consecutive_failures", 0) + 1;
   }
+  ctx.spool.EndStageRun(ctx.stage);
   Status w = ctx.spool.WriteStageRun(ctx.stage, run);
   if (!w.ok()) ctx.log->warn("cannot record the run: {}", w.ToString());
   if (ctx.config.metrics.enabled) {

@@ -118,9 +118,13 @@ Result<std::unique_ptr<TokenSource>> OpenServiceAccountTokenSource(
 
 // Sends req with "Authorization: Bearer <token>" through SendWithRetry (429,
 // 5xx and transport failures are retried with backoff, Retry-After honoured).
-// On a 401 the token is invalidated and the request sent once more.
+// On a 401 the token is invalidated and the request sent once more. A new
+// token refused at once is final (credentials); one refused only after
+// retries and their backoff may have been revoked meanwhile, so it is
+// renewed again (at most kGoogleMaxTokenRounds tokens per request).
 // A response of any status is returned; only a token that cannot be had, or
 // a URL that is refused, is an error.
+constexpr int kGoogleMaxTokenRounds = 3;
 Result<HttpResponse> GoogleSend(HttpClient& http, TokenSource& tokens, const HttpRequest& req,
                                 const HttpOptions& options, Logger log);
 

@@ -128,6 +128,21 @@ class Spool {
   Status AppendJournal(const nlohmann::json& entry) const;
   // All journal entries (for status, statistics and consistency checks).
   Result<std::vector<nlohmann::json>> ReadJournal() const;
+  // A move is journaled after its rename, so a crash (or a full disk) in
+  // between leaves a claim one move ahead of the journal; its manifest,
+  // written before the rename, still holds that move. This appends, for
+  // every claim whose journal does not end where the claim is, the
+  // manifest's last move (marked "recovered"). Returns how many lines it
+  // appended. Reads the whole journal and every manifest: RunStage calls it
+  // only after an interrupted run or a failed append (JournalGapSuspected).
+  Result<int> ReconcileJournal() const;
+  // True if a journal append failed after its move (see ReconcileJournal).
+  bool JournalGapSuspected() const;
+  // Marks a run of stage as started (stages/<stage>.running). Returns true
+  // if the previous run never reached EndStageRun: it was killed or crashed.
+  // REQUIRES: the caller holds the stage lock.
+  bool BeginStageRun(const std::string& stage) const;
+  void EndStageRun(const std::string& stage) const;
   // Stage run records.
   Status WriteStageRun(const std::string& stage, const nlohmann::json& run) const;
   std::optional<nlohmann::json> ReadStageRun(const std::string& stage) const;
@@ -135,6 +150,7 @@ class Spool {
  private:
   explicit Spool(fs::path root) : root_(std::move(root)) {}
   Status RenameClaimDir(const fs::path& from, const fs::path& to) const;
+  void NoteJournalGap() const;
   fs::path root_;
 };
 

@@ -85,6 +85,7 @@ class Harness:
         self.tmpfs = False
         self.retried_failed = 0
         self.lost = self.dup = self.nclaims = 0
+        self.met = collections.Counter()
 
     # ------------------------------------------------------------ setup
     def mount_spool(self):
@@ -330,8 +331,25 @@ archive:
         return {"claims": self.claims(), "google": self.get(self.g, "/_control/state"),
                 "ncb": self.get(self.n, "/_claims"), "journal": journal, "logs": logs}
 
+    def faults_met(self, snap):
+        """Faults that a request actually ran into (armed ones may go unused)."""
+        met = collections.Counter()
+        names = {429: "ncb429", -1: "ncblost"}
+        for r in snap["ncb"]["requests"]:
+            if r["status"] in names or r["status"] >= 500:
+                met[names.get(r["status"], "ncb5xx")] += 1
+        left = collections.Counter()
+        for f in snap["google"]["faults_left"]:
+            left["gmail500" if f["path"].startswith("/gmail") else "sheets429"] += f["count"]
+        for kind in ("gmail500", "sheets429"):
+            met[kind] = self.faults[kind] - left[kind]
+        for kind in ("expired", "diskfull"):
+            met[kind] = self.faults[kind]
+        return met
+
     def check(self):
         snap = self.snapshot()
+        self.met = self.faults_met(snap)
         bad, self.lost, self.dup, self.nclaims = self.verify(snap)
         self.findings += bad
         if self.a.selftest and not bad:
@@ -533,9 +551,11 @@ def main():
         print("  FINDING: " + f, file=sys.stderr)
     faults = sum(h.faults.values())
     disk = "" if h.tmpfs else " (full disk skipped: no tmpfs)"
-    print("torture seed %d: kills %d, faults %d (%s), claims %d, emails %d, retried %d, lost %d, duplicated %d%s" % (
-        a.seed, h.kills, faults, " ".join("%s=%d" % kv for kv in sorted(h.faults.items())), h.nclaims,
-        len(h.emails), h.retried_failed, h.lost, h.dup, disk))
+    print("torture seed %d: kills %d, faults %d injected, %d met (%s), claims %d, emails %d, retried %d, "
+          "lost %d, duplicated %d%s" % (
+              a.seed, h.kills, faults, sum(h.met.values()),
+              " ".join("%s=%d" % kv for kv in sorted(h.met.items())), h.nclaims,
+              len(h.emails), h.retried_failed, h.lost, h.dup, disk))
     return 1 if h.findings or h.lost or h.dup else 0
 
 
