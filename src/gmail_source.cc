@@ -22,6 +22,14 @@ Result<json> ParseBody(const HttpResponse& r, const std::string& what) {
   }
 }
 
+// j[key] when it is a string, else "". Gmail answers are input like any
+// other: a field of another type must not throw out of the reader, as
+// json::value would.
+std::string Str(const json& j, const char* key) {
+  auto it = j.find(key);  // end() when j is not an object
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 }  // namespace
 
 GmailSource::GmailSource(GmailConfig config, std::unique_ptr<HttpClient> http,
@@ -63,14 +71,14 @@ Result<std::vector<MailRef>> GmailSource::List() {
     if (!j.ok()) return j.status();
     if (auto m = j->find("messages"); m != j->end() && m->is_array()) {
       for (const auto& msg : *m) {
-        std::string id = msg.is_object() ? msg.value("id", "") : "";
+        std::string id = Str(msg, "id");
         if (id.empty() || !seen.insert(id).second) continue;
         MailRef ref;
         ref.email_id = id;
         refs.push_back(std::move(ref));
       }
     }
-    page_token = j->value("nextPageToken", "");
+    page_token = Str(*j, "nextPageToken");
   } while (!page_token.empty() && refs.size() < kMaxListed);
   // Gmail lists newest first; the fetch stage wants the oldest first.
   std::reverse(refs.begin(), refs.end());
@@ -85,7 +93,11 @@ Result<std::string> GmailSource::Read(const MailRef& ref, long long max_bytes) {
   if (resp->status != 200) return GoogleError(*resp, "Gmail messages.get " + ref.email_id);
   auto j = ParseBody(*resp, "Gmail messages.get");
   if (!j.ok()) return j.status();
-  long long estimate = j->value("sizeEstimate", -1LL);
+  long long estimate = -1;
+  if (auto it = j->find("sizeEstimate"); it != j->end() && it->is_number()) {
+    // As a clamped double: a float too large for long long is undefined to convert.
+    estimate = static_cast<long long>(std::clamp(it->get<double>(), -1.0, 1e15));
+  }
   auto raw_field = j->find("raw");
   if (raw_field == j->end() || !raw_field->is_string()) {
     return Status::Transient("Gmail messages.get " + ref.email_id + ": no raw message in the answer");
@@ -110,8 +122,8 @@ Result<std::optional<std::string>> GmailSource::FindLabel() {
   if (!j.ok()) return j.status();
   if (auto labels = j->find("labels"); labels != j->end() && labels->is_array()) {
     for (const auto& l : *labels) {
-      if (l.is_object() && l.value("name", "") == config_.processed_label) {
-        return std::optional<std::string>(l.value("id", ""));
+      if (Str(l, "name") == config_.processed_label && !Str(l, "id").empty()) {
+        return std::optional<std::string>(Str(l, "id"));
       }
     }
   }
@@ -131,7 +143,7 @@ Result<std::string> GmailSource::ProcessedLabelId() {
     if (resp->status == 200) {
       auto j = ParseBody(*resp, "Gmail labels.create");
       if (!j.ok()) return j.status();
-      found = std::optional<std::string>(j->value("id", ""));
+      found = std::optional<std::string>(Str(*j, "id"));
       log_->info("Gmail: created label {}", config_.processed_label);
     } else if (resp->status == 409) {
       found = FindLabel();  // another process created it just now

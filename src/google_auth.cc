@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "ncbocr/config.h"
@@ -76,7 +77,7 @@ Result<std::pair<std::string, long long>> PostTokenRequest(
     json j = json::parse(r.body);
     std::string token = Str(j, "access_token");
     if (token.empty()) return Status::Transient(what + ": token endpoint answered without access_token");
-    long long expires_in = j.value("expires_in", 3600LL);
+    long long expires_in = TokenLifetime(j);
     return std::make_pair(token, expires_in);
   } catch (const json::exception&) {
     return Status::Transient(what + ": token endpoint answered with invalid JSON");
@@ -226,6 +227,12 @@ Result<std::string> SignRs256(const std::string& pem, const std::string& data) {
 }  // namespace
 
 // ------------------------------------------------------------ file formats
+
+long long TokenLifetime(const json& answer) {
+  auto it = answer.find("expires_in");  // end() when answer is not an object
+  if (it == answer.end() || !it->is_number()) return 3600;
+  return static_cast<long long>(std::clamp(it->get<double>(), 0.0, 86400.0));
+}
 
 Result<AuthorizedUser> ParseAuthorizedUser(const std::string& text) {
   auto j = ParseObject(text, "Gmail token file");

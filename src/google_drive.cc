@@ -52,10 +52,17 @@ Status DriveError(const HttpResponse& r, const std::string& what) {
   return s;
 }
 
+// j[key] when it is a string, else "": a field of another type in an answer
+// must not throw out of the reader, as json::value would.
+std::string Str(const json& j, const char* key) {
+  auto it = j.find(key);  // end() when j is not an object
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 DriveFile FileFrom(const json& j) {
   DriveFile f;
-  f.id = j.value("id", "");
-  f.link = j.value("webViewLink", "");
+  f.id = Str(j, "id");
+  f.link = Str(j, "webViewLink");
   if (f.link.empty() && !f.id.empty()) f.link = "https://drive.google.com/file/d/" + f.id + "/view";
   return f;
 }
@@ -94,9 +101,7 @@ Result<std::optional<std::string>> DriveArchive::OldestFolder(const std::string&
   std::vector<std::pair<std::string, std::string>> found;  // createdTime, id
   if (auto files = j->find("files"); files != j->end() && files->is_array()) {
     for (const auto& f : *files) {
-      if (f.is_object() && !f.value("id", "").empty()) {
-        found.emplace_back(f.value("createdTime", ""), f.value("id", ""));
-      }
+      if (!Str(f, "id").empty()) found.emplace_back(Str(f, "createdTime"), Str(f, "id"));
     }
   }
   if (found.empty()) return std::optional<std::string>();
@@ -172,8 +177,13 @@ Result<std::optional<DriveFile>> DriveArchive::FindByClaim(const std::string& cl
   if (resp->status != 200) return DriveError(*resp, "Drive files.list (claim " + claim_id + ")");
   auto j = Parse(*resp, "Drive files.list");
   if (!j.ok()) return j.status();
-  if (auto files = j->find("files"); files != j->end() && files->is_array() && !files->empty()) {
-    return std::optional<DriveFile>(FileFrom((*files)[0]));
+  if (auto files = j->find("files"); files != j->end() && files->is_array()) {
+    for (const auto& f : *files) {
+      // An entry without an id cannot be the uploaded file: taking it would
+      // archive the claim with no link.
+      DriveFile file = FileFrom(f);
+      if (!file.id.empty()) return std::optional<DriveFile>(std::move(file));
+    }
   }
   return std::optional<DriveFile>();
 }

@@ -214,20 +214,26 @@ Result<AuthorizedUser> ExchangeAuthCode(HttpClient& http, const HttpOptions& opt
   } catch (const json::exception&) {
     j = json::object();
   }
+  // Fields of the answer that are strings; anything else in their place
+  // (json::value would throw) counts as absent.
+  auto str = [&j](const char* key) {
+    auto it = j.find(key);  // end() when j is not an object
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
   if (resp->status != 200) {
     if (resp->status == 0) return Status::Unavailable("token endpoint unreachable: " + resp->error);
-    std::string why = j.is_object() ? j.value("error", "") + " " + j.value("error_description", "") : "";
+    std::string why = str("error") + " " + str("error_description");
     return Status::Credentials("Google refused the code (HTTP " + std::to_string(resp->status) +
                                "): " + Trim(why));
   }
   AuthorizedUser u;
-  u.token = j.value("access_token", "");
-  u.refresh_token = j.value("refresh_token", "");
+  u.token = str("access_token");
+  u.refresh_token = str("refresh_token");
   u.token_uri = client.token_uri;
   u.client_id = client.client_id;
   u.client_secret = client.client_secret;
   u.scopes = scopes;
-  u.expiry = now + std::chrono::seconds(j.value("expires_in", 3600LL));
+  u.expiry = now + std::chrono::seconds(TokenLifetime(j));
   if (u.refresh_token.empty()) {
     return Status::Config("Google gave no refresh token; remove ncbocr's access at "
                           "https://myaccount.google.com/permissions and authorise again");

@@ -82,10 +82,13 @@ Status SheetsAuditLog::EnsureTab(const std::string& tab) {
   bool exists = false;
   if (auto sheets = j->find("sheets"); sheets != j->end() && sheets->is_array()) {
     for (const auto& s : *sheets) {
-      if (s.is_object() && s.contains("properties") && s["properties"].is_object() &&
-          s["properties"].value("title", "") == tab) {
-        exists = true;
-      }
+      // Read step by step: any field may have another type, and that must
+      // not throw out of here (json::value would).
+      if (!s.is_object()) continue;
+      auto props = s.find("properties");
+      if (props == s.end() || !props->is_object()) continue;
+      auto title = props->find("title");
+      if (title != props->end() && title->is_string() && title->get<std::string>() == tab) exists = true;
     }
   }
   if (!exists) {

@@ -329,8 +329,10 @@ std::optional<int> ParseRetryAfter(const std::string& value, std::chrono::system
     std::tm tm{};
     const char* end = ::strptime(v.c_str(), f, &tm);
     if (end == nullptr || *end != '\0') continue;
-    auto when = std::chrono::system_clock::from_time_t(::timegm(&tm));
-    auto secs = std::chrono::duration_cast<std::chrono::seconds>(when - now).count();
+    // In seconds, not as a time_point: a date centuries away (any year
+    // strptime reads) would overflow system_clock's nanoseconds.
+    long long secs = static_cast<long long>(::timegm(&tm)) -
+                     static_cast<long long>(std::chrono::system_clock::to_time_t(now));
     return secs <= 0 ? 0 : static_cast<int>(std::min<long long>(secs, 999999999));
   }
   return std::nullopt;

@@ -74,7 +74,11 @@ NcbResponse ParseNcbResponse(const HttpResponse& r) {
       out.error_code = JsonString(j, "error_code");
       out.message = Clip(DescribeError(j));
       auto ra = j.find("retry_after");
-      if (ra != j.end() && ra->is_number()) out.retry_after = std::max(out.retry_after, ra->get<int>());
+      if (ra != j.end() && ra->is_number()) {
+        // As a double, clamped: get<int>() of 1e300 would be undefined behaviour.
+        double v = std::min(ra->get<double>(), 999999999.0);
+        if (v > out.retry_after) out.retry_after = static_cast<int>(v);
+      }
     }
   } catch (const nlohmann::json::exception&) {
     // Not NCB's JSON (a proxy or load balancer answered): the status says enough.

@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <thread>
 
 #include "ncbocr/document.h"
@@ -23,10 +25,36 @@ double Round3(double v) { return std::round(v * 1000.0) / 1000.0; }
 
 Json BoxJson(const OcrBox& b) { return Json::array({b.x, b.y, b.w, b.h}); }
 
+// v as an int; def for a number outside int's range (1e300 in a hand-made
+// file), whose conversion would be undefined behaviour. Other types convert
+// (or throw) as Json::get<int> does.
+int IntFrom(const Json& v, int def) {
+  if (v.is_number_float()) {
+    double d = v.get<double>();
+    return d >= INT_MIN && d <= INT_MAX ? static_cast<int>(d) : def;  // NaN: def
+  }
+  if (v.is_number_unsigned()) {
+    auto u = v.get<std::uint64_t>();
+    return u <= static_cast<std::uint64_t>(INT_MAX) ? static_cast<int>(u) : def;
+  }
+  if (v.is_number_integer()) {
+    auto i = v.get<std::int64_t>();
+    return i >= INT_MIN && i <= INT_MAX ? static_cast<int>(i) : def;
+  }
+  return v.get<int>();
+}
+
+// obj.value(key, def) for ints, with IntFrom's range check.
+int IntValue(const Json& obj, const char* key, int def) {
+  if (!obj.is_object()) return obj.value(key, def);  // throws, as before
+  auto it = obj.find(key);
+  return it == obj.end() ? def : IntFrom(*it, def);
+}
+
 OcrBox BoxFrom(const Json& j) {
   OcrBox b;
   if (j.is_array() && j.size() == 4) {
-    b.x = j[0].get<int>(); b.y = j[1].get<int>(); b.w = j[2].get<int>(); b.h = j[3].get<int>();
+    b.x = IntFrom(j[0], 0); b.y = IntFrom(j[1], 0); b.w = IntFrom(j[2], 0); b.h = IntFrom(j[3], 0);
   }
   return b;
 }
@@ -122,11 +150,11 @@ Result<OcrDocument> OcrDocument::FromJson(const Json& j) {
     }
     for (const auto& pj : j["pages"]) {
       OcrPage p;
-      p.index = pj.value("index", 0);
+      p.index = IntValue(pj, "index", 0);
       p.source = pj.value("source", "ocr");
-      p.width = pj.value("width", 0);
-      p.height = pj.value("height", 0);
-      p.rotation = pj.value("rotation", 0);
+      p.width = IntValue(pj, "width", 0);
+      p.height = IntValue(pj, "height", 0);
+      p.rotation = IntValue(pj, "rotation", 0);
       p.skew = pj.value("skew", 0.0);
       p.scale = pj.value("scale", 1.0);
       p.mean_confidence = pj.value("mean_confidence", 0.0);

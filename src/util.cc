@@ -169,6 +169,10 @@ std::optional<std::chrono::system_clock::time_point> ParseIso(const std::string&
     }
   }
   if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return std::nullopt;
+  if (h < 0 || m < 0 || sec < 0) return std::nullopt;
+  // system_clock counts nanoseconds, which overflow past the year 2262: a
+  // token expiry or Retry-After date of 9999 would be undefined behaviour.
+  if (Y < 1900 || Y > 2200) return std::nullopt;
   std::tm tm{};
   tm.tm_year = Y - 1900;
   tm.tm_mon = M - 1;

@@ -128,6 +128,11 @@ constexpr int kGoogleMaxTokenRounds = 3;
 Result<HttpResponse> GoogleSend(HttpClient& http, TokenSource& tokens, const HttpRequest& req,
                                 const HttpOptions& options, Logger log);
 
+// The lifetime in seconds a token endpoint's JSON answer gives (expires_in):
+// 3600 when absent or not a number, else clamped to [0, 86400], so an absurd
+// value cannot overflow the clock arithmetic of the expiry.
+long long TokenLifetime(const nlohmann::json& answer);
+
 // True for an answer worth another try: no response, 408, 429, 5xx.
 bool IsRetryable(const HttpResponse& resp);
 // Sleeps before attempt `attempt`+1 of an operation that must not be resent
