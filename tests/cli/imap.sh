@@ -27,6 +27,8 @@ for u in clerk mover secure flow; do
   n=0
   for f in "$SOURCE_DIR"/samples/inbox/*.eml; do  # deliver, in name order
     n=$((n + 1)); cp "$f" "$WORK/home/$u/Maildir/new/$((1700000000 + n)).M${n}P1.test"
+    # flow runs the whole pipeline: three emails (four receipts) keep the OCR short.
+    [ "$u" = flow ] && [ "$n" = 3 ] && break
   done
 done
 chown -R "$MUID:$MGID" "$WORK/home"
@@ -315,6 +317,6 @@ for c in done:
     assert len(rows) == 1, (c["id"], rows)
 assert not google["violations"], google["violations"]
 PY
-[ "$(imap_count flow INBOX KEYWORD ncbocr-processed)" = 8 ] && pass || fail "IMAP to NCB: messages not marked"
+[ "$(imap_count flow INBOX KEYWORD ncbocr-processed)" = 3 ] && pass || fail "IMAP to NCB: messages not marked"
 kill "$NCB_PID" "$GOOGLE_PID" 2>/dev/null || true
 finish
