@@ -6,8 +6,11 @@
 //   index/sha256/<hex>   first claim id seen with that attachment content
 //   index/source/<hex>   claim id created for a (source, email, part) key
 //   journal/journal.log  append-only JSON lines, one per transition
+//   journal/unjournaled  present while a move's journal line failed to append
 //   locks/<stage>.lock   flock(2) per stage
 //   stages/<stage>.json  last run of each stage (start, duration, result)
+//   stages/<stage>.running  present while a run of the stage is under way
+//                        (left behind by a killed run: see ReconcileJournal)
 //
 // The only way a claim changes state is Spool::Move/Defer/Commit, which update
 // the manifest in place (write-temp, fsync, rename) and then rename(2) the
