@@ -30,7 +30,10 @@ Control (never subject to faults):
                              matching requests answer `status`; with
                              "after": true the request is carried out first
                              and only the answer is lost
-  POST /_control/expire_tokens   every access token now gets 401
+  POST /_control/expire_tokens   every access token now gets 401; with
+                                 {"older_than": S} only those issued more
+                                 than S seconds ago (a revocation in the
+                                 life of a token in use, not at its birth)
   POST /_control/revoke          refresh tokens now get invalid_grant
   GET  /_control/state           everything, for assertions
 
@@ -232,8 +235,10 @@ class Handler(BaseHTTPRequestHandler):
             st.faults.append(req)
             return self.reply(200, {"faults": len(st.faults)})
         if path == "/_control/expire_tokens":
+            cutoff = time.time() - float(req.get("older_than", 0))
             for t in st.tokens.values():
-                t["expires"] = 0
+                if t.get("issued", 0) <= cutoff:
+                    t["expires"] = 0
             return self.reply(200, {})
         if path == "/_control/revoke":
             st.refresh_tokens.clear()
@@ -271,7 +276,8 @@ class Handler(BaseHTTPRequestHandler):
     # ---------------------------------------------------------------- OAuth
     def issue(self, scopes, expires_in=3600):
         tok = "ya29.double-" + secrets.token_urlsafe(16)
-        self.server.state.tokens[tok] = {"scopes": set(scopes), "expires": time.time() + expires_in}
+        self.server.state.tokens[tok] = {"scopes": set(scopes), "expires": time.time() + expires_in,
+                                           "issued": time.time()}
         return {"access_token": tok, "expires_in": expires_in, "token_type": "Bearer",
                 "scope": " ".join(scopes)}
 

@@ -186,12 +186,13 @@ archive:
                                                   "status": 429, "retry_after": 1, "count": k,
                                                   "after": self.rnd.random() < 0.5})
         elif kind == "expired":
-            # Spaced out as real revocations are: a token refused moments
-            # after it was issued means bad credentials (exit 77) by design.
+            # Spaced out, and only tokens in use for a while, as real
+            # revocations are: a token refused moments after it was issued
+            # means bad credentials (exit 77) by design.
             if time.time() - self.last_expiry < 5:
                 return
             self.last_expiry = time.time()
-            self.post(self.g, "/_control/expire_tokens", {})
+            self.post(self.g, "/_control/expire_tokens", {"older_than": 2})
             k = 1
         elif kind == "diskfull":
             if not self.tmpfs or self.disk_full:
