@@ -115,11 +115,11 @@ def ncbocr_ocr(binary, files, lang, workers, out_json):
     return rc, wall, rss, stats
 
 
-def ncbocr_eval(binary, subset_dir, keys, lang, workers, cache):
+def ncbocr_eval(binary, subset_dir, keys, lang, workers, cache, env=None):
     cmd = [binary, "eval", "--images", subset_dir, "--keys", keys, "--lang", lang, "--workers", str(workers),
            "--json", "--ocr-cache", cache]
     with tempfile.TemporaryFile(mode="w+") as out:
-        rc, wall, rss = run(cmd, stdout=out)
+        rc, wall, rss = run(cmd, stdout=out, env=env)
         out.seek(0)
         text = out.read()
     try:
@@ -145,6 +145,7 @@ def main():
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--ncbocr", default=os.path.join(ROOT, "build", "ncbocr"))
     ap.add_argument("--before", help="an older ncbocr binary: its accuracy on the subset is shown too")
+    ap.add_argument("--before-label", default=None, help="what --before is, for the table")
     ap.add_argument("--skip-baselines", action="store_true", help="ncbocr only (no RESULTS.md)")
     ap.add_argument("--results", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     args = ap.parse_args()
@@ -191,8 +192,11 @@ def main():
         before = None
         if args.before:
             print("ncbocr eval with %s ..." % args.before, flush=True)
+            # Older builds could not limit Tesseract's OpenMP threads
+            # themselves; the limit changes their speed, not their text.
             _, before = ncbocr_eval(args.before, subset, keys, args.lang, args.workers,
-                                    os.path.join(work, "cache-before"))
+                                    os.path.join(work, "cache-before"),
+                                    env=dict(os.environ, OMP_THREAD_LIMIT="1"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -248,7 +252,7 @@ def main():
     say("| build | receipts | total | date | company | address |")
     say("|---|---|---|---|---|---|")
     if before is not None:
-        say(accuracy_row("before (%s)" % os.path.basename(args.before), before))
+        say(accuracy_row(args.before_label or "before (%s)" % os.path.basename(args.before), before))
     say(accuracy_row("this build", report))
     say()
     say("Targets (2-core machine):")
