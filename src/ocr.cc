@@ -222,7 +222,9 @@ Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path
   out.decode_ms = MsSince(t0);
 
   for (int i = 0; i < doc->page_count(); ++i) {
+    const auto td = std::chrono::steady_clock::now();
     Result<DocumentPage> next = doc->ReadPage(i);
+    out.decode_ms += MsSince(td);  // pages are decoded here, one at a time
     if (!next.ok()) return next.status();
     DocumentPage& dp = *next;
     OcrPage page;
