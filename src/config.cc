@@ -63,6 +63,7 @@ const std::map<std::string, Key>& Schema() {
       {"ocr.batch_size", {Kind::kInt, [](Config& c, N n) { c.ocr.batch_size = n.as<int>(); }}},
       {"ocr.workers", {Kind::kInt, [](Config& c, N n) { c.ocr.workers = n.as<int>(); }}},
       {"ocr.psm", {Kind::kInt, [](Config& c, N n) { c.ocr.psm = n.as<int>(); }}},
+      {"ocr.reread_lines", {Kind::kBool, [](Config& c, N n) { c.ocr.reread_lines = n.as<bool>(); }}},
       {"ocr.pdf_dpi", {Kind::kInt, [](Config& c, N n) { c.ocr.pdf_dpi = n.as<int>(); }}},
       {"ocr.max_pixels", {Kind::kInt, [](Config& c, N n) { c.ocr.max_pixels = n.as<long long>(); }}},
       {"ocr.max_pages", {Kind::kInt, [](Config& c, N n) { c.ocr.max_pages = n.as<int>(); }}},

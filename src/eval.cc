@@ -32,7 +32,8 @@ std::string OcrSignature(const OcrConfig& config, const PreprocessOptions& optio
   std::string langs;
   for (const auto& l : config.languages) langs += (langs.empty() ? "" : "+") + l;
   return "langs=" + langs + " psm=" + std::to_string(config.psm >= 0 ? config.psm : DefaultPsm()) +
-         " pre=" + options.ToSpec() + " dpi=" + std::to_string(config.pdf_dpi);
+         " pre=" + options.ToSpec() + " dpi=" + std::to_string(config.pdf_dpi) +
+         (config.reread_lines ? " reread=1" : "");
 }
 
 namespace {

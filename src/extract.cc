@@ -55,7 +55,12 @@ std::vector<Line> BuildLines(const OcrDocument& doc) {
   for (const auto& page : doc.pages) {
     // Rows: Tesseract sometimes returns a label and its amount, printed on
     // one row, as two lines; boxes tell us they share the row.
-    struct Row { std::vector<const OcrWord*> words; OcrBox box; const OcrLine* only = nullptr; };
+    struct Row {
+      std::vector<const OcrWord*> words;
+      OcrBox box;
+      const OcrLine* only = nullptr;
+      std::vector<const OcrLine*> members;
+    };
     std::vector<Row> rows;
     for (const auto& l : page.lines) {
       bool boxed = l.box.h > 0 && !l.words.empty();
@@ -75,10 +80,12 @@ std::vector<Line> BuildLines(const OcrDocument& doc) {
       }
       if (!target) {
         rows.push_back({});
+        rows.back().members.push_back(&l);
         target = &rows.back();
         target->box = l.box;
         target->only = &l;
       } else {
+        target->members.push_back(&l);
         int x0 = std::min(target->box.x, l.box.x), y0 = std::min(target->box.y, l.box.y);
         int x1 = std::max(target->box.x + target->box.w, l.box.x + l.box.w);
         int y1 = std::max(target->box.y + target->box.h, l.box.y + l.box.h);
@@ -115,6 +122,30 @@ std::vector<Line> BuildLines(const OcrDocument& doc) {
         line.confidence = r.words.empty() ? 0 : s / r.words.size();
       }
       line.text = FixDigitConfusions(line.text);
+      // The second reading of the row: its lines' alternates, left to right;
+      // only when every part that has an amount was read twice.
+      std::vector<const OcrLine*> parts = r.members;
+      std::stable_sort(parts.begin(), parts.end(),
+                       [](const OcrLine* a, const OcrLine* b) { return a->box.x < b->box.x; });
+      std::string alt;
+      double alt_conf = 1.0;
+      bool whole = true;
+      for (const OcrLine* m : parts) {
+        if (m->alt.empty()) {
+          whole &= FindAmounts(m->text).empty();
+          if (!alt.empty()) alt += ' ';
+          alt += m->text;
+          continue;
+        }
+        if (!alt.empty()) alt += ' ';
+        alt += m->alt;
+        alt_conf = std::min(alt_conf, m->alt_confidence);
+      }
+      bool any_alt = std::any_of(parts.begin(), parts.end(), [](const OcrLine* m) { return !m->alt.empty(); });
+      if (any_alt && whole) {
+        line.alt = FixDigitConfusions(alt);
+        line.alt_confidence = alt_conf;
+      }
       if (!Trim(line.text).empty()) out.push_back(std::move(line));
     }
   }

@@ -19,6 +19,10 @@ struct Line {
   // gave no words, e.g. a PDF text layer).
   struct Word { size_t begin, end; double confidence; };
   std::vector<Word> words;
+  // The second reading of the line (OcrLine::alt), digit confusions fixed;
+  // empty when it was read once.
+  std::string alt;
+  double alt_confidence = 0;
   // Lowest word confidence over the byte range [b, e); the line's when
   // words are unknown.
   double ConfidenceOf(size_t b, size_t e) const;

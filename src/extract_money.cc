@@ -73,6 +73,11 @@ struct MoneyLine {
   Cents amount;   // the rightmost amount on the line (what a label refers to)
   int amount_count;
   double confidence;
+  // Every reading of that amount: the first reading's, then the second
+  // reading's when it differs (see OcrLine::alt).
+  std::vector<Cents> readings;
+  bool confirmed = false;  // read twice, both readings the same amount
+  bool alt_only = false;   // only the second reading shows an amount
 };
 
 std::optional<Cents> LastOf(const std::vector<MoneyLine>& ml, Kind k) {
@@ -83,29 +88,76 @@ std::optional<Cents> LastOf(const std::vector<MoneyLine>& ml, Kind k) {
   return v;
 }
 
+// The readings of the last line of kind k; {} when there is none.
+std::vector<Cents> ReadingsOf(const std::vector<MoneyLine>& ml, Kind k) {
+  std::vector<Cents> v;
+  for (const auto& m : ml) {
+    if (m.kind == k) v = m.readings;
+  }
+  return v;
+}
+
+// A line's amount as its second reading has it.
+std::optional<Cents> AltAmount(const Line& l) {
+  if (l.alt.empty()) return std::nullopt;
+  std::vector<AmountToken> a = FindAmounts(l.alt);
+  if (a.empty()) return std::nullopt;
+  return a.back().cents;
+}
+
+MoneyLine MakeMoneyLine(size_t index, Kind k, const Line& amount_line, const std::vector<AmountToken>& a) {
+  MoneyLine m{index, k, a.back().cents, static_cast<int>(a.size()), amount_line.confidence, {a.back().cents}};
+  if (std::optional<Cents> alt = AltAmount(amount_line)) {
+    if (*alt == m.amount) m.confirmed = true;
+    else m.readings.push_back(*alt);
+  }
+  return m;
+}
+
 }  // namespace
 
 void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   std::vector<MoneyLine> ml;
   bool myr = false;
+  int tax_summary = 0;  // lines left of a "GST SUMMARY" table (a few rows)
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string& t = lines[i].text;
     std::string up = ToUpper(t);
     if (up.find("RM") != std::string::npos || up.find("MYR") != std::string::npos) myr = true;
     std::vector<AmountToken> a = FindAmounts(t);
     Kind k = Classify(t);
+    // The label may be legible in one reading only.
+    if (k == Kind::kNone && !lines[i].alt.empty()) k = Classify(lines[i].alt);
+    // The tax summary table repeats "TOTAL" with the taxable amount and the
+    // tax in columns: its rows are tax, not the receipt's total. So is any
+    // total row whose last column is a small share of the first.
+    if (tax_summary > 0) --tax_summary;
+    if (HasLabel(t, "SUMMARY") && (HasLabel(t, "GST") || HasLabel(t, "TAX") || HasLabel(t, "SST"))) tax_summary = 5;
+    if (k == Kind::kTotal || k == Kind::kStrongTotal) {
+      if (tax_summary > 0 || (a.size() >= 2 && a.back().cents > 0 && a.back().cents * 5 < a.front().cents)) k = Kind::kTax;
+    }
+    if (a.empty() && !lines[i].alt.empty() && k != Kind::kNone) {
+      // Only the second reading made out the amount ("TOMAL 112. 35" read
+      // again as "TOTAL: 112.35"): a candidate, never a confirmed one.
+      std::vector<AmountToken> b = FindAmounts(lines[i].alt);
+      if (!b.empty()) {
+        ml.push_back({i, k, b.back().cents, static_cast<int>(b.size()), lines[i].alt_confidence, {b.back().cents}});
+        ml.back().alt_only = true;
+        continue;
+      }
+    }
     if (a.empty()) {
       // A label alone on its line, its amount on the next one (some layouts
       // and some OCR line splits).
       if (k != Kind::kNone && i + 1 < lines.size() && Classify(lines[i + 1].text) == Kind::kNone) {
         std::vector<AmountToken> b = FindAmounts(lines[i + 1].text);
         if (b.size() == 1 && CountAlphaChars(lines[i + 1].text) <= 3) {
-          ml.push_back({i, k, b[0].cents, 1, lines[i + 1].confidence});
+          ml.push_back(MakeMoneyLine(i, k, lines[i + 1], b));
         }
       }
       continue;
     }
-    ml.push_back({i, k, a.back().cents, static_cast<int>(a.size()), lines[i].confidence});
+    ml.push_back(MakeMoneyLine(i, k, lines[i], a));
   }
   r.currency = {"MYR", myr ? 0.95 : 0.7, "ocr"};
 
@@ -149,11 +201,14 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     items_sum += m.amount;
   }
 
-  // Score every distinct amount as the total.
+  // Score every distinct amount as the total. Each reading of a line is a
+  // candidate; a second reading that differs from the first competes with
+  // it, and the arithmetic below decides between them.
   struct Cand {
     double score = 0, conf = 0;
     int labelled = 0, seen = 0;
-    size_t last = 0;  // lowest line it is on: later totals are more final
+    bool confirmed = false;  // a total line read twice gave this amount both times
+    size_t last = 0;         // lowest line it is on: later totals are more final
     std::vector<std::string> why;
   };
   std::map<Cents, Cand> cands;
@@ -167,29 +222,42 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     }
   }
   for (const auto& m : ml) {
-    if (m.amount <= 0) continue;
-    Cand& c = cands[m.amount];
-    c.seen++;
-    c.conf = std::max(c.conf, m.confidence);
-    c.last = std::max(c.last, m.index);
-    double s = 0;
-    switch (m.kind) {
-      case Kind::kStrongTotal: s = 3.5; c.labelled++; break;
-      case Kind::kTotal: s = 3.0; c.labelled++; break;
-      case Kind::kPaid: s = 1.0; break;
-      case Kind::kCash: s = 0.5; break;
-      case Kind::kNone: s = 0.2; break;
-      // Without any total line, the subtotal is what was paid.
-      case Kind::kSubtotal: s = any_total_label ? -0.5 : 2.0; break;
-      default: s = -0.5;
+    for (size_t j = 0; j < m.readings.size(); ++j) {
+      Cents v = m.readings[j];
+      if (v <= 0) continue;
+      Cand& c = cands[v];
+      c.seen++;
+      c.conf = std::max(c.conf, m.confidence);
+      c.last = std::max(c.last, m.index);
+      double s = 0;
+      switch (m.kind) {
+        case Kind::kStrongTotal: s = 3.5; c.labelled++; break;
+        case Kind::kTotal: s = 3.0; c.labelled++; break;
+        case Kind::kPaid: s = 1.0; break;
+        case Kind::kCash: s = 0.5; break;
+        case Kind::kNone: s = 0.2; break;
+        // Without any total line, the subtotal is what was paid.
+        case Kind::kSubtotal: s = any_total_label ? -0.5 : 2.0; break;
+        default: s = -0.5;
+      }
+      if (j > 0 || m.alt_only) s -= 0.3;  // the first reading is the more often right one
+      c.score = std::max(c.score, s);
+      if ((m.kind == Kind::kTotal || m.kind == Kind::kStrongTotal) && m.confirmed) c.confirmed = true;
+      if (j == 0 && m.kind != Kind::kCash && m.kind != Kind::kChange) max_amount = std::max(max_amount, v);
     }
-    c.score = std::max(c.score, s);
-    if (m.kind != Kind::kCash && m.kind != Kind::kChange) max_amount = std::max(max_amount, m.amount);
   }
   if (cands.empty()) {
     r.problems.push_back("no total amount found on the receipt");
     return;
   }
+  // Every reading of the cash, change, subtotal, tax and rounding lines.
+  std::vector<Cents> cash_all = ReadingsOf(ml, Kind::kCash), change_all = ReadingsOf(ml, Kind::kChange);
+  std::vector<Cents> sub_all = ReadingsOf(ml, Kind::kSubtotal), tax_all = ReadingsOf(ml, Kind::kTax);
+  std::vector<Cents> rnd_all;
+  for (Cents v : ReadingsOf(ml, Kind::kRounding)) {
+    if (std::llabs(v) <= 10) rnd_all.push_back(v);  // else not a rounding (sen)
+  }
+  if (tax_all.empty()) tax_all.push_back(0);
   // Amounts the receipt implies without printing legibly: cash - change,
   // and a total plus a non-zero rounding. OCR often loses the one line that
   // shows them; the arithmetic below decides whether they hold.
@@ -199,42 +267,66 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     c.score = 1.0;
     c.conf = 0.6;
   };
+  // Only first readings imply amounts: a second reading may confirm an
+  // amount printed on the receipt, not invent one.
   if (r.cash && r.change && *r.change > 0) implied(*r.cash - *r.change);
   if (r.rounding && *r.rounding != 0) {
     for (const MoneyLine* m : labelled) implied(m->amount + *r.rounding);
   }
   size_t last_labelled = labelled.empty() ? 0 : labelled.back()->index;
+  auto first_only = [](const std::optional<Cents>& v) { return v ? std::vector<Cents>{*v} : std::vector<Cents>{}; };
+  const std::vector<Cents> cash_1 = first_only(r.cash), change_1 = first_only(r.change);
+  const std::vector<Cents> sub_1 = first_only(r.subtotal), rnd_1 = first_only(r.rounding);
+  const std::vector<Cents> tax_1 = r.tax ? std::vector<Cents>{*r.tax} : std::vector<Cents>{0};
   for (auto& [v, c] : cands) {
     if (c.seen > 1) c.score += std::min(1.0, 0.3 * (c.seen - 1));
     if (c.labelled && c.last == last_labelled) c.score += 0.25;
-    if (r.cash && r.change && *r.cash - *r.change == v && *r.change >= 0) {
-      c.score += 2;
-      c.why.push_back("cash " + FormatCents(*r.cash) + " - change " + FormatCents(*r.change) + " = total");
-    } else if (r.cash && !r.change && *r.cash == v && c.labelled) {
+    // Second readings take part in the arithmetic only for amounts a total
+    // line shows; an amount nobody labelled needs first readings to add up.
+    const bool all = c.labelled > 0;
+    const std::vector<Cents>& cash_r = all ? cash_all : cash_1;
+    const std::vector<Cents>& change_r = all ? change_all : change_1;
+    const std::vector<Cents>& sub_r = all ? sub_all : sub_1;
+    const std::vector<Cents>& rnd_r = all ? rnd_all : rnd_1;
+    const std::vector<Cents>& tax_or_zero = all ? tax_all : tax_1;
+    bool paid = false;
+    for (Cents cash : cash_r) {
+      for (Cents change : change_r) {
+        if (!paid && cash - change == v && change >= 0) {
+          paid = true;
+          c.score += 2;
+          c.why.push_back("cash " + FormatCents(cash) + " - change " + FormatCents(change) + " = total");
+        }
+      }
+    }
+    if (!paid && change_r.empty() && c.labelled &&
+        std::find(cash_r.begin(), cash_r.end(), v) != cash_r.end()) {
       c.score += 0.5;
     }
     // Subtotal (or a partial total) + tax + rounding = total.
-    Cents tax = r.tax.value_or(0), rnd = r.rounding.value_or(0);
-    std::vector<Cents> bases;
-    if (r.subtotal) bases.push_back(*r.subtotal);
+    std::vector<Cents> bases = sub_r;
     for (const MoneyLine* m : labelled) {
-      if (m->amount < v) bases.push_back(m->amount);
+      for (Cents b : all ? m->readings : std::vector<Cents>{m->amount}) {
+        if (b < v) bases.push_back(b);
+      }
     }
+    std::vector<Cents> rnd_or_zero = rnd_r.empty() ? std::vector<Cents>{0} : rnd_r;
     bool summed = false;
     for (Cents b : bases) {
-      for (Cents sum : {b + tax + rnd, b + tax, b + rnd}) {
-        if (sum == v && sum != b) {
-          summed = true;
-          break;
+      for (Cents tax : tax_or_zero) {
+        for (Cents rnd : rnd_or_zero) {
+          for (Cents sum : {b + tax + rnd, b + tax, b + rnd}) {
+            summed |= sum == v && sum != b;
+          }
         }
       }
-      if (summed) break;
     }
     // Parts that add up: "Total 6% supplies" + "Total 0% supplies".
+    Cents rnd0 = rnd_r.empty() ? 0 : rnd_r.front();
     for (size_t i = 0; !summed && i < labelled.size(); ++i) {
       for (size_t j = i + 1; j < labelled.size(); ++j) {
         if (labelled[i]->amount != v && labelled[j]->amount != v &&
-            labelled[i]->amount + labelled[j]->amount + rnd == v) {
+            labelled[i]->amount + labelled[j]->amount + rnd0 == v) {
           summed = true;
           break;
         }
@@ -246,16 +338,19 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     }
     // A total before rounding plus the rounding line gives the amount paid,
     // when that amount is printed on another total line too.
-    if (r.rounding) {
+    bool rounded = false;
+    for (Cents rnd : rnd_r) {
       for (const auto& m : ml) {
         bool total_line = m.kind == Kind::kTotal ||
                           (m.kind == Kind::kStrongTotal && !HasLabel(lines[m.index].text, "ROUNDED") &&
                            !HasLabel(lines[m.index].text, "ROUNDING"));
-        if (total_line && m.amount + *r.rounding == v && m.amount > 0 &&
-            (*r.rounding != 0 || c.labelled >= 2) && (c.labelled || c.seen == 0)) {
-          c.score += *r.rounding != 0 ? 2.0 : 1.5;
-          c.why.push_back("total + rounding adjustment = " + FormatCents(v));
-          break;
+        if (rounded || !total_line) continue;
+        for (Cents a : m.readings) {
+          if (!rounded && a + rnd == v && a > 0 && (rnd != 0 || c.labelled >= 2) && (c.labelled || c.seen == 0)) {
+            rounded = true;
+            c.score += rnd != 0 ? 2.0 : 1.5;
+            c.why.push_back("total + rounding adjustment = " + FormatCents(v));
+          }
         }
       }
     }
@@ -265,6 +360,19 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     }
     if (v == max_amount) c.score += 0.3;
   }
+  // A total that the rounding line turns into another labelled amount is
+  // the total before rounding: the rounded one is what was paid.
+  for (auto& [v, c] : cands) {
+    for (Cents rnd : rnd_all) {
+      auto it = rnd != 0 ? cands.find(v + rnd) : cands.end();
+      if (it != cands.end() && it->second.labelled &&
+          std::any_of(it->second.why.begin(), it->second.why.end(),
+                      [](const std::string& w) { return w.find("rounding adjustment") != std::string::npos; })) {
+        c.score -= 1.5;
+        break;
+      }
+    }
+  }
   auto best = std::max_element(cands.begin(), cands.end(), [](const auto& a, const auto& b) {
     return a.second.score < b.second.score || (a.second.score == b.second.score && a.second.last < b.second.last);
   });
@@ -273,21 +381,39 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     if (v != best->first) second = std::max(second, c.score);
   }
   const Cand& b = best->second;
+  // Another total line none of whose readings is the chosen amount.
+  bool disagree = false;
+  for (const MoneyLine* m : labelled) {
+    disagree |= std::find(m->readings.begin(), m->readings.end(), best->first) == m->readings.end();
+  }
   // Confidence from the evidence: a label and an arithmetic check agreeing
-  // is as sure as this gets; a label alone is good unless another labelled
-  // amount competes; no label at all is a guess.
+  // is as sure as this gets; a label whose line read the same twice comes
+  // next; a label alone is good unless another labelled amount competes; no
+  // label at all is a guess.
   double conf;
   if (b.labelled && !b.why.empty()) conf = 0.97;
+  else if (b.labelled && b.confirmed && !disagree) conf = 0.93;
   else if (b.labelled) conf = 0.88;
   else if (!b.why.empty()) conf = 0.75;
   else conf = 0.35;
   // Another total line with another amount, and no arithmetic to say which
   // is right: a clerk must look.
-  bool disagree = false;
-  for (const MoneyLine* m : labelled) disagree |= m->amount != best->first;
   if (disagree && b.why.empty()) {
     conf = std::min(conf, 0.6);
     r.problems.push_back("total lines show different amounts");
+  }
+  // The line that shows the chosen total read differently the second time:
+  // even when the arithmetic picks one reading, a clerk should look.
+  bool disputed = false;
+  for (const auto& m : ml) {
+    bool carries = std::find(m.readings.begin(), m.readings.end(), best->first) != m.readings.end();
+    if (carries && (m.kind == Kind::kTotal || m.kind == Kind::kStrongTotal) && (m.readings.size() > 1 || m.alt_only)) {
+      disputed = true;
+    }
+  }
+  if (disputed) {
+    conf = std::min(conf, 0.85);
+    r.problems.push_back("the two readings of the total line differ");
   }
   double margin = b.score - second;
   if (margin < 1.0) conf = std::min(conf, 0.6 + 0.3 * std::max(0.0, margin));
@@ -303,7 +429,14 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
 }
 
 void ExtractDate(const std::vector<Line>& lines, const Date& today, ReceiptFields& r) {
-  struct Seen { int count = 0; bool labelled = false; double conf = 0; size_t first = 0; };
+  struct Seen {
+    int count = 0;        // lines whose first reading shows it
+    int alt_count = 0;    // lines whose second reading only shows it
+    bool confirmed = false;  // both readings of a line show it
+    bool labelled = false;
+    double conf = 0;
+    size_t first = 0;
+  };
   std::map<Date, Seen> seen;
   const Date earliest{2000, 1, 1};
   for (size_t i = 0; i < lines.size(); ++i) {
@@ -318,6 +451,18 @@ void ExtractDate(const std::vector<Line>& lines, const Date& today, ReceiptField
       s.labelled |= label;
       // The date's own words: one misread digit shows in their confidence.
       s.conf = std::max(s.conf, lines[i].ConfidenceOf(dt.begin, dt.end));
+    }
+    if (lines[i].alt.empty()) continue;
+    for (const auto& dt : FindDates(lines[i].alt, earliest, today)) {
+      bool same = std::any_of(d.begin(), d.end(), [&](const DateToken& p) { return p.date == dt.date; });
+      Seen& s = seen[dt.date];
+      if (same) {
+        s.confirmed = true;
+        continue;
+      }
+      if (s.count == 0 && s.alt_count == 0) s.first = i;
+      s.alt_count++;
+      s.conf = std::max(s.conf, lines[i].alt_confidence * 0.9);
     }
   }
   bool repaired = false;
@@ -338,9 +483,12 @@ void ExtractDate(const std::vector<Line>& lines, const Date& today, ReceiptField
     return;
   }
   auto better = [](const std::pair<const Date, Seen>& a, const std::pair<const Date, Seen>& b) {
+    // A date only the second reading shows is a fallback, never a rival.
+    if ((a.second.count > 0) != (b.second.count > 0)) return a.second.count > 0;
     if (a.second.labelled != b.second.labelled) return a.second.labelled;
     if (a.second.count != b.second.count) return a.second.count > b.second.count;
-    return a.second.first < b.second.first;
+    if (a.second.first != b.second.first) return a.second.first < b.second.first;
+    return a.second.alt_count > b.second.alt_count;
   };
   auto best = seen.begin();
   for (auto it = seen.begin(); it != seen.end(); ++it) {
@@ -355,7 +503,9 @@ void ExtractDate(const std::vector<Line>& lines, const Date& today, ReceiptField
   // Tesseract is often sure of a misread digit, so only a clearly read date
   // keeps its confidence (measured: dev dates read at word confidence < 0.85
   // are wrong one time in six).
-  conf *= std::min(1.0, 0.45 + 0.6 * best->second.conf);
+  // Two readings of the line that agree on the date stand in for a clear one.
+  double read_conf = best->second.confirmed ? std::max(best->second.conf, 0.9) : best->second.conf;
+  conf *= std::min(1.0, 0.45 + 0.6 * read_conf);
   if (repaired) {
     conf = std::min(conf, 0.6);
     r.problems.push_back("the year of the date was unreadable and has been guessed");

@@ -165,12 +165,47 @@ std::string FixCompanyForm(const std::string& in) {
   // "S/B" written as "5/B", "$/B", "S/8".
   static const std::regex kSB(R"((^|\s)[S5$]\s?/\s?[B8](?=\s|$))");
   s = std::regex_replace(s, kSB, "$1S/B");
+  // After "S/B" only a registration number or noise follows ("S/B8 273500-U").
+  static const std::regex kSBTail(R"((^|\s)S/B\S*\s*(.*)$)");
+  std::smatch m;
+  if (std::regex_search(s, m, kSBTail) && CountDigits(m[2].str()) + CountDigits(m[0].str()) > 0) {
+    s = s.substr(0, m.position(0)) + m[1].str() + "S/B";
+  }
+  // "SDN B HD", "SDN BH D": the form split by a space.
+  static const std::regex kSplitBhd(R"(\bSDN\.?\s+B\s?H\s?D\b)");
+  s = std::regex_replace(s, kSplitBhd, "SDN BHD");
   return s;
 }
 
 // Removes registration numbers and what follows a contact label.
+// Digits inside words of letters are letters misread: "D.1.Y." -> "D.I.Y.",
+// "B00KS" -> "BOOKS". A digit counts as inside a word when the nearest
+// characters on both sides, dots aside, are letters.
+std::string FixLettersInWords(const std::string& in) {
+  std::string s = in;
+  auto letter = [&](long i, int step) {
+    for (; i >= 0 && i < static_cast<long>(s.size()); i += step) {
+      if (s[i] == '.') continue;
+      return std::isalpha(static_cast<unsigned char>(s[i])) != 0;
+    }
+    return false;
+  };
+  for (long i = 0; i < static_cast<long>(s.size()); ++i) {
+    char to = 0;
+    switch (s[i]) {
+      case '1': case '|': case '!': to = 'I'; break;
+      case '0': to = 'O'; break;
+      case '5': to = 'S'; break;
+      case '8': to = 'B'; break;
+      default: break;
+    }
+    if (to && letter(i - 1, -1) && letter(i + 1, 1)) s[i] = to;
+  }
+  return s;
+}
+
 std::string CleanName(std::string s) {
-  s = FixCompanyForm(s);
+  s = FixCompanyForm(FixLettersInWords(s));
   // "(123456-X)", "(1234567-A)", "[12345-P]", "(201901000123)"
   static const std::regex kReg(R"(\s*[\(\[]?\s*(?:CO\.?\s*(?:REG\.?\s*)?NO\.?\s*:?\s*)?\d{4,12}\s*-?\s*[A-Za-z]?\s*[\)\]]?\s*$)");
   static const std::regex kRegMid(R"(\s*[\(\[]\s*\d{4,12}\s*-?\s*[A-Za-z]?\s*[\)\]])");
@@ -181,6 +216,12 @@ std::string CleanName(std::string s) {
     s = std::regex_replace(s, kReg, "");
     std::smatch m;
     if (std::regex_search(s, m, kRegOcr) && CountDigits(m[0].str()) >= 3) s = s.substr(0, m.position(0));
+    // A trailing bracket holding digits, or left open with a scrap in it,
+    // is a registration number OCR broke: "($19S37-x)", "(S".
+    static const std::regex kOpenTail(R"(\s*[\(\[][^\)\]]{0,3}$)");
+    static const std::regex kDigitsTail(R"(\s*[\(\[][^\)\]]*\d[^\)\]]*[\)\]]?\s*$)");
+    s = std::regex_replace(s, kDigitsTail, "");
+    s = std::regex_replace(s, kOpenTail, "");
   } catch (const std::exception&) {
   }
   return CollapseSpaces(s);
@@ -307,6 +348,39 @@ bool PostcodeAtEnd(const std::string& s) {
          (n.size() == 5 || n[n.size() - 6] == ' ') && HasPostcode(tail);
 }
 
+// OCR slips in the words of receipt-number labels ("Involce No",
+// "Doz No", "RECElPT"): each word within one edit of a label word becomes
+// that word, so the label lookup below finds it.
+std::string RepairLabelWords(const std::string& text) {
+  static const char* const kWords[] = {"INVOICE", "RECEIPT", "DOCUMENT", "NUMBER", "TRANSACTION", "RESIT", "TRANS", "ORDER"};
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!std::isalpha(static_cast<unsigned char>(text[i]))) {
+      out += text[i++];
+      continue;
+    }
+    size_t b = i;
+    while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '|')) ++i;
+    std::string w = text.substr(b, i - b), up = ToUpper(w);
+    std::string fixed = w;
+    for (const char* k : kWords) {
+      if (up.size() >= 5 && up != k && EditDistance(up, k) <= 1) fixed = k;
+    }
+    // "InvNo", "INVNO": the label's two words run together.
+    if (up == "INVNO" || up == "BILLNO" || up == "DOCNO" || up == "RECEIPTNO") fixed = up.substr(0, up.size() - 2) + " NO";
+    // "INV#" read as "INY#", "1NV#".
+    if (up.size() == 3 && EditDistance(up, "INV") <= 1 && up != "INV" && i < text.size() && text[i] == '#') fixed = "INV";
+    // "DOC NO" read as "DOZ NO", "D0C NO", "OOC NO".
+    if (up.size() == 3 && EditDistance(up, "DOC") <= 1 && up != "DOC") {
+      size_t n = text.find_first_not_of(" .:", i);
+      if (n != std::string::npos && n + 2 <= text.size() && ToUpper(text.substr(n, 2)) == "NO") fixed = "DOC";
+    }
+    out += fixed;
+  }
+  return out;
+}
+
 }  // namespace
 
 namespace internal {
@@ -430,7 +504,7 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
   std::string best;
   double best_conf = 0;
   for (size_t i = 0; i < lines.size(); ++i) {
-    const std::string& t = lines[i].text;
+    const std::string t = RepairLabelWords(lines[i].text);
     // Registration, tax and telephone numbers are not receipt numbers.
     std::string up = ToUpper(t);
     static const std::regex kBareReg(R"(^\W*\d{5,12}\s*-?\s*[A-Za-z]\W*$)");
@@ -448,14 +522,28 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
       // after separators and a little OCR junk (";", "+", a stray symbol).
       std::string clean;
       for (unsigned char ch : rest) clean += ch < 0x80 ? static_cast<char>(ch) : ' ';
+      // "$" inside a number is an S ("C$1801/26874").
+      static const std::regex kDollarS(R"(([A-Za-z0-9])\$(?=[A-Za-z0-9]))");
+      clean = std::regex_replace(clean, kDollarS, "$1S");
       // OCR often spaces out the dashes of a number ("KS - 2026 -008812"):
       // a - or / between two letters or digits binds them again.
       static const std::regex kSpacedJoin(R"(([A-Za-z0-9])\s*([\-/])\s*(?=[A-Za-z0-9]))");
       clean = std::regex_replace(clean, kSpacedJoin, "$1$2");
-      static const std::regex kTok(R"(^[\s:;,#.+=|\-]*(?:[^A-Za-z0-9\s]{1,2})?\s*([A-Za-z0-9][A-Za-z0-9\-/]{2,24}))");
+      // Skips separators, a little junk and a stray one- or two-letter
+      // token ("INVOICE NO z 18299/162"), or joins a letter prefix spaced
+      // off its number ("CS 47832").
+      static const std::regex kTok(
+          R"(^\s*(?:(?:[:;,#.+=|\-~_'"`*$]|[^A-Za-z0-9\s])\s*){0,6}(?:N[Oo0][.:sS]?\s*[:#.]?\s*)?(?:[A-Za-z]{1,2}\s+(?=\d{3}))?([A-Za-z0-9][A-Za-z0-9\-/]{2,24}))");
+      static const std::regex kPrefixed(R"(^[\s:;,#.+=|\-~_'"`*$]*([A-Z]{1,3})\s+(\d{3,}[A-Za-z0-9\-/]*))");
       std::smatch m;
-      if (!std::regex_search(clean, m, kTok)) continue;
-      std::string v = m[1].str();
+      std::string v;
+      if (std::regex_search(clean, m, kPrefixed)) {
+        v = m[1].str() + m[2].str();
+      } else if (std::regex_search(clean, m, kTok)) {
+        v = m[1].str();
+      } else {
+        continue;
+      }
       while (!v.empty() && (v.back() == '-' || v.back() == '/')) v.pop_back();
       if (CountDigits(v) < 2 || v.size() < 3) continue;
       // Not a date or time that happens to follow the label.

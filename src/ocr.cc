@@ -115,8 +115,10 @@ Json OcrDocument::ToJson() const {
       for (const auto& w : l.words) {
         words.push_back({{"text", w.text}, {"confidence", Round3(w.confidence)}, {"box", BoxJson(w.box)}});
       }
-      lines.push_back({{"text", l.text}, {"confidence", Round3(l.confidence)},
-                       {"box", BoxJson(l.box)}, {"words", std::move(words)}});
+      Json lj{{"text", l.text}, {"confidence", Round3(l.confidence)},
+              {"box", BoxJson(l.box)}, {"words", std::move(words)}};
+      if (!l.alt.empty()) lj["alt"] = {{"text", l.alt}, {"confidence", Round3(l.alt_confidence)}};
+      lines.push_back(std::move(lj));
     }
     pj.push_back({{"index", p.index},
                   {"source", p.source},
@@ -164,6 +166,10 @@ Result<OcrDocument> OcrDocument::FromJson(const Json& j) {
           l.text = lj.value("text", "");
           l.confidence = lj.value("confidence", 0.0);
           if (lj.contains("box")) l.box = BoxFrom(lj["box"]);
+          if (lj.contains("alt") && lj["alt"].is_object()) {
+            l.alt = lj["alt"].value("text", "");
+            l.alt_confidence = lj["alt"].value("confidence", 0.0);
+          }
           if (lj.contains("words")) {
             for (const auto& wj : lj["words"]) {
               OcrWord w;
@@ -256,6 +262,7 @@ Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path
           }
         }
       }
+      if (config.reread_lines) RereadKeyLines(engine, pre.image, *text);
       page = PageFromText(std::move(text).value());
       page.width = pre.image.cols;
       page.height = pre.image.rows;

@@ -57,6 +57,13 @@ class TesseractEngine : public OcrEngine {
            " psm " + std::to_string(psm_);
   }
 
+  Result<OcrText> RecognizeLine(const cv::Mat& gray) override {
+    api_.SetPageSegMode(tesseract::PSM_SINGLE_LINE);
+    Result<OcrText> r = Recognize(gray);
+    api_.SetPageSegMode(static_cast<tesseract::PageSegMode>(psm_));
+    return r;
+  }
+
   Result<OcrText> Recognize(const cv::Mat& gray) override {
     if (gray.empty() || gray.type() != CV_8UC1) return Status::Internal("Recognize needs an 8-bit gray image");
     cv::Mat img = gray.isContinuous() ? gray : gray.clone();

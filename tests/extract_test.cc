@@ -298,3 +298,96 @@ TEST_CASE("extract: a subject that mentions a clinic names no provider unless it
   labelled.text = "Clinic: Klinik Sejahtera\nMember ID: M30311\n";
   CHECK_FALSE(ExtractEmail(labelled, kToday).provider.empty());
 }
+
+namespace {
+
+// A page whose lines carry words, boxes and, where given, a second reading.
+OcrDocument TwoReadings(const std::vector<std::pair<std::string, std::string>>& rows, double conf = 0.9) {
+  nlohmann::json lines = nlohmann::json::array();
+  int y = 10;
+  for (const auto& [text, alt] : rows) {
+    nlohmann::json l = {{"text", text}, {"confidence", conf}, {"box", {10, y, 400, 20}},
+                        {"words", {{{"text", text}, {"confidence", conf}, {"box", {10, y, 400, 20}}}}}};
+    if (!alt.empty()) l["alt"] = {{"text", alt}, {"confidence", conf}};
+    lines.push_back(l);
+    y += 40;
+  }
+  return OcrDocument::FromJson(nlohmann::json{{"pages", {{{"lines", lines}}}}}).value();
+}
+
+}  // namespace
+
+TEST_CASE("extract: a second reading of the total line, settled by cash - change") {
+  ReceiptFields r = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""},
+                                                {"Rounded Total (RM): 9.60", "Rounded Total (RM): 9.00"},
+                                                {"CASH 10.00", "CASH 10.00"},
+                                                {"CHANGE 1.00", "CHANGE 1.00"}}),
+                                   kToday);
+  CHECK(r.total_amount.value == "9.00");
+  // Right, but the total line itself was read two ways: a clerk looks.
+  CHECK(r.total_amount.confidence < 0.9);
+  CHECK(r.total_amount.confidence >= 0.8);
+  bool said = false;
+  for (const auto& p : r.problems) said |= p.find("two readings of the total line differ") != std::string::npos;
+  CHECK(said);
+}
+
+TEST_CASE("extract: two readings of a total line that agree, or do not") {
+  SUBCASE("agree: confident without arithmetic") {
+    ReceiptFields r = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""}, {"TOTAL 45.05", "TOTAL: 45.05"}}), kToday);
+    CHECK(r.total_amount.value == "45.05");
+    CHECK(r.total_amount.confidence >= 0.9);
+  }
+  SUBCASE("read once: not confident enough to skip review") {
+    ReceiptFields r = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""}, {"TOTAL 45.05", ""}}), kToday);
+    CHECK(r.total_amount.value == "45.05");
+    CHECK(r.total_amount.confidence < 0.9);
+  }
+  SUBCASE("disagree with nothing to settle it: not confident") {
+    ReceiptFields r = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""}, {"TOTAL 45.05", "TOTAL 45.65"}}), kToday);
+    CHECK(r.total_amount.confidence < 0.8);
+  }
+}
+
+TEST_CASE("extract: a date both readings agree on") {
+  ReceiptFields once = ExtractReceipt(TwoReadings({{"Date: 05/03/2019", ""}}, 0.7), kToday);
+  ReceiptFields twice = ExtractReceipt(TwoReadings({{"Date: 05/03/2019", "Date 05/03/2019"}}, 0.7), kToday);
+  CHECK(once.service_date.value == "2019-03-05");
+  CHECK(twice.service_date.value == "2019-03-05");
+  CHECK(twice.service_date.confidence > once.service_date.confidence);
+}
+
+TEST_CASE("extract: receipt number labels and values that OCR damaged") {
+  auto num = [](const std::string& line) {
+    return ExtractReceipt(Doc("SHOP SDN BHD\n" + line + "\n"), kToday).receipt_number.value;
+  };
+  CHECK(num("Involce No.; = CS 47832") == "CS47832");
+  CHECK(num("Doz No : S02070163") == "S02070163");
+  CHECK(num("Receipt No.: C$1801/26874") == "CS1801/26874");
+  CHECK(num("INVOICE NO z 18299/162/76230") == "18299/162/76230");
+  CHECK(num("Doze No : 12345") == "");  // not a label, one edit from nothing
+}
+
+TEST_CASE("extract: provider names repaired from common OCR slips") {
+  auto name = [](const std::string& line) {
+    return ExtractReceipt(Doc(line + "\nNO 1, JALAN MAWAR,\n43000 KAJANG\n"), kToday).provider_name.value;
+  };
+  CHECK(name("MR. D.1.Y. (M) SDN BHD") == "MR. D.I.Y. (M) SDN BHD");
+  CHECK(name("99 SPEED MART S/B ($19S37-x)") == "99 SPEED MART S/B");
+  CHECK(name("KING'S CONFECTIONERY S/B8 273500-U (KSB)") == "KING'S CONFECTIONERY S/B");
+  CHECK(name("LIGHTROOM GALLERY SDN B HD") == "LIGHTROOM GALLERY SDN BHD");
+  CHECK(name("TRIPLE SIX POINT ENTERPRISE 666") == "TRIPLE SIX POINT ENTERPRISE 666");
+}
+
+TEST_CASE("extract: receipt number labels run together or misread") {
+  auto num = [](const std::string& line) {
+    return ExtractReceipt(Doc("SHOP SDN BHD\n" + line + "\n"), kToday).receipt_number.value;
+  };
+  CHECK(num("INVOICE NOs 18297/102/T0173") == "18297/102/T0173");
+  CHECK(num("InvNo: 199977 TAS |") == "199977");
+  CHECK(num("INY# 001780200112117") == "001780200112117");
+  CHECK(num("irans # : 261172") == "261172");
+  CHECK(num("Urder#. 149308") == "149308");
+  CHECK(num("Doc No \xc2\xbb \xe2\x82\xac\xc2\xa7" "00013118 Date: 03/02/2018") == "00013118");
+  CHECK(num("RECEIPT #: \xe2\x82\xacS00241867 DATE: 02/02/2018") == "S00241867");
+}

@@ -61,6 +61,7 @@ struct OcrConfig {
   int batch_size = 8;
   int workers = 0;               // 0: number of cores
   int psm = -1;                  // -1: the measured default (see ocr.cc)
+  bool reread_lines = true;      // read money and date lines twice (ocr_reread.cc)
   int pdf_dpi = 300;
   long long max_pixels = 60'000'000;  // per page, refuse larger
   int max_pages = 50;

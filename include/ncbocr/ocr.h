@@ -51,6 +51,12 @@ struct OcrLine {
   double confidence = 0;  // 0..1, mean of the words
   OcrBox box;
   std::vector<OcrWord> words;
+  // A second, independent reading of a money or date line (its crop
+  // binarised on its own and read as a single line); empty when the line
+  // was not read twice. Extraction weighs the two readings against the
+  // receipt's arithmetic.
+  std::string alt;
+  double alt_confidence = 0;
 };
 
 // What an engine returns for one image.
@@ -100,7 +106,13 @@ class OcrEngine {
   virtual Result<OcrText> Recognize(const cv::Mat& gray) = 0;
   // Orientation detection; nullopt when the engine cannot tell.
   virtual std::optional<Orientation> DetectOrientation(const cv::Mat& gray) { return std::nullopt; }
+  // Recognises an image holding a single line of text.
+  virtual Result<OcrText> RecognizeLine(const cv::Mat& gray) { return Recognize(gray); }
 };
+
+// Reads the money and date lines of a recognised page a second time (see
+// ocr_reread.cc), filling OcrLine::alt. `image` is the page as recognised.
+void RereadKeyLines(OcrEngine& engine, const cv::Mat& image, OcrText& text);
 
 // The page segmentation mode used when OcrConfig::psm is -1 (see ocr.cc for
 // the measurements behind it).
