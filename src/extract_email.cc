@@ -115,7 +115,11 @@ bool LooksLikePhone(const std::string& v) {
   return d.size() >= 9 && d.size() <= 12 && (d.rfind("01", 0) == 0 || d.rfind("60", 0) == 0 || d.rfind("0", 0) == 0);
 }
 
-std::string NameAfter(const std::string& text, const std::vector<std::string>& labels) {
+// `separated`, when given, says whether a ':' or '-' stood between the label
+// and the name ("Clinic: X" labels a name; "...at the klinik. Please..." does
+// not).
+std::string NameAfter(const std::string& text, const std::vector<std::string>& labels,
+                      bool* separated = nullptr) {
   for (const auto& label : labels) {
     bool ascii = std::all_of(label.begin(), label.end(), [](unsigned char c) { return c < 0x80; });
     size_t e;
@@ -128,9 +132,19 @@ std::string NameAfter(const std::string& text, const std::vector<std::string>& l
     if (e == std::string::npos) continue;
     std::string rest = text.substr(e);
     size_t k = 0;
-    while (k < rest.size() && (rest[k] == ' ' || rest[k] == ':' || rest[k] == '-' || rest[k] == '\t')) ++k;
-    if (rest.compare(k, 3, "\xEF\xBC\x9A") == 0) k += 3;  // full-width colon
+    bool sep = false;
+    while (k < rest.size() && (rest[k] == ' ' || rest[k] == ':' || rest[k] == '-' || rest[k] == '\t')) {
+      sep |= rest[k] == ':' || rest[k] == '-';
+      ++k;
+    }
+    if (rest.compare(k, 3, "\xEF\xBC\x9A") == 0) {  // full-width colon
+      k += 3;
+      sep = true;
+    }
     rest = rest.substr(k);
+    // A sentence ends the name.
+    size_t stop = rest.find(". ");
+    if (stop != std::string::npos) rest = rest.substr(0, stop);
     // A name ends at punctuation that starts another clause.
     size_t cut = rest.find_first_of(",;()<>[]|0123456789");
     if (cut != std::string::npos) rest = rest.substr(0, cut);
@@ -142,7 +156,10 @@ std::string NameAfter(const std::string& text, const std::vector<std::string>& l
     rest = CollapseSpaces(rest);
     while (!rest.empty() && (rest.back() == '.' || rest.back() == ' ')) rest.pop_back();
     int alpha = internal::CountAlphaChars(rest);
-    if (alpha >= 3 && rest.size() <= 60) return rest;
+    if (alpha >= 3 && rest.size() <= 60) {
+      if (separated) *separated = sep;
+      return rest;
+    }
   }
   return "";
 }
@@ -212,13 +229,14 @@ EmailFields ExtractEmail(const EmailInfo& email, const Date& today) {
         }
       }
       if (f.provider.empty()) {
-        std::string p = NameAfter(l.text, {"CLINIC", "KLINIK", "HOSPITAL", "PROVIDER", "PANEL", "诊所", "医院"});
+        bool separated = false;
+        std::string p = NameAfter(l.text, {"CLINIC", "KLINIK", "HOSPITAL", "PROVIDER", "PANEL", "诊所", "医院"}, &separated);
         // "Clinic: Klinik Sejahtera" -> keep the label word when it is part of the name.
         // A name starts with a letter or digit: "clinic + pharmacy" in a
         // subject names no provider.
         bool name_like = !p.empty() && (std::isalnum(static_cast<unsigned char>(p[0])) ||
                                         static_cast<unsigned char>(p[0]) >= 0x80);
-        if (name_like && l.text.find(':') != std::string::npos) f.provider = p;
+        if (name_like && separated) f.provider = p;
       }
     }
   }

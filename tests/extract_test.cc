@@ -296,7 +296,12 @@ TEST_CASE("extract: a subject that mentions a clinic names no provider unless it
 
   EmailInfo labelled;
   labelled.text = "Clinic: Klinik Sejahtera\nMember ID: M30311\n";
-  CHECK_FALSE(ExtractEmail(labelled, kToday).provider.empty());
+  CHECK(ExtractEmail(labelled, kToday).provider == "Klinik Sejahtera");
+
+  // A sentence that merely mentions a clinic, with a colon further on.
+  EmailInfo sentence;
+  sentence.text = "I saw the doctor at the klinik. Please process my claim. Member: Ahmad bin Ali\n";
+  CHECK(ExtractEmail(sentence, kToday).provider.empty());
 }
 
 namespace {
