@@ -160,8 +160,8 @@ class TesseractEngine : public OcrEngine {
 int DefaultPsm() { return 4; }
 
 Result<std::unique_ptr<OcrEngine>> MakeTesseractEngine(const OcrConfig& config) {
-  // Must happen before the first Init: OpenMP reads it once.
-  setenv("OMP_THREAD_LIMIT", "1", /*overwrite=*/0);
+  // OMP_THREAD_LIMIT=1 must be in the environment before libgomp starts,
+  // which is before main: the ncbocr binary sees to it (cli/openmp_limit.cc).
   // Leptonica reports recoverable trouble on stderr ("invalid box"); it is
   // noise next to our own log lines.
   setMsgSeverity(L_SEVERITY_NONE);

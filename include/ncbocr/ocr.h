@@ -119,8 +119,9 @@ void RereadKeyLines(OcrEngine& engine, const cv::Mat& image, OcrText& text);
 int DefaultPsm();
 
 // Creates a Tesseract engine for config.languages / psm / tessdata_dir.
-// kConfig if a language's traineddata is missing. Sets OMP_THREAD_LIMIT=1
-// when unset: Tesseract's OpenMP threads fight our worker threads.
+// kConfig if a language's traineddata is missing. Tesseract's OpenMP threads
+// fight our worker threads: a process using it should start with
+// OMP_THREAD_LIMIT=1 (the ncbocr binary does, cli/openmp_limit.cc).
 Result<std::unique_ptr<OcrEngine>> MakeTesseractEngine(const OcrConfig& config);
 
 // Runs the pipeline on one file with the given engine.
