@@ -5,12 +5,14 @@
 # is copied into fuzz/regressions/TARGET/ (commit it with the fix) and the
 # script exits 1. See fuzz/README.md.
 #
-#   scripts/fuzz.sh                      every target, 45 s each (what CI runs)
+#   scripts/fuzz.sh                      every target, 45 s each (what CI runs),
+#                                        as many at once as there are cores
 #   scripts/fuzz.sh --seconds 3600 mime  one target for an hour (a long run)
 #   scripts/fuzz.sh --replay             only the regression inputs, no fuzzing
 #   scripts/fuzz.sh --no-build ...       use the targets already built
 #   scripts/fuzz.sh --build-dir DIR ...  targets from DIR (configured with
 #                                        NCBOCR_FUZZ=ON; test.sh uses build-asan)
+#   scripts/fuzz.sh --parallel N ...     N targets at once (default: nproc)
 #   scripts/fuzz.sh ... -- -jobs=2       extra libFuzzer flags after --
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +23,7 @@ seconds=45
 build=1
 out=build-fuzz
 replay_only=0
+parallel=$(nproc)
 targets=()
 extra=()
 while [ $# -gt 0 ]; do
@@ -30,6 +33,8 @@ while [ $# -gt 0 ]; do
     --replay) replay_only=1 ;;
     --build-dir) out=${2:?--build-dir needs a folder}; shift ;;
     --no-build) build=0 ;;
+    --parallel) parallel=${2:?--parallel needs a number}; shift ;;
+    --parallel=*) parallel=${1#*=} ;;
     --) shift; extra=("$@"); break ;;
     -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 64 ;;
@@ -71,52 +76,77 @@ max_len_for() {
   esac
 }
 
-failed=()
 summary="$out/fuzz-summary.txt"
 : > "$summary"
-for t in "${targets[@]}"; do
-  bin="$out/fuzz/fuzz_$t"
-  regress="fuzz/regressions/$t"
+
+# One target: replay, then fuzz. Writes its summary line to $out/fuzz-T.line
+# and exits non-zero when the target failed; messages go to $out/fuzz-T.err.
+run_target() {
+  local t=$1
+  local bin="$out/fuzz/fuzz_$t"
+  local regress="fuzz/regressions/$t"
+  local log="$out/fuzz-$t.log"
+  local -a kept=()
   mkdir -p "$regress" "$out/corpus/$t" "$out/artifacts/$t"
-  log="$out/fuzz-$t.log"
 
   # 1. Every input that once failed must pass now.
   mapfile -t kept < <(find "$regress" -type f ! -name '.*' | sort)
   if [ "${#kept[@]}" -gt 0 ]; then
     if ! "$bin" "${kept[@]}" > "$log.replay" 2>&1; then
-      tail -40 "$log.replay" >&2
-      echo "fuzz $t: a regression input in $regress fails again (log: $log.replay)" >&2
-      failed+=("$t")
-      continue
+      tail -40 "$log.replay"
+      echo "fuzz $t: a regression input in $regress fails again (log: $log.replay)"
+      echo "fuzz $t: regression inputs fail" > "$out/fuzz-$t.line"
+      return 1
     fi
   fi
   if [ "$replay_only" = 1 ]; then
-    echo "fuzz $t: ${#kept[@]} regression inputs pass" | tee -a "$summary"
-    continue
+    echo "fuzz $t: ${#kept[@]} regression inputs pass" > "$out/fuzz-$t.line"
+    return 0
   fi
 
   # 2. New inputs. New corpus entries go to build-fuzz/corpus/ (kept between
   # runs there), never into the seed folders in git.
   rm -f "$out/artifacts/$t"/*
-  rc=0
+  local rc=0
   "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$(max_len_for "$t")" \
     -print_final_stats=1 -artifact_prefix="$out/artifacts/$t/" "${extra[@]}" \
     "$out/corpus/$t" "fuzz/corpus/$t" "$regress" > "$log" 2>&1 || rc=$?
+  local execs speed cov new=0
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   cov=$( (grep -oE 'cov: [0-9]+' "$log" || true) | tail -1 | cut -d' ' -f2)
-  new=0
   for a in "$out/artifacts/$t"/*; do
     [ -f "$a" ] || continue
     cp "$a" "$regress/" && new=$((new + 1))
   done
-  line="fuzz $t: ${execs:-0} executions in ${seconds}s (${speed:-0}/s), coverage ${cov:-?}, regression inputs ${#kept[@]}, new failures $new"
-  echo "$line" | tee -a "$summary"
+  echo "fuzz $t: ${execs:-0} executions in ${seconds}s (${speed:-0}/s), coverage ${cov:-?}, regression inputs ${#kept[@]}, new failures $new" \
+    > "$out/fuzz-$t.line"
   if [ "$rc" != 0 ] || [ "$new" -gt 0 ]; then
-    grep -E 'ERROR|SUMMARY|runtime error|#[0-9]+ 0x' "$log" | head -30 >&2 || true
-    echo "fuzz $t: FAILED (exit $rc); the input is now in $regress (log: $log)" >&2
-    failed+=("$t")
+    grep -E 'ERROR|SUMMARY|runtime error|#[0-9]+ 0x' "$log" | head -30 || true
+    echo "fuzz $t: FAILED (exit $rc); the input is now in $regress (log: $log)"
+    return 1
   fi
+}
+
+# Targets run $parallel at a time (each libFuzzer process uses one core);
+# results are printed in the order the targets were named.
+declare -A pid_of=()
+running=0
+for t in "${targets[@]}"; do
+  rm -f "$out/fuzz-$t.line" "$out/fuzz-$t.err"
+  run_target "$t" > "$out/fuzz-$t.err" 2>&1 &
+  pid_of[$t]=$!
+  running=$((running + 1))
+  if [ "$running" -ge "$parallel" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+done
+failed=()
+for t in "${targets[@]}"; do
+  wait "${pid_of[$t]}" || failed+=("$t")
+  [ -f "$out/fuzz-$t.line" ] && tee -a "$summary" < "$out/fuzz-$t.line"
+  if [ -s "$out/fuzz-$t.err" ]; then cat "$out/fuzz-$t.err" >&2; fi
 done
 
 if [ "${#failed[@]}" -gt 0 ]; then

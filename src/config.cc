@@ -194,7 +194,12 @@ Status ApplyKey(Config& c, const std::string& key, const YAML::Node& n, const st
 
 Status Walk(Config& c, const YAML::Node& node, const std::string& prefix, const std::string& where) {
   for (const auto& kv : node) {
-    std::string name = kv.first.as<std::string>();
+    // YAML allows any node as a mapping key ("? [a, b]: 1", "{x: y}: 1"); ours are names.
+    if (!kv.first.IsScalar()) {
+      return Status::Config("a key " + (prefix.empty() ? std::string("at the top level") : "under '" + prefix + "'") +
+                            " in " + where + " is not a name (a list or mapping used as a key)");
+    }
+    std::string name = kv.first.Scalar();
     std::string key = prefix.empty() ? name : prefix + "." + name;
     const YAML::Node& v = kv.second;
     bool is_leaf = Schema().count(key) > 0;
@@ -361,7 +366,13 @@ Result<Config> LoadConfig(const std::string& path, const ConfigOverrides& overri
     }
     if (!root.IsNull()) {
       if (!root.IsMap()) return Status::Config("configuration file " + path + " must be a YAML mapping");
-      Status s = Walk(c, root, "", path);
+      Status s = Status::Ok();
+      try {
+        s = Walk(c, root, "", path);
+      } catch (const YAML::Exception& e) {
+        // Every value is checked by ApplyKey; this is the net for a shape it did not expect.
+        return Status::Config("configuration file " + path + " could not be read: " + e.what());
+      }
       if (!s.ok()) return s;
     }
     ResolvePaths(c, fs::absolute(path).parent_path());

@@ -67,6 +67,22 @@ TEST_CASE("config: an unknown key names the key and the file") {
   CHECK(top.status().message().find("'spoool'") != std::string::npos);
 }
 
+TEST_CASE("config: a list or mapping used as a key is a configuration error, not a crash") {
+  // Found by the config fuzz target (fuzz/regressions/config/): yaml-cpp threw
+  // out of the schema walk and the process aborted.
+  g_env.clear();
+  TempDir t;
+  auto top = LoadConfig(Write(t, "? [spool]\n: /x\n"), {}, FakeEnv);
+  REQUIRE_FALSE(top.ok());
+  CHECK(top.status().exit_code() == 78);
+  CHECK(top.status().message().find("not a name") != std::string::npos);
+  CHECK(top.status().message().find("top level") != std::string::npos);
+
+  auto nested = LoadConfig(Write(t, "ocr:\n  {a: b}: 1\n"), {}, FakeEnv);
+  REQUIRE_FALSE(nested.ok());
+  CHECK(nested.status().message().find("under 'ocr'") != std::string::npos);
+}
+
 TEST_CASE("config: wrong types and impossible values are refused") {
   g_env.clear();
   TempDir t;
