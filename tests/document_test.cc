@@ -60,17 +60,58 @@ TEST_CASE("document: formats are sniffed from the bytes") {
   CHECK(SniffFormat("hello world") == DocumentFormat::kUnknown);
 }
 
-TEST_CASE("document: PNG and multi-page TIFF decode to BGR pages") {
+TEST_CASE("document: PNG and multi-page TIFF decode to 8-bit gray pages") {
   OcrConfig cfg;
   auto png = LoadDocument(kData / "receipt.png", cfg);
   REQUIRE(png.ok());
   REQUIRE(png->pages.size() == 1);
-  CHECK(png->pages[0].image.type() == CV_8UC3);
+  CHECK(png->pages[0].image.type() == CV_8UC1);
   CHECK(png->format == DocumentFormat::kPng);
   auto tif = LoadDocument(kData / "two_pages.tif", cfg);
   REQUIRE(tif.ok());
   CHECK(tif->pages.size() == 2);
   CHECK(tif->pages[1].image.cols > tif->pages[1].image.rows);  // the second page is sideways
+  CHECK(tif->pages[1].image.type() == CV_8UC1);
+}
+
+// An APP1 segment holding only the EXIF orientation tag (0x0112), in the
+// little-endian TIFF layout: what a phone writes for a photo taken sideways.
+std::string ExifOrientation(uint16_t value) {
+  std::string tiff = std::string("II*\0", 4) + std::string("\x08\0\0\0", 4)  // header, IFD at 8
+                     + std::string("\x01\0", 2)                                  // one entry
+                     + std::string("\x12\x01\x03\0\x01\0\0\0", 8)          // 0x0112 SHORT x1
+                     + std::string(1, static_cast<char>(value)) + std::string(3, '\0')
+                     + std::string(4, '\0');  // no next IFD
+  std::string body = std::string("Exif\0\0", 6) + tiff;
+  const size_t len = body.size() + 2;
+  return std::string("\xFF\xE1", 2) + static_cast<char>(len >> 8) + static_cast<char>(len & 0xFF) + body;
+}
+
+TEST_CASE("document: a JPEG's EXIF orientation is applied, in gray") {
+  // A 120x40 page, dark on the left: stored as shot, with "rotate 90 CW to view" (6).
+  cv::Mat page(40, 120, CV_8UC3, cv::Scalar::all(255));
+  page(cv::Rect(0, 0, 30, 40)).setTo(cv::Scalar::all(0));
+  std::vector<uchar> jpg;
+  REQUIRE(cv::imencode(".jpg", page, jpg));
+  std::string bytes(jpg.begin(), jpg.end());
+  testing::TempDir t;
+  WriteBytes(t.path() / "plain.jpg", bytes);
+  WriteBytes(t.path() / "sideways.jpg", bytes.substr(0, 2) + ExifOrientation(6) + bytes.substr(2));
+
+  auto plain = LoadDocument(t.path() / "plain.jpg", OcrConfig{});
+  REQUIRE(plain.ok());
+  CHECK(plain->pages[0].image.cols == 120);
+  CHECK(plain->pages[0].image.type() == CV_8UC1);
+
+  auto turned = LoadDocument(t.path() / "sideways.jpg", OcrConfig{});
+  REQUIRE(turned.ok());
+  const cv::Mat& m = turned->pages[0].image;
+  REQUIRE(m.type() == CV_8UC1);
+  CHECK(m.cols == 40);
+  CHECK(m.rows == 120);
+  // Turned clockwise, the dark left edge is now at the top.
+  CHECK(cv::mean(m(cv::Rect(0, 0, 40, 20)))[0] < 60);
+  CHECK(cv::mean(m(cv::Rect(0, 100, 40, 20)))[0] > 200);
 }
 
 TEST_CASE("document: limits and bad files give clear permanent errors") {

@@ -77,3 +77,25 @@ TEST_CASE("preprocess: specs parse over the defaults and reject nonsense") {
   CHECK(ParsePreprocessSpec("height").status().kind() == ErrorKind::kUsage);
   CHECK(ParsePreprocessSpec("").ok());
 }
+
+TEST_CASE("preprocess: a gray page is not changed by steps that work in place") {
+  // Gray pages are used without a copy; binarising or a median filter at
+  // scale 1 must still leave the caller's page as it was.
+  cv::Mat page = TextPage(0.7);
+  cv::Mat before = page.clone();
+  PreprocessOptions o;
+  o.target_text_height = 0;  // scale 1: the page itself reaches the in-place steps
+  o.binarize = Binarize::kOtsu;
+  o.denoise = Denoise::kMedian;
+  PreprocessResult r = Preprocess(page, o);
+  CHECK(cv::norm(page, before, cv::NORM_INF) == 0);
+  CHECK(cv::norm(r.image, before, cv::NORM_INF) > 0);
+
+  // Pages of different sizes one after another (scratch memory reused):
+  // each measure is what a fresh page gives.
+  const double big = EstimateTextHeight(TextPage(1.2, 20));
+  const double small = EstimateTextHeight(TextPage(0.5));
+  CHECK(EstimateTextHeight(TextPage(1.2, 20)) == big);
+  CHECK(EstimateTextHeight(TextPage(0.5)) == small);
+  CHECK(big > small);
+}

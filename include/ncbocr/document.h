@@ -30,7 +30,7 @@ const char* DocumentFormatName(DocumentFormat f);
 DocumentFormat SniffFormat(const std::string& head);
 
 struct DocumentPage {
-  cv::Mat image;          // 8-bit BGR; empty when text_layer is used instead
+  cv::Mat image;          // 8-bit grayscale; empty when text_layer is used instead
   std::string text_layer; // a PDF page's own text (physical layout), if usable
   bool has_text_layer = false;
 };
