@@ -242,6 +242,13 @@ def main():
                      ("recognise", "recognise (Tesseract, incl. orientation retries and line re-reads)"),
                      ("other", "other (JSON, bookkeeping)")):
         say("| %s | %.0f | %.1f%% |" % (label, ms[k] / n, 100.0 * ms[k] / total if total else 0))
+        if k == "recognise" and "orientation" in ms:
+            o = stats.get("orientation", {})
+            say("| &nbsp;&nbsp;of which orientation check (%d pages checked, %d read turned, %d kept) | %.0f | %.1f%% |" % (
+                o.get("checked", 0), o.get("read_turned", 0), o.get("kept", 0),
+                ms["orientation"] / n, 100.0 * ms["orientation"] / total if total else 0))
+            say("| &nbsp;&nbsp;of which second readings of money and date lines | %.0f | %.1f%% |" % (
+                ms["reread"] / n, 100.0 * ms["reread"] / total if total else 0))
     say("| extract (eval on cached OCR: load + extraction + scoring, wall per receipt) | %.0f | - |" % extract_ms)
     say()
     say("Peak RSS of the ncbocr process: %.0f MB for %d workers (%.0f MB per worker)." % (

@@ -64,6 +64,7 @@ const std::map<std::string, Key>& Schema() {
       {"ocr.workers", {Kind::kInt, [](Config& c, N n) { c.ocr.workers = n.as<int>(); }}},
       {"ocr.psm", {Kind::kInt, [](Config& c, N n) { c.ocr.psm = n.as<int>(); }}},
       {"ocr.reread_lines", {Kind::kBool, [](Config& c, N n) { c.ocr.reread_lines = n.as<bool>(); }}},
+      {"ocr.upside_down_min_confidence", {Kind::kDouble, [](Config& c, N n) { c.ocr.upside_down_min_confidence = n.as<double>(); }}},
       {"ocr.pdf_dpi", {Kind::kInt, [](Config& c, N n) { c.ocr.pdf_dpi = n.as<int>(); }}},
       {"ocr.max_pixels", {Kind::kInt, [](Config& c, N n) { c.ocr.max_pixels = n.as<long long>(); }}},
       {"ocr.max_pages", {Kind::kInt, [](Config& c, N n) { c.ocr.max_pages = n.as<int>(); }}},
@@ -272,6 +273,9 @@ Status Validate(const Config& c, const std::string& where) {
   if (c.ocr.workers < 0 || c.ocr.workers > 256) return bad("ocr.workers", "must be 0 (one per core) to 256");
   if (c.ocr.psm < -1 || c.ocr.psm > 13) return bad("ocr.psm", "must be -1 (default) or a Tesseract page segmentation mode 0-13");
   if (c.ocr.pdf_dpi < 72 || c.ocr.pdf_dpi > 1200) return bad("ocr.pdf_dpi", "must be between 72 and 1200");
+  if (!(c.ocr.upside_down_min_confidence >= 0 && c.ocr.upside_down_min_confidence <= 100)) {
+    return bad("ocr.upside_down_min_confidence", "must be between 0 and 100");
+  }
   if (c.ocr.max_pixels < 1) return bad("ocr.max_pixels", "must be positive");
   if (c.ocr.max_pages < 1) return bad("ocr.max_pages", "must be positive");
   if (c.extract.high_confidence_threshold < 0 || c.extract.high_confidence_threshold > 1) {

@@ -33,7 +33,10 @@ std::string OcrSignature(const OcrConfig& config, const PreprocessOptions& optio
   for (const auto& l : config.languages) langs += (langs.empty() ? "" : "+") + l;
   return "langs=" + langs + " psm=" + std::to_string(config.psm >= 0 ? config.psm : DefaultPsm()) +
          " pre=" + options.ToSpec() + " dpi=" + std::to_string(config.pdf_dpi) +
-         (config.reread_lines ? " reread=1" : "");
+         (config.reread_lines ? " reread=1" : "") +
+         (config.upside_down_min_confidence > 0
+              ? " osdmin=" + std::to_string(config.upside_down_min_confidence).substr(0, 5) : "") +
+         " gray=1";
 }
 
 namespace {

@@ -120,6 +120,9 @@ Json OcrDocument::ToJson() const {
       if (!l.alt.empty()) lj["alt"] = {{"text", l.alt}, {"confidence", Round3(l.alt_confidence)}};
       lines.push_back(std::move(lj));
     }
+    Json timings{{"preprocess_ms", Round3(p.preprocess_ms)}, {"ocr_ms", Round3(p.ocr_ms)}};
+    if (p.orientation_ms > 0) timings["orientation_ms"] = Round3(p.orientation_ms);
+    if (p.reread_ms > 0) timings["reread_ms"] = Round3(p.reread_ms);
     pj.push_back({{"index", p.index},
                   {"source", p.source},
                   {"width", p.width},
@@ -130,7 +133,14 @@ Json OcrDocument::ToJson() const {
                   {"mean_confidence", Round3(p.mean_confidence)},
                   {"text", p.Text()},
                   {"lines", std::move(lines)},
-                  {"timings", {{"preprocess_ms", Round3(p.preprocess_ms)}, {"ocr_ms", Round3(p.ocr_ms)}}}});
+                  {"timings", std::move(timings)}});
+    if (p.orientation_check.done) {
+      const auto& oc = p.orientation_check;
+      pj.back()["orientation_check"] = {{"osd_turns", oc.osd_turns},
+                                        {"osd_confidence", Round3(oc.osd_confidence)},
+                                        {"reread", oc.reread},
+                                        {"kept", oc.kept}};
+    }
   }
   return {{"file", file},
           {"format", format},
@@ -201,6 +211,8 @@ Result<OcrDocument> OcrDocument::FromJson(const Json& j) {
       if (pj.contains("timings")) {
         p.preprocess_ms = pj["timings"].value("preprocess_ms", 0.0);
         p.ocr_ms = pj["timings"].value("ocr_ms", 0.0);
+        p.orientation_ms = pj["timings"].value("orientation_ms", 0.0);
+        p.reread_ms = pj["timings"].value("reread_ms", 0.0);
       }
       d.pages.push_back(std::move(p));
     }
@@ -248,21 +260,38 @@ Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path
       Result<OcrText> text = engine.Recognize(pre.image);
       if (!text.ok()) return text.status().WithContext(out.file + " page " + std::to_string(i + 1));
       int turns = 0;
+      OcrPage::OrientationCheck check;
+      double orientation_ms = 0, reread_ms = 0;
       if (options.rotate && LooksMisoriented(*text, pre.image)) {
+        const auto tc = std::chrono::steady_clock::now();
+        check.done = true;
         std::optional<Orientation> o = engine.DetectOrientation(pre.image);
-        if (o && o->quarter_turns % 4 != 0) {
+        if (o) {
+          check.osd_turns = o->quarter_turns;
+          check.osd_confidence = o->confidence;
+        }
+        const bool half_turn = o && o->quarter_turns % 4 == 2;
+        if (o && o->quarter_turns % 4 != 0 &&
+            (!half_turn || o->confidence >= config.upside_down_min_confidence)) {
           cv::Mat turned = RotateQuarterTurns(pre.image, o->quarter_turns);
           Result<OcrText> again = engine.Recognize(turned);
+          check.reread = true;
           // Keep the turn only if it actually reads better: OSD guesses wrong
           // on pages with little text.
           if (again.ok() && ReadingScore(*again) > ReadingScore(*text)) {
             text = std::move(again);
             pre.image = turned;
             turns = o->quarter_turns;
+            check.kept = true;
           }
         }
+        orientation_ms = MsSince(tc);
       }
-      if (config.reread_lines) RereadKeyLines(engine, pre.image, *text);
+      if (config.reread_lines) {
+        const auto tr = std::chrono::steady_clock::now();
+        RereadKeyLines(engine, pre.image, *text);
+        reread_ms = MsSince(tr);
+      }
       page = PageFromText(std::move(text).value());
       page.width = pre.image.cols;
       page.height = pre.image.rows;
@@ -271,6 +300,9 @@ Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path
       page.scale = pre.scale;
       page.preprocess_ms = pre_ms;
       page.ocr_ms = MsSince(to);
+      page.orientation_ms = orientation_ms;
+      page.reread_ms = reread_ms;
+      page.orientation_check = check;
     }
     page.index = static_cast<int>(i);
     out.pages.push_back(std::move(page));

@@ -25,6 +25,11 @@ void OcrRunStats::Add(const OcrDocument& doc) {
     pages++;
     preprocess_ms += p.preprocess_ms;
     ocr_ms += p.ocr_ms;
+    orientation_ms += p.orientation_ms;
+    reread_ms += p.reread_ms;
+    orientation_checks += p.orientation_check.done;
+    orientation_rereads += p.orientation_check.reread;
+    orientation_kept += p.orientation_check.kept;
   }
 }
 
@@ -48,7 +53,12 @@ nlohmann::json OcrRunStats::ToJson() const {
                   {"preprocess", Round1(preprocess_ms)},
                   {"recognise", Round1(ocr_ms)},
                   {"other", Round1(std::max(0.0, file_ms - decode_ms - preprocess_ms - ocr_ms))},
+                  {"orientation", Round1(orientation_ms)},
+                  {"reread", Round1(reread_ms)},
                   {"per_file", Round1(files ? file_ms / files : 0)}}},
+          {"orientation", {{"checked", orientation_checks},
+                           {"read_turned", orientation_rereads},
+                           {"kept", orientation_kept}}},
           {"outside_recognition", std::round(OutsideRecognition() * 1000.0) / 1000.0},
           {"peak_rss_mb", Round1(mb)},
           {"peak_rss_mb_per_worker", Round1(workers ? mb / workers : mb)}};

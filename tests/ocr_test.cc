@@ -95,6 +95,53 @@ TEST_CASE("ocr: a sideways page is turned when the turn reads better") {
   CHECK(u->pages[0].rotation == 0);
 }
 
+TEST_CASE("ocr: the orientation check is recorded, and an unsure OSD costs no second reading") {
+  PreprocessOptions o;
+  o.rotate = true;
+  OcrConfig cfg;
+  cfg.reread_lines = false;
+  cfg.upside_down_min_confidence = 1.5;
+  // A quarter turn is tried whatever OSD's confidence, and kept when it reads better.
+  FakeEngine sure({"TOTAL 9.00", "CASH 10.00", "CHANGE 1.00"}, Orientation{3, 0.4});
+  auto d = OcrFile(sure, kData / "receipt_rot90.png", cfg, o);
+  REQUIRE(d.ok());
+  const auto& c = d->pages[0].orientation_check;
+  CHECK(c.done);
+  CHECK(c.osd_turns == 3);
+  CHECK(c.osd_confidence == doctest::Approx(0.4));
+  CHECK(c.reread);
+  CHECK(c.kept);
+  CHECK(sure.sizes.size() == 2);
+  CHECK(d->pages[0].orientation_ms > 0);
+  CHECK(d->pages[0].orientation_ms <= d->pages[0].ocr_ms);
+  nlohmann::json j = d->ToJson();
+  CHECK(j["pages"][0]["orientation_check"]["kept"] == true);
+  CHECK(j["pages"][0]["orientation_check"]["osd_turns"] == 3);
+
+  // Upside down below the threshold: checked, not read again, the page as it was.
+  FakeEngine unsure({"TOTAL 9.00", "CASH 10.00", "CHANGE 1.00"}, Orientation{2, 1.2});
+  auto u = OcrFile(unsure, kData / "receipt_rot90.png", cfg, o);
+  REQUIRE(u.ok());
+  CHECK(u->pages[0].orientation_check.done);
+  CHECK_FALSE(u->pages[0].orientation_check.reread);
+  CHECK(u->pages[0].rotation == 0);
+  CHECK(unsure.sizes.size() == 1);
+  // ... and at the threshold it is read again (and, reading no better, not kept).
+  FakeEngine sure_half({"TOTAL 9.00", "CASH 10.00", "CHANGE 1.00"}, Orientation{2, 1.5});
+  auto h = OcrFile(sure_half, kData / "receipt_rot90.png", cfg, o);
+  REQUIRE(h.ok());
+  CHECK(h->pages[0].orientation_check.reread);
+  CHECK_FALSE(h->pages[0].orientation_check.kept);
+  CHECK(sure_half.sizes.size() == 2);
+
+  // A page that reads well is not checked at all, and its JSON says nothing of it.
+  FakeEngine upright({"TOTAL 9.00", "CASH 10.00", "CHANGE 1.00"}, Orientation{1, 9.0});
+  auto up = OcrFile(upright, kData / "receipt.png", cfg, o);
+  REQUIRE(up.ok());
+  CHECK_FALSE(up->pages[0].orientation_check.done);
+  CHECK_FALSE(up->ToJson()["pages"][0].contains("orientation_check"));
+}
+
 TEST_CASE("ocr: the pool runs every item once, each engine on one thread") {
   std::atomic<int> made{0};
   auto pool = OcrPool::Create(3, [&]() -> Result<std::unique_ptr<OcrEngine>> {

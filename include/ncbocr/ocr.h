@@ -74,7 +74,19 @@ struct OcrPage {
   double scale = 1;            // resampling factor applied
   double mean_confidence = 0;
   std::vector<OcrLine> lines;
-  double preprocess_ms = 0, ocr_ms = 0;
+  // ocr_ms covers all recognition of the page; orientation_ms and reread_ms
+  // are the parts of it spent on the orientation check and on second readings.
+  double preprocess_ms = 0, ocr_ms = 0, orientation_ms = 0, reread_ms = 0;
+  // The orientation check, made only on pages whose first reading looks
+  // sideways or poor: OSD's proposal and confidence, and whether the turned
+  // page was read again and kept.
+  struct OrientationCheck {
+    bool done = false;
+    int osd_turns = -1;        // -1: OSD gave no answer
+    double osd_confidence = 0;
+    bool reread = false;       // the turned page was recognised again
+    bool kept = false;         // ... and read better, so the turn was kept
+  } orientation_check;
 
   std::string Text() const;    // lines joined by newlines
 };

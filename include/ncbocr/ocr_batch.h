@@ -31,6 +31,8 @@ struct OcrRunStats {
   double wall_ms = 0;                       // the whole run
   double decode_ms = 0, preprocess_ms = 0;  // summed over files / pages
   double ocr_ms = 0;                        // recognition, including retries
+  double orientation_ms = 0, reread_ms = 0; // parts of ocr_ms (ocr.h)
+  int orientation_checks = 0, orientation_rereads = 0, orientation_kept = 0;
   double file_ms = 0;                       // summed per-file totals
   long peak_rss_kb = 0;                     // of the process, at the end
 
