@@ -1,5 +1,6 @@
 #include "ncbocr/preprocess.h"
 
+#include <array>
 #include <cmath>
 
 #include <doctest/doctest.h>
@@ -98,4 +99,65 @@ TEST_CASE("preprocess: a gray page is not changed by steps that work in place") 
   CHECK(EstimateTextHeight(TextPage(1.2, 20)) == big);
   CHECK(EstimateTextHeight(TextPage(0.5)) == small);
   CHECK(big > small);
+}
+
+namespace {
+
+std::vector<std::array<long long, 5>> Sorted(const std::vector<InkBlob>& blobs) {
+  std::vector<std::array<long long, 5>> v;
+  for (const auto& b : blobs) v.push_back({b.x, b.y, b.width, b.height, b.area});
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+std::vector<std::array<long long, 5>> OpenCvBlobs(const cv::Mat& mask) {
+  cv::Mat labels, stats, centroids;
+  int n = cv::connectedComponentsWithStats(mask, labels, stats, centroids, 8, CV_32S);
+  std::vector<InkBlob> blobs;
+  for (int i = 1; i < n; ++i) {
+    blobs.push_back({stats.at<int>(i, cv::CC_STAT_LEFT), stats.at<int>(i, cv::CC_STAT_TOP),
+                     stats.at<int>(i, cv::CC_STAT_WIDTH), stats.at<int>(i, cv::CC_STAT_HEIGHT),
+                     stats.at<int>(i, cv::CC_STAT_AREA)});
+  }
+  return Sorted(blobs);
+}
+
+}  // namespace
+
+TEST_CASE("preprocess: ink blobs are OpenCV's 8-connected components, box and area") {
+  // Shapes that need a merge: a U (two arms joined below), a diagonal chain,
+  // a W, runs touching only at a corner, and marks at the image edges.
+  cv::Mat m(40, 50, CV_8UC1, cv::Scalar(0));
+  m(cv::Rect(2, 2, 2, 10)).setTo(255);
+  m(cv::Rect(8, 2, 2, 10)).setTo(255);
+  m(cv::Rect(2, 11, 8, 2)).setTo(255);  // the U
+  for (int i = 0; i < 10; ++i) m.at<uint8_t>(20 + i, 20 + i) = 255;  // diagonal
+  for (int i = 0; i < 12; ++i) m.at<uint8_t>(30 + (i % 2 ? 0 : 3), 30 + i) = 255;  // broken zigzag
+  m.at<uint8_t>(0, 49) = 255;
+  m.at<uint8_t>(39, 0) = 255;
+  m(cv::Rect(40, 5, 10, 1)).setTo(255);
+  m(cv::Rect(40, 6, 1, 5)).setTo(255);
+  CHECK(Sorted(InkBlobs(m)) == OpenCvBlobs(m));
+  CHECK(InkBlobs(cv::Mat(7, 9, CV_8UC1, cv::Scalar(0))).empty());
+  auto full = InkBlobs(cv::Mat(7, 9, CV_8UC1, cv::Scalar(1)));
+  REQUIRE(full.size() == 1);
+  CHECK(full[0].area == 63);
+
+  // Random masks from sparse to dense, odd widths (the eight-byte skip).
+  cv::RNG rng(20261129);
+  for (int round = 0; round < 40; ++round) {
+    const int rows = 1 + rng.uniform(0, 120), cols = 1 + rng.uniform(0, 130);
+    const double density = rng.uniform(0.01, 0.7);
+    cv::Mat r(rows, cols, CV_8UC1);
+    for (int y = 0; y < rows; ++y)
+      for (int x = 0; x < cols; ++x) r.at<uint8_t>(y, x) = rng.uniform(0.0, 1.0) < density ? 255 : 0;
+    INFO("round " << round << " " << rows << "x" << cols << " density " << density);
+    CHECK(Sorted(InkBlobs(r)) == OpenCvBlobs(r));
+  }
+  // A view into a larger image (rows not contiguous).
+  cv::Mat page = TextPage(0.8);
+  cv::Mat ink;
+  cv::threshold(page, ink, 0, 255, cv::THRESH_BINARY_INV | cv::THRESH_OTSU);
+  cv::Mat view = ink(cv::Rect(7, 5, ink.cols - 20, ink.rows - 9));
+  CHECK(Sorted(InkBlobs(view)) == OpenCvBlobs(view));
 }

@@ -12,6 +12,7 @@
 #define NCBOCR_PREPROCESS_H_
 
 #include <string>
+#include <vector>
 
 #include <opencv2/core.hpp>
 
@@ -64,6 +65,14 @@ cv::Mat ToGray(const cv::Mat& image);
 
 // Median height in pixels of character-sized dark blobs; 0 if none found.
 double EstimateTextHeight(const cv::Mat& gray);
+
+// The 8-connected components of the nonzero pixels of an 8-bit mask: box
+// and pixel count of each, in no particular order.
+struct InkBlob {
+  int x, y, width, height;
+  long long area;
+};
+std::vector<InkBlob> InkBlobs(const cv::Mat& mask);
 
 // Angle in degrees (counter-clockwise positive) by which the page must be
 // rotated to make its text lines horizontal, searched within +-max_degrees.
