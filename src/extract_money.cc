@@ -415,6 +415,33 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     conf = std::min(conf, 0.85);
     r.problems.push_back("the two readings of the total line differ");
   }
+  // The receipt's own arithmetic against the chosen total: cash - change
+  // that comes to another amount, or a card payment a sen or two off (a
+  // rounding the choice did not account for), contradicts it.
+  const Cents chosen = best->first;
+  if (r.cash && r.change && *r.change >= 0 && *r.cash - *r.change != chosen && *r.cash > chosen) {
+    conf = std::min(conf, 0.6);
+  }
+  for (const auto& m : ml) {
+    if (m.kind != Kind::kPaid || m.amount <= 0) continue;
+    const Cents d = std::llabs(m.amount - chosen);
+    if (d >= 1 && d <= 2) {
+      conf = std::min(conf, 0.6);
+      r.problems.push_back("paid " + FormatCents(m.amount) + " differs from the total " + FormatCents(chosen) +
+                           " by a rounding amount");
+      break;
+    }
+  }
+  // A total line below the chosen one with a larger amount ("Total 6%
+  // supplies" chosen, "Total payable" further down): the chosen amount may
+  // be a part of the bill.
+  for (const MoneyLine* m : labelled) {
+    if (m->index <= b.last || m->amount <= chosen) continue;
+    if (std::find(m->readings.begin(), m->readings.end(), chosen) != m->readings.end()) continue;
+    conf = std::min(conf, 0.85);
+    r.problems.push_back("a later total line shows " + FormatCents(m->amount));
+    break;
+  }
   double margin = b.score - second;
   if (margin < 1.0) conf = std::min(conf, 0.6 + 0.3 * std::max(0.0, margin));
   conf *= std::min(1.0, b.conf + 0.2);

@@ -337,6 +337,56 @@ TEST_CASE("extract: a second reading of the total line, settled by cash - change
   CHECK(said);
 }
 
+TEST_CASE("extract: the receipt's own arithmetic against the total keeps a wrong one from going unreviewed") {
+  auto said = [](const ReceiptFields& r, const char* what) {
+    bool found = false;
+    for (const auto& p : r.problems) found |= p.find(what) != std::string::npos;
+    return found;
+  };
+  // Shapes of receipts that went to NCB with a wrong total before (dev
+  // receipts read with eng+msa), each line read the same way twice.
+  SUBCASE("cash - change is the rounded total") {
+    ReceiptFields r = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""},
+                                                  {"Total Sales (Inclusive GST) RM 22.91", "Total Sales (Inclusive GST) RM 22.91"},
+                                                  {"CASH RM 50.00", "CASH RM 50.00"},
+                                                  {"CHANGE RM 27.10", "CHANGE RM 27.10"}}),
+                                     kToday);
+    CHECK(r.total_amount.confidence <= 0.6);
+    CHECK(said(r, "does not equal the total"));
+  }
+  SUBCASE("a card paid a sen more than the total") {
+    ReceiptFields r = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""},
+                                                  {"Total Sales (Inclusive GST) RM 45.34", "Total Sales (Inclusive GST) RM 45.34"},
+                                                  {"CREDIT RM 45.35", "CREDIT RM 45.35"}}),
+                                     kToday);
+    CHECK(r.total_amount.confidence <= 0.6);
+    CHECK(said(r, "by a rounding amount"));
+  }
+  SUBCASE("a part of the bill, with the amount payable further down") {
+    ReceiptFields r = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""},
+                                                  {"Total 6% supplies (excl. GST): 15.84", "Total 6% supplies (excl. GST): 15.84"},
+                                                  {"GST: 0.95", "GST: 0.95"},
+                                                  {"Total 6% supplies (Inc. GST): 16.79", "Total 6% supplies (Inc. GST): 16.79"},
+                                                  {"Total 0% supplies: 22.90", "Total 0% supplies: 22.99"},
+                                                  {"Total Payable: 39.78", "Total Payable: 39.78"}}),
+                                     kToday);
+    if (r.total_amount.value != "39.78") {
+      CHECK(r.total_amount.confidence < 0.9);
+      CHECK(said(r, "a later total line shows"));
+    }
+  }
+  SUBCASE("all agreeing: still confident") {
+    ReceiptFields r = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""},
+                                                  {"TOTAL RM 22.90", "TOTAL RM 22.90"},
+                                                  {"CASH RM 50.00", "CASH RM 50.00"},
+                                                  {"CHANGE RM 27.10", "CHANGE RM 27.10"},
+                                                  {"VISA 22.90", "VISA 22.90"}}),
+                                     kToday);
+    CHECK(r.total_amount.value == "22.90");
+    CHECK(r.total_amount.confidence >= 0.9);
+  }
+}
+
 TEST_CASE("extract: two readings of a total line that agree, or do not") {
   SUBCASE("agree: confident without arithmetic") {
     ReceiptFields r = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""}, {"TOTAL 45.05", "TOTAL: 45.05"}}), kToday);
