@@ -214,6 +214,14 @@ Result<OcrDocument> OcrDocument::FromJson(const Json& j) {
         p.orientation_ms = pj["timings"].value("orientation_ms", 0.0);
         p.reread_ms = pj["timings"].value("reread_ms", 0.0);
       }
+      if (pj.contains("orientation_check") && pj["orientation_check"].is_object()) {
+        const Json& oc = pj["orientation_check"];
+        p.orientation_check.done = true;
+        p.orientation_check.osd_turns = IntValue(oc, "osd_turns", -1);
+        p.orientation_check.osd_confidence = oc.value("osd_confidence", 0.0);
+        p.orientation_check.reread = oc.value("reread", false);
+        p.orientation_check.kept = oc.value("kept", false);
+      }
       d.pages.push_back(std::move(p));
     }
     if (j.contains("timings")) {

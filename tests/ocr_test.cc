@@ -117,6 +117,11 @@ TEST_CASE("ocr: the orientation check is recorded, and an unsure OSD costs no se
   nlohmann::json j = d->ToJson();
   CHECK(j["pages"][0]["orientation_check"]["kept"] == true);
   CHECK(j["pages"][0]["orientation_check"]["osd_turns"] == 3);
+  auto back = OcrDocument::FromJson(j);
+  REQUIRE(back.ok());
+  CHECK(back->pages[0].orientation_check.kept);
+  CHECK(back->pages[0].orientation_check.osd_turns == 3);
+  CHECK(back->ToJson() == j);
 
   // Upside down below the threshold: checked, not read again, the page as it was.
   FakeEngine unsure({"TOTAL 9.00", "CASH 10.00", "CHANGE 1.00"}, Orientation{2, 1.2});
