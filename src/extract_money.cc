@@ -421,6 +421,8 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   const Cents chosen = best->first;
   if (r.cash && r.change && *r.change >= 0 && *r.cash - *r.change != chosen && *r.cash > chosen) {
     conf = std::min(conf, 0.6);
+    r.problems.push_back("cash " + FormatCents(*r.cash) + " - change " + FormatCents(*r.change) +
+                         " does not equal the total " + FormatCents(chosen));
   }
   for (const auto& m : ml) {
     if (m.kind != Kind::kPaid || m.amount <= 0) continue;
@@ -449,10 +451,6 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   for (const auto& w : b.why) r.notes.push_back(w);
   if (!b.labelled) r.problems.push_back("no line labelled TOTAL carries the chosen amount");
   if (margin < 1.0) r.problems.push_back("several amounts compete for the total");
-  if (r.cash && r.change && *r.change >= 0 && *r.cash - *r.change != best->first && *r.cash > best->first) {
-    r.problems.push_back("cash " + FormatCents(*r.cash) + " - change " + FormatCents(*r.change) +
-                         " does not equal the total " + FormatCents(best->first));
-  }
 }
 
 void ExtractDate(const std::vector<Line>& lines, const Date& today, ReceiptFields& r) {

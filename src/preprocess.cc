@@ -316,8 +316,6 @@ double ChooseScale(double text_height, cv::Size size, const PreprocessOptions& o
 int ResizeInterpolation(double scale) { return scale > 1 ? cv::INTER_CUBIC : cv::INTER_AREA; }
 
 void FinishPreprocess(cv::Mat& g, const PreprocessOptions& o, PreprocessResult& r) {
-  const bool in_place = o.denoise == Denoise::kMedian || o.binarize != Binarize::kNone;
-  if (in_place && !g.empty() && (g.u == nullptr || g.u->refcount > 1)) g = g.clone();
   switch (o.denoise) {
     case Denoise::kMedian: cv::medianBlur(g, g, 3); break;
     case Denoise::kBilateral: { cv::Mat t; cv::bilateralFilter(g, t, 5, 40, 40); g = t; break; }
@@ -349,14 +347,15 @@ PreprocessResult Preprocess(const cv::Mat& image, const PreprocessOptions& o) {
   }
   PreprocessResult r;
   // A gray page (what DocumentReader gives) is used as it is, not copied:
-  // the steps below write new images, except those that work in place,
-  // which copy it first (FinishPreprocess) so the caller's page is unchanged.
+  // the steps below write new images, except the median filter and
+  // binarisation, which work in place (copy made just before them).
   cv::Mat g = image.channels() == 1 && image.depth() == CV_8U ? image : ToGray(image);
   if (o.target_text_height > 0) {
     r.text_height = EstimateTextHeight(g);
     r.scale = ChooseScale(r.text_height, g.size(), o);
     if (r.scale != 1.0) cv::resize(g, g, cv::Size(), r.scale, r.scale, ResizeInterpolation(r.scale));
   }
+  if (g.data == image.data && (o.denoise == Denoise::kMedian || o.binarize != Binarize::kNone)) g = g.clone();
   FinishPreprocess(g, o, r);
   r.image = g;
   return r;
