@@ -24,6 +24,13 @@ enum class Kind { kNone, kTotal, kStrongTotal, kSubtotal, kTax, kRounding, kCash
 // What kind of money line this is, by its label words.
 Kind Classify(const std::string& t) {
   auto has = [&](const char* l) { return HasLabel(t, l); };
+  // A column heading ("Item Qty Price Amount", "Description Qty U.Price
+  // Total") names no amount of its own: the line under it is an item.
+  if ((has("ITEM") || has("QTY") || has("QUANTITY") || has("PRICE") || has("DESCRIPTION") || has("DESC") ||
+       has("U PRICE") || has("UNIT PRICE")) &&
+      (has("AMOUNT") || has("AMT") || has("TOTAL")) && FindAmounts(t).empty()) {
+    return Kind::kNone;
+  }
   if (has("TOTAL QTY") || has("TOTAL QUANTITY") || has("QTY") || has("TOTAL ITEM") ||
       has("TOTAL ITEMS") || has("NO OF ITEM") || has("ITEM S")) {
     if (!has("AMOUNT") && !has("RM")) return Kind::kQty;
@@ -32,15 +39,26 @@ Kind Classify(const std::string& t) {
   if (has("ROUNDING") || has("ROUND ADJ") || has("ROUNDING ADJ") || has("ROUNDING ADJUSTMENT") ||
       has("ADJUSTMENT") || has("RND ADJ") || has("PEMBUNDARAN")) {
     if (has("TOTAL") && !has("ADJUSTMENT") && !has("ADJ")) return Kind::kStrongTotal;
+    // "Rounding RM 45.35": a rounding is a few sen, so a line labelled
+    // rounding alone (no "Adj", however misread) that shows ringgit and sen
+    // is the rounded total.
+    std::vector<AmountToken> a = FindAmounts(t);
+    if (!a.empty() && a.back().has_decimals && a.back().cents >= 100 &&
+        ToUpper(t).find(" AD") == std::string::npos) {
+      return Kind::kStrongTotal;
+    }
     return Kind::kRounding;
   }
   if (has("SUBTOTAL") || has("SUB TOTAL") || has("TOTAL EXCL") || has("TOTAL EXCLUDING") ||
       has("TOTAL BEFORE") || has("AMOUNT BEFORE") || has("EXCL GST") || has("EXCLUDING GST") ||
-      has("TOTAL EX GST") || has("SUB JUMLAH") || has("NET SALES")) {
+      has("TOTAL EX GST") || has("SUB JUMLAH") || has("NET SALES") || has("GROSS AMT") ||
+      has("GROSS AMOUNT") || has("GROSS TOTAL") || has("GROSS")) {
     return Kind::kSubtotal;
   }
   if (has("DISCOUNT") || has("DISC") || has("DISKAUN") || has("SAVINGS") || has("VOUCHER")) return Kind::kDiscount;
-  if (has("GST") || has("SST") || has("TAX") || has("CUKAI") || has("SERVICE TAX") || has("SERVICE CHARGE")) {
+  if (has("GST") || has("SST") || has("TAX") || has("CUKAI") || has("SERVICE TAX") || has("SERVICE CHARGE") ||
+      has("SRV CHG") || has("SVC CHG") || has("SVR CHG") || has("SERV CHARGE") || has("SERVICE CHG") ||
+      has("SVC CHARGE")) {
     // "TOTAL INCL GST" and "TOTAL SALES (INCLUSIVE OF GST)" are totals.
     if (has("TOTAL") && (has("INCL") || has("INCLUSIVE") || has("INC") || has("INCLUDING") || has("INCL GST"))) {
       return Kind::kStrongTotal;
@@ -55,7 +73,8 @@ Kind Classify(const std::string& t) {
   if (has("GRAND TOTAL") || has("NETT TOTAL") || has("NET TOTAL") || has("TOTAL PAYABLE") ||
       has("AMOUNT DUE") || has("AMT DUE") || has("TOTAL DUE") || has("BALANCE DUE") ||
       has("NETT") || has("TOTAL RM") || has("JUMLAH") || has("AMOUNT PAYABLE") ||
-      has("TOTAL INCL") || has("ROUNDED TOTAL") || has("TOTAL ROUNDED")) {
+      has("TOTAL INCL") || has("ROUNDED TOTAL") || has("TOTAL ROUNDED") || has("NET AMT") ||
+      has("NET AMOUNT") || has("NETT AMT") || has("NETT AMOUNT")) {
     return Kind::kStrongTotal;
   }
   if (has("TOTAL") || has("TOTAL MYR") || has("AMOUNT")) return Kind::kTotal;
@@ -165,6 +184,10 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   r.rounding = LastOf(ml, Kind::kRounding);
   r.cash = LastOf(ml, Kind::kCash);
   r.change = LastOf(ml, Kind::kChange);
+  // "Payment : 50.00" over "Change Due : 34.10": what was tendered, when no
+  // line says cash.
+  const bool tendered_is_paid = !r.cash && r.change && LastOf(ml, Kind::kPaid);
+  if (tendered_is_paid) r.cash = LastOf(ml, Kind::kPaid);
   r.tax = LastOf(ml, Kind::kTax);
   if (r.rounding && std::llabs(*r.rounding) > 10) r.rounding.reset();  // not a rounding (sen)
 
@@ -208,6 +231,7 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     double score = 0, conf = 0;
     int labelled = 0, seen = 0;
     bool confirmed = false;  // a total line read twice gave this amount both times
+    bool card = false;       // a payment line (card, e-wallet) shows it
     size_t last = 0;         // lowest line it is on: later totals are more final
     std::vector<std::string> why;
   };
@@ -229,6 +253,7 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
       c.seen++;
       c.conf = std::max(c.conf, m.confidence);
       c.last = std::max(c.last, m.index);
+      if (m.kind == Kind::kPaid && j == 0) c.card = true;
       double s = 0;
       switch (m.kind) {
         case Kind::kStrongTotal: s = 3.5; c.labelled++; break;
@@ -251,13 +276,29 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     return;
   }
   // Every reading of the cash, change, subtotal, tax and rounding lines.
-  std::vector<Cents> cash_all = ReadingsOf(ml, Kind::kCash), change_all = ReadingsOf(ml, Kind::kChange);
+  std::vector<Cents> cash_all = ReadingsOf(ml, tendered_is_paid ? Kind::kPaid : Kind::kCash);
+  std::vector<Cents> change_all = ReadingsOf(ml, Kind::kChange);
   std::vector<Cents> sub_all = ReadingsOf(ml, Kind::kSubtotal), tax_all = ReadingsOf(ml, Kind::kTax);
   std::vector<Cents> rnd_all;
   for (Cents v : ReadingsOf(ml, Kind::kRounding)) {
     if (std::llabs(v) <= 10) rnd_all.push_back(v);  // else not a rounding (sen)
   }
+  // Several charges between the subtotal and the total (service charge and
+  // GST): their sum is one more way to arrive at the total.
+  Cents tax_sum = 0;
+  int tax_lines = 0;
+  for (const auto& m : ml) {
+    if (m.kind != Kind::kTax || m.amount <= 0) continue;
+    if (HasLabel(lines[m.index].text, "TOTAL") || HasLabel(lines[m.index].text, "SUMMARY")) continue;
+    tax_sum += m.amount;
+    ++tax_lines;
+  }
+  if (tax_lines >= 2) tax_all.push_back(tax_sum);
   if (tax_all.empty()) tax_all.push_back(0);
+  // A rounding line whose minus sign the print or the OCR lost: either sign.
+  for (size_t i = 0, n = rnd_all.size(); i < n; ++i) {
+    if (rnd_all[i] > 0) rnd_all.push_back(-rnd_all[i]);
+  }
   // Amounts the receipt implies without printing legibly: cash - change,
   // and a total plus a non-zero rounding. OCR often loses the one line that
   // shows them; the arithmetic below decides whether they hold.
@@ -277,7 +318,8 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   auto first_only = [](const std::optional<Cents>& v) { return v ? std::vector<Cents>{*v} : std::vector<Cents>{}; };
   const std::vector<Cents> cash_1 = first_only(r.cash), change_1 = first_only(r.change);
   const std::vector<Cents> sub_1 = first_only(r.subtotal), rnd_1 = first_only(r.rounding);
-  const std::vector<Cents> tax_1 = r.tax ? std::vector<Cents>{*r.tax} : std::vector<Cents>{0};
+  std::vector<Cents> tax_1 = r.tax ? std::vector<Cents>{*r.tax} : std::vector<Cents>{0};
+  if (tax_lines >= 2) tax_1.push_back(tax_sum);
   for (auto& [v, c] : cands) {
     if (c.seen > 1) c.score += std::min(1.0, 0.3 * (c.seen - 1));
     if (c.labelled && c.last == last_labelled) c.score += 0.25;
@@ -346,7 +388,8 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
                            !HasLabel(lines[m.index].text, "ROUNDING"));
         if (rounded || !total_line) continue;
         for (Cents a : m.readings) {
-          if (!rounded && a + rnd == v && a > 0 && (rnd != 0 || c.labelled >= 2) && (c.labelled || c.seen == 0)) {
+          // Ringgit rounding goes to the nearest 5 sen.
+          if (!rounded && a + rnd == v && a > 0 && (rnd == 0 ? c.labelled >= 2 : v % 5 == 0) && (c.labelled || c.seen == 0 || (c.card && rnd != 0))) {
             rounded = true;
             c.score += rnd != 0 ? 2.0 : 1.5;
             c.why.push_back("total + rounding adjustment = " + FormatCents(v));
@@ -364,8 +407,8 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   // the total before rounding: the rounded one is what was paid.
   for (auto& [v, c] : cands) {
     for (Cents rnd : rnd_all) {
-      auto it = rnd != 0 ? cands.find(v + rnd) : cands.end();
-      if (it != cands.end() && it->second.labelled &&
+      auto it = rnd != 0 && (v + rnd) % 5 == 0 ? cands.find(v + rnd) : cands.end();
+      if (it != cands.end() && (it->second.labelled || it->second.card) &&
           std::any_of(it->second.why.begin(), it->second.why.end(),
                       [](const std::string& w) { return w.find("rounding adjustment") != std::string::npos; })) {
         c.score -= 1.5;

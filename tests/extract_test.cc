@@ -387,6 +387,34 @@ TEST_CASE("extract: the receipt's own arithmetic against the total keeps a wrong
   }
 }
 
+TEST_CASE("extract: layouts of the money lines the arithmetic must see through") {
+  auto total = [](const std::string& text) { return ExtractReceipt(Doc(text), kToday).total_amount; };
+  // A column heading with "Amount" in it labels no amount: the item under
+  // it is not the total.
+  CHECK(total("SHOP SDN BHD\nItem Qty Price Amount\n(S) @15.90\nCURRY 1 14.73 14.73\nGross Amt 47.80\n"
+              "Svc Chg 2.87\nGST (6%) 2.86\nNet Amt : 53.55\n").value == "53.55");
+  // Service charge and GST both between the subtotal and the total.
+  Field f = total("SHOP SDN BHD\nSubtotal 62.55\n10% Srv Chg 6.25\n6% GST 4.13\nTotal: 72.93\n");
+  CHECK(f.value == "72.93");
+  CHECK(f.confidence >= 0.9);
+  // Payment and change due, no line that says cash.
+  CHECK(total("SHOP SDN BHD\nTotal Incl. of GST 15.90\nTotal Amt Rounded 45.90\nPayment : 50.00\n"
+              "Change Due : 34.10\n").value == "15.90");
+  // A rounding printed without its minus sign.
+  CHECK(total("SHOP SDN BHD\nTotal RM 30.91\nROUNDING ADJUSTMENT RM 0.01\nTOTAL ROUNDED RM 30.90\n").value == "30.90");
+  // A card paid the total after a rounding no total line shows.
+  CHECK(total("SHOP SDN BHD\nTotal (Inclusive of GST): 65.53\nRounding Adj: 0.02\nVISA 65.55\n").value == "65.55");
+  // ...but a rounding never leads away from a multiple of 5 sen.
+  CHECK(total("SHOP SDN BHD\nTotal (Inclusive of GST): 67.98\nRounding Adj: 0.02\nTOTAL: 68.00\nVISA 68.00\n").value ==
+        "68.00");
+  // "Rounding RM 45.35": ringgit on a rounding line are the rounded total.
+  CHECK(total("SHOP SDN BHD\nTotal Sales (Inclusive GST) RM 45.34\nRounding Adjustment RM 0.01\n"
+              "Rounding RM 45.35\nCREDIT RM 45.35\n").value == "45.35");
+  // Gross amount + GST = a total printed under "Sub Total".
+  CHECK(total("SHOP SDN BHD\nGross Amount : 40.00\nTotal GST Amt : 2.40\nSub Total : 42.40\nTotal (RM) : TD\n")
+            .value == "42.40");
+}
+
 TEST_CASE("extract: two readings of a total line that agree, or do not") {
   SUBCASE("agree: confident without arithmetic") {
     ReceiptFields r = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""}, {"TOTAL 45.05", "TOTAL: 45.05"}}), kToday);
