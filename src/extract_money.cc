@@ -179,6 +179,16 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     ml.push_back(MakeMoneyLine(i, k, lines[i], a));
   }
   r.currency = {"MYR", myr ? 0.95 : 0.7, "ocr"};
+  // Notes and coins come in multiples of 5 sen (the 1 sen coin went in
+  // 2008): of two readings of a cash or change line, one that is not such a
+  // multiple ("CASH 100.06" read again as "100.00") is the misread one.
+  for (auto& m : ml) {
+    if ((m.kind != Kind::kCash && m.kind != Kind::kChange) || m.readings.size() < 2 || m.readings[0] % 5 == 0) continue;
+    auto whole = std::find_if(m.readings.begin() + 1, m.readings.end(), [](Cents v) { return v % 5 == 0; });
+    if (whole == m.readings.end()) continue;
+    std::iter_swap(m.readings.begin(), whole);
+    m.amount = m.readings[0];
+  }
 
   r.subtotal = LastOf(ml, Kind::kSubtotal);
   r.rounding = LastOf(ml, Kind::kRounding);
@@ -412,6 +422,19 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
           std::any_of(it->second.why.begin(), it->second.why.end(),
                       [](const std::string& w) { return w.find("rounding adjustment") != std::string::npos; })) {
         c.score -= 1.5;
+        break;
+      }
+    }
+  }
+  // A subtotal that a printed amount further down adds tax to is a part of
+  // the bill, even when OCR lost the label of the line that shows the sum.
+  for (Cents sub : sub_all) {
+    auto it = cands.find(sub);
+    if (it == cands.end() || any_total_label) continue;
+    for (const auto& [v, c] : cands) {
+      if (v > sub && c.seen > 0 && c.last > it->second.last &&
+          std::find(c.why.begin(), c.why.end(), "subtotal + tax + rounding = total") != c.why.end()) {
+        it->second.score -= 1.5;
         break;
       }
     }

@@ -415,6 +415,25 @@ TEST_CASE("extract: layouts of the money lines the arithmetic must see through")
             .value == "42.40");
 }
 
+TEST_CASE("extract: cash comes in multiples of 5 sen; a subtotal with tax added below is a part") {
+  // The cash line read as 100.06 and again as 100.00: 100.00 - change.
+  ReceiptFields r = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""},
+                                                {"SUBTOTAL: 28.60", "SUBTOTAL: 28.6!"},
+                                                {"TL RM 28 .60", ""},
+                                                {"CASH 100.06", "CASH 100.00"},
+                                                {"CASH CHANGE 71.40", "CASH CHANGE 71.40"}}),
+                                   kToday);
+  CHECK(r.total_amount.value == "28.60");
+  CHECK(r.cash == 10000);
+  // No line labelled total (OCR lost "TOTAL"), but subtotal + GST is
+  // printed further down: that sum is the total, not the subtotal.
+  ReceiptFields p = ExtractReceipt(Doc("SHOP SDN BHD\nSub Total : RM 68.87\nGST/TAX 6% : RM 4.13\nTOP, ; RM 73. 00\n"
+                                       "CA. g RM 73. 00\n"),
+                                   kToday);
+  CHECK(p.total_amount.value == "73.00");
+  CHECK(p.total_amount.confidence < 0.9);  // unlabelled: a clerk looks
+}
+
 TEST_CASE("extract: two readings of a total line that agree, or do not") {
   SUBCASE("agree: confident without arithmetic") {
     ReceiptFields r = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""}, {"TOTAL 45.05", "TOTAL: 45.05"}}), kToday);
