@@ -569,6 +569,26 @@ void ExtractDate(const std::vector<Line>& lines, const Date& today, ReceiptField
       }
     }
   }
+  bool broken = false;
+  if (seen.empty()) {
+    // Then a line labelled as a date whose separators OCR garbled.
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const std::string& t = lines[i].text;
+      for (const std::string* reading : {&t, &lines[i].alt}) {
+        size_t after = FindLabelEnd(*reading, "DATE");
+        if (after == std::string::npos) after = FindLabelEnd(*reading, "TARIKH");
+        if (after == std::string::npos) continue;
+        for (const auto& dt : FindDatesLeniently(std::string_view(*reading).substr(after), earliest, today)) {
+          Seen& s = seen[dt.date];
+          if (s.count == 0) s.first = i;
+          s.count++;
+          s.labelled = true;
+          s.conf = std::max(s.conf, lines[i].confidence);
+          broken = true;
+        }
+      }
+    }
+  }
   if (seen.empty()) {
     r.problems.push_back("no date found on the receipt");
     return;
@@ -597,6 +617,10 @@ void ExtractDate(const std::vector<Line>& lines, const Date& today, ReceiptField
   // Two readings of the line that agree on the date stand in for a clear one.
   double read_conf = best->second.confirmed ? std::max(best->second.conf, 0.9) : best->second.conf;
   conf *= std::min(1.0, 0.45 + 0.6 * read_conf);
+  if (broken) {
+    conf = std::min(conf, 0.6);
+    r.problems.push_back("the date was pieced together from a garbled line");
+  }
   if (repaired) {
     conf = std::min(conf, 0.6);
     r.problems.push_back("the year of the date was unreadable and has been guessed");

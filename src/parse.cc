@@ -260,6 +260,9 @@ std::vector<DateToken> FindDates(std::string_view line, const Date& earliest, co
     }
     for (std::sregex_iterator it(s.begin(), s.end(), kDmyMixed), e; it != e; ++it) {
       const auto& m = *it;
+      // "5 3.00 3.18" is a quantity and two amounts, not 5 March 2000: a
+      // two-digit year after a point reads as sen.
+      if (m.length(4) == 2 && s[m.position(4) - 1 - (s[m.position(4) - 1] == ' ' ? 1 : 0)] == '.') continue;
       keep(std::stoi(m[4]), std::stoi(m[3]), std::stoi(m[1]), m.position(1), m.position(4) + m.length(4), true);
     }
     for (std::sregex_iterator it(s.begin(), s.end(), kDMonY), e; it != e; ++it) {
@@ -303,6 +306,48 @@ std::vector<DateToken> FindDatesRepairingYear(std::string_view line, const Date&
       if (best) out.push_back({*best, static_cast<size_t>(m.position(1)), static_cast<size_t>(m.position(3) + m.length(3)), true});
     }
   } catch (const std::exception&) {
+  }
+  return out;
+}
+
+std::vector<DateToken> FindDatesLeniently(std::string_view line, const Date& earliest, const Date& latest) {
+  std::vector<DateToken> out;
+  // The digit runs of the line, up to a time of day ("14:07") if any.
+  struct Run { size_t begin, end; };
+  std::vector<Run> runs;
+  for (size_t i = 0; i < line.size();) {
+    if (!IsDigit(line[i])) { ++i; continue; }
+    size_t j = i;
+    while (j < line.size() && IsDigit(line[j])) ++j;
+    if (j < line.size() && line[j] == ':' && !runs.empty()) break;  // a time: the date is before it
+    runs.push_back({i, j});
+    i = j;
+  }
+  // A year (four digits, 19xx or 20xx) after runs that make day and month
+  // and nothing else: two runs of one or two digits, or runs that join to
+  // four digits (a space OCR put inside "04/0 4/2017"). Anything more is
+  // ambiguous.
+  for (size_t k = 1; k < runs.size(); ++k) {
+    std::string_view y = line.substr(runs[k].begin, runs[k].end - runs[k].begin);
+    if (y.size() != 4 || !(y.substr(0, 2) == "19" || y.substr(0, 2) == "20")) continue;
+    auto text = [&](size_t i) { return std::string(line.substr(runs[i].begin, runs[i].end - runs[i].begin)); };
+    int day = 0, month = 0;
+    std::string joined;
+    for (size_t i = 0; i < k; ++i) joined += text(i);
+    if (k == 2 && text(0).size() <= 2 && text(1).size() <= 2) {
+      day = std::stoi(text(0));
+      month = std::stoi(text(1));
+    } else if (joined.size() == 4) {
+      day = std::stoi(joined.substr(0, 2));
+      month = std::stoi(joined.substr(2, 2));
+    } else {
+      break;
+    }
+    Date dt{std::stoi(std::string(y)), month, day};
+    if (IsValidDate(dt.year, month, day) && !(dt < earliest) && !(dt > latest)) {
+      out.push_back({dt, runs[0].begin, runs[k].end, true});
+    }
+    break;
   }
   return out;
 }

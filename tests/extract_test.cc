@@ -434,6 +434,15 @@ TEST_CASE("extract: cash comes in multiples of 5 sen; a subtotal with tax added 
   CHECK(p.total_amount.confidence < 0.9);  // unlabelled: a clerk looks
 }
 
+TEST_CASE("extract: a date pieced together from a garbled labelled line goes to a clerk") {
+  ReceiptFields r = ExtractReceipt(Doc("SHOP SDN BHD\nDate : 02~ \"04 2018 1b: 14:07\nTOTAL 4.40\n"), kToday);
+  CHECK(r.service_date.value == "2018-04-02");
+  CHECK(r.service_date.confidence <= 0.6);
+  // Without a date label, digits are not guessed into a date.
+  ReceiptFields u = ExtractReceipt(Doc("SHOP SDN BHD\nRef 02~ \"04 2018\nTOTAL 4.40\n"), kToday);
+  CHECK(u.service_date.value.empty());
+}
+
 TEST_CASE("extract: two readings of a total line that agree, or do not") {
   SUBCASE("agree: confident without arithmetic") {
     ReceiptFields r = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""}, {"TOTAL 45.05", "TOTAL: 45.05"}}), kToday);

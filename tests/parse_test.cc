@@ -69,6 +69,26 @@ TEST_CASE("parse: numeric dates are day first and must exist") {
   CHECK(OneDate("29/02/2019") == "none");
 }
 
+TEST_CASE("parse: amounts on an item line are not a date") {
+  // Quantity, price and amount: "5 3.00" must not read as 5 March 2000.
+  CHECK(OneDate("100160 5 3.00 3.18 15.90 SR") == "none");
+  // A date with one separator misread and a time after it still counts.
+  CHECK(OneDate("24 03-18 18:10") == "2018-03-24");
+}
+
+TEST_CASE("parse: a labelled date OCR broke up, read leniently") {
+  auto lenient = [](const std::string& s) {
+    auto d = FindDatesLeniently(s, kEarliest, kToday);
+    return d.empty() ? std::string("none") : d[0].date.Iso();
+  };
+  CHECK(lenient(": : 04/0 4/2017") == "2017-04-04");
+  CHECK(lenient(" : 02~ \u201c04 2018 1b: 14:07") == "2018-04-02");
+  CHECK(lenient(" : 2018") == "none");            // no day and month
+  CHECK(lenient(" : 31~02 2018") == "none");      // no such day
+  CHECK(lenient(" : 12 05 2031") == "none");      // future
+  CHECK(lenient(" : 1 2 3 2018") == "none");      // three runs: which are day and month?
+}
+
 TEST_CASE("parse: dates with English and Malay month names") {
   CHECK(OneDate("25 Dec 2018") == "2018-12-25");
   CHECK(OneDate("25-DEC-18") == "2018-12-25");
