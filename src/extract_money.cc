@@ -477,7 +477,15 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
       disputed = true;
     }
   }
-  if (disputed) {
+  // It is settled when another total line read the chosen amount both
+  // times, or when two of the receipt's own sums arrive at it.
+  bool settled = b.why.size() >= 2;
+  for (const auto& m : ml) {
+    if ((m.kind == Kind::kTotal || m.kind == Kind::kStrongTotal) && m.confirmed && m.amount == best->first) settled = true;
+  }
+  if (disputed && settled) {
+    r.notes.push_back("one reading of a total line differs; other lines settle the total");
+  } else if (disputed) {
     conf = std::min(conf, 0.85);
     r.problems.push_back("the two readings of the total line differ");
   }

@@ -337,6 +337,28 @@ TEST_CASE("extract: a second reading of the total line, settled by cash - change
   CHECK(said);
 }
 
+TEST_CASE("extract: a total line read two ways, settled by the rest of the receipt") {
+  // Another total line read the same amount twice.
+  ReceiptFields r = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""},
+                                                {"Total (Excluding GST): 9.07", "Total (Excluding GST): 9.07"},
+                                                {"GST payable (6%): 0.53", "GST payable (6%): 0.53"},
+                                                {"Total (Inclusive of GST): 9,60", "Total (Inclusive of GST): 9.60"},
+                                                {"TOTAL: 9.60", "TOTAL: 93.60"}}),
+                                   kToday);
+  CHECK(r.total_amount.value == "9.60");
+  CHECK(r.total_amount.confidence >= 0.9);
+  // Two of the receipt's sums arrive at it.
+  ReceiptFields s = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""},
+                                                {"Total RM Incl. of GST 14.64", "Total RM Incl. of GST 14.64"},
+                                                {"Rounding Adj 0.01", "Rounding Adj 0.01"},
+                                                {"Total RM 14. 85", "Total RM 14. 65"},
+                                                {"Cash 50. 00", "Cash 50. 00"},
+                                                {"CHANGE 35. 35", "CHANGE 35. 35"}}),
+                                   kToday);
+  CHECK(s.total_amount.value == "14.65");
+  CHECK(s.total_amount.confidence >= 0.9);
+}
+
 TEST_CASE("extract: the receipt's own arithmetic against the total keeps a wrong one from going unreviewed") {
   auto said = [](const ReceiptFields& r, const char* what) {
     bool found = false;
