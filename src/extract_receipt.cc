@@ -497,7 +497,7 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
       "RECEIPT NO", "RECEIPT NUMBER", "RECEIPT", "RCPT NO", "RCPT", "BILL NO", "BILL",
       "DOC NO", "DOCUMENT NO", "DOCUMENT", "NO RESIT", "RESIT NO", "NO BIL", "TRANS NO",
       "TRANSACTION NO", "TRN NO", "SLIP NO", "CHECK NO", "CHK NO", "CASH BILL NO",
-      "CB NO", "CS NO", "SALES NO", "ORDER NO", "REF NO", "REFERENCE NO", "SERIAL NO",
+      "CB NO", "CB", "CS NO", "SALES NO", "ORDER NO", "REF NO", "REFERENCE NO", "SERIAL NO",
       "TICKET NO", "TXN NO", "CHECK", "CHK", "ORDER", "ORD", "TRANS", "TXN"};
   // Earlier labels are more specific.
   int best_rank = 1000;
@@ -552,7 +552,12 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
       best = v;
       // A specific label is strong evidence; the number's own reading is
       // what can still be off (the clerk sees it next to the image).
-      best_conf = lines[i].confidence >= 0.6 ? 0.95 : 0.8;
+      // The number's own words, when they can be found in the line: a label
+      // misread around a clear number ("INV# 002511900048269") is no reason
+      // to doubt the number.
+      const size_t at = Trim(rest).empty() ? std::string::npos : lines[i].text.find(v);
+      const double words = at != std::string::npos ? lines[i].ConfidenceOf(at, at + v.size()) : 0.0;
+      best_conf = std::max(lines[i].confidence, words) >= 0.6 ? 0.95 : 0.8;
       break;
     }
   }

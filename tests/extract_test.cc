@@ -482,6 +482,25 @@ TEST_CASE("extract: two readings of a total line that agree, or do not") {
   }
 }
 
+TEST_CASE("extract: a clear receipt number beside a misread label keeps its confidence") {
+  auto doc = [](double label_conf, double number_conf) {
+    nlohmann::json words = {{{"text", "INV#"}, {"confidence", label_conf}, {"box", {10, 10, 60, 20}}},
+                            {{"text", "002511900048269"}, {"confidence", number_conf}, {"box", {80, 10, 300, 20}}}};
+    nlohmann::json lines = {{{"text", "SHOP SDN BHD"}, {"confidence", 0.9}, {"box", {10, 0, 200, 10}}},
+                            {{"text", "INV# 002511900048269"},
+                             {"confidence", (label_conf + number_conf) / 2},
+                             {"box", {10, 10, 370, 20}},
+                             {"words", words}}};
+    return OcrDocument::FromJson(nlohmann::json{{"pages", {{{"lines", lines}}}}}).value();
+  };
+  ReceiptFields clear = ExtractReceipt(doc(0.17, 0.91), kToday);
+  CHECK(clear.receipt_number.value == "002511900048269");
+  CHECK(clear.receipt_number.confidence >= 0.9);
+  ReceiptFields unclear = ExtractReceipt(doc(0.17, 0.4), kToday);
+  CHECK(unclear.receipt_number.value == "002511900048269");
+  CHECK(unclear.receipt_number.confidence < 0.9);
+}
+
 TEST_CASE("extract: a date both readings agree on") {
   ReceiptFields once = ExtractReceipt(TwoReadings({{"Date: 05/03/2019", ""}}, 0.7), kToday);
   ReceiptFields twice = ExtractReceipt(TwoReadings({{"Date: 05/03/2019", "Date 05/03/2019"}}, 0.7), kToday);
