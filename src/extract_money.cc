@@ -615,10 +615,30 @@ void ExtractDate(const std::vector<Line>& lines, const Date& today, ReceiptField
   }
   // A single well-formed date is what receipts print; a label confirms it.
   double conf = best->second.labelled ? 0.97 : 0.93;
-  if (seen.size() > 1) {
-    conf -= 0.15;
-    r.problems.push_back("the receipt shows more than one date");
+  // Another date is a rival when OCR could have made one of the two out of
+  // the other: a second reading of a line, or one digit apart ("10/03" and
+  // "11/03"). Dates far apart are other facts the receipt prints (a
+  // promotion's end, a registration, a warranty) and cast no doubt.
+  auto one_digit_apart = [](const Date& a, const Date& b) {
+    char x[16], y[16];
+    std::snprintf(x, sizeof x, "%02d%02d%04d", a.day, a.month, a.year);
+    std::snprintf(y, sizeof y, "%02d%02d%04d", b.day, b.month, b.year);
+    int diff = 0;
+    for (int i = 0; i < 8; ++i) diff += x[i] != y[i];
+    return diff == 1;
+  };
+  std::string rivals, others;
+  for (const auto& [d, sn] : seen) {
+    if (d == best->first) continue;
+    if (sn.count == 0) rivals += (rivals.empty() ? "" : ", ") + d.Iso() + " (second reading)";
+    else if (one_digit_apart(d, best->first)) rivals += (rivals.empty() ? "" : ", ") + d.Iso();
+    else others += (others.empty() ? "" : ", ") + d.Iso();
   }
+  if (!rivals.empty()) {
+    conf -= 0.15;
+    r.problems.push_back("the receipt shows more than one date: " + best->first.Iso() + " chosen, also " + rivals);
+  }
+  if (!others.empty()) r.notes.push_back("other dates on the receipt: " + others);
   // Tesseract is often sure of a misread digit, so only a clearly read date
   // keeps its confidence (measured: dev dates read at word confidence < 0.85
   // are wrong one time in six).

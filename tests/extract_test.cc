@@ -501,6 +501,18 @@ TEST_CASE("extract: a clear receipt number beside a misread label keeps its conf
   CHECK(unclear.receipt_number.confidence < 0.9);
 }
 
+TEST_CASE("extract: another date is doubt only when OCR could have made it out of the chosen one") {
+  auto date = [](const std::string& text) { return ExtractReceipt(Doc(text), kToday).service_date; };
+  // A promotion's end date is another fact, not a rival reading.
+  Field far = date("SHOP SDN BHD\nDate: 27/02/2018\nTOTAL 4.40\nPromotion valid until 31/05/2018\n");
+  CHECK(far.value == "2018-02-27");
+  CHECK(far.confidence >= 0.9);
+  // One digit apart: either could be the misread one.
+  Field near = date("SHOP SDN BHD\nDate: 10/03/2018\nTOTAL 4.40\n11/03/2018 10:15\n");
+  CHECK(near.value == "2018-03-10");
+  CHECK(near.confidence < 0.9);
+}
+
 TEST_CASE("extract: a date both readings agree on") {
   ReceiptFields once = ExtractReceipt(TwoReadings({{"Date: 05/03/2019", ""}}, 0.7), kToday);
   ReceiptFields twice = ExtractReceipt(TwoReadings({{"Date: 05/03/2019", "Date 05/03/2019"}}, 0.7), kToday);
