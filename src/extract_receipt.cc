@@ -224,6 +224,20 @@ std::string CleanName(std::string s) {
     s = std::regex_replace(s, kOpenTail, "");
   } catch (const std::exception&) {
   }
+  // A scrap after the legal form ("SDN BHD f", "SDN BHD “=e") is OCR
+  // noise from the edge of the paper or a logo, not part of the name.
+  std::string up = ToUpper(s);
+  for (const char* form : {"BHD", "BERHAD", "PLT", "S/B"}) {
+    size_t at = up.rfind(form);
+    if (at == std::string::npos) continue;
+    size_t end = at + std::char_traits<char>::length(form);
+    if (end < up.size() && std::isalnum(static_cast<unsigned char>(up[end]))) continue;  // a longer word
+    int alnum = 0;
+    for (size_t i = end; i < s.size(); ++i) alnum += std::isalnum(static_cast<unsigned char>(s[i])) ? 1 : 0;
+    const bool dots_only = s.find_first_not_of(". ", end) == std::string::npos;
+    if (alnum <= 2 && !dots_only && s.find('(', end) == std::string::npos) s.resize(end);
+    break;
+  }
   return CollapseSpaces(s);
 }
 
@@ -281,6 +295,22 @@ bool LooksLikeNameLine(const Line& l) {
 }
 
 // A line that is only a company-form suffix: "SDN. BHD.", "CO. (M) SDN BHD".
+// "RESTAURANT SDN BHD", "(SEMENYIH) SDN BHD": the name's first word says
+// what kind of business it is, or a branch, rather than whose.
+bool StartsWithGenericWord(const std::string& name) {
+  std::string n = Trim(name);
+  if (!n.empty() && n[0] == '(') return true;
+  std::string first = ToUpper(n.substr(0, n.find(' ')));
+  static const char* const kKinds[] = {"RESTAURANT", "RESTORAN", "CAFE", "BAKERY", "PHARMACY", "FARMASI",
+                                       "CLINIC", "KLINIK", "HARDWARE", "STATIONERY", "TRADING", "ENTERPRISE",
+                                       "ENTERPRISES", "MARKETING", "SERVICES", "INDUSTRIES", "HOLDINGS",
+                                       "SUPERMARKET", "HYPERMARKET", "MART", "STORE", "FOOD", "MEDICAL"};
+  for (const char* k : kKinds) {
+    if (first == k) return true;
+  }
+  return false;
+}
+
 bool IsSuffixOnly(const std::string& s) {
   std::string n = NormalizeForMatch(CleanName(s));
   static const char* const kParts[] = {"SDN", "BHD", "BND", "CO", "M", "BERHAD", "PLT", "LTD", "LIMITED", "S", "B"};
@@ -432,6 +462,15 @@ void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
     name = CleanName(name + " " + lines[name_at + 1].text);
     ++name_at;
   } else if (IsSuffixOnly(lines[name_at].text) && name_at > 0 && LooksLikeNameLine(lines[name_at - 1])) {
+    name = CleanName(lines[name_at - 1].text + " " + name);
+  } else if (name_at > 0 && StartsWithGenericWord(name) && LooksLikeNameLine(lines[name_at - 1]) &&
+             CountDigits(lines[name_at - 1].text) == 0 && !IsTitle(lines[name_at - 1].text) &&
+             lines[name_at - 1].confidence >= 0.75 && lines[name_at - 1].text.find(':') == std::string::npos &&
+             !HasAny(ToUpper(lines[name_at - 1].text), kCompanyMarks) &&
+             !HasAny(ToUpper(lines[name_at - 1].text), kAddressWords)) {
+    // "LIAN CHI PU TIAN VEGETARIAN" / "RESTAURANT SDN BHD": a name line
+    // that starts with a kind of business or a branch in brackets goes on
+    // from the line above.
     name = CleanName(lines[name_at - 1].text + " " + name);
   }
   r.provider_name = {name, name_conf * std::min(1.0, line_conf + 0.15), "ocr"};

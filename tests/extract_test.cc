@@ -513,6 +513,19 @@ TEST_CASE("extract: another date is doubt only when OCR could have made it out o
   CHECK(near.confidence < 0.9);
 }
 
+TEST_CASE("extract: a provider name over two lines, and OCR scraps after the legal form") {
+  auto name = [](const std::string& text) { return ExtractReceipt(Doc(text), kToday).provider_name.value; };
+  CHECK(name("LIAN CHI PU TIAN VEGETARIAN\nRESTAURANT SDN BHD\n(1095514-X)\n54, JALAN SS23/11\n"
+             "TAMAN SEA,47400\nPETALING JAYA, SELANGOR\n") == "LIAN CHI PU TIAN VEGETARIAN RESTAURANT SDN BHD");
+  CHECK(name("PASAR RAYA MEGA MAJU\n(SEMENYIH) SDN BHD\nLOT 5, JALAN BESAR,\n43500 SEMENYIH, SELANGOR\n") ==
+        "PASAR RAYA MEGA MAJU (SEMENYIH) SDN BHD");
+  // A name line that does not start with a kind of business stands alone.
+  CHECK(name("Sarang Hae Yo\nTRENDYMAX (M) SDN. BHD.\nP6, Block C, Jalan Kasuarina 1,\n41200 Klang, Selangor\n") ==
+        "TRENDYMAX (M) SDN. BHD.");
+  CHECK(name("UNIHAKKA INTERNATIONAL SDN BHD f\nNO 5, JALAN MAJU,\n81100 JOHOR BAHRU, JOHOR\n") ==
+        "UNIHAKKA INTERNATIONAL SDN BHD");
+}
+
 TEST_CASE("extract: a date both readings agree on") {
   ReceiptFields once = ExtractReceipt(TwoReadings({{"Date: 05/03/2019", ""}}, 0.7), kToday);
   ReceiptFields twice = ExtractReceipt(TwoReadings({{"Date: 05/03/2019", "Date 05/03/2019"}}, 0.7), kToday);
