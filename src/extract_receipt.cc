@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 
@@ -417,6 +418,107 @@ namespace internal {
 
 // --- provider name and address ---
 
+// The address block that starts at or after line `from` (before `to`),
+// skipping registration lines, up to and including the postcode line and
+// the town and state lines that may follow it.
+std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, size_t to) {
+  std::vector<std::string> parts;
+  bool postcode = false;
+  double conf_sum = 0;
+  for (size_t i = from; i < lines.size() && i < to; ++i) {
+    const std::string& t = lines[i].text;
+    std::string up = ToUpper(t);
+    if (IsRegistrationLine(t) && !HasPostcode(t)) continue;
+    // A date or money ends the header; a number in an address line that
+    // looks like money ("Lot 38. 39 101 Boulevard") does not.
+    const bool addressy_line = HasAny(up, kAddressWords) || HasPostcode(t);
+    if (!FindDates(t, Date{2000, 1, 1}, Date{2100, 1, 1}).empty()) break;
+    if (!FindAmounts(t).empty() && !addressy_line) break;
+    std::string cut = CutAtContact(t);
+    if (cut.empty()) {
+      if (parts.empty()) continue;
+      break;
+    }
+    if (postcode) {
+      // After the postcode line only the state (or, when the postcode ended
+      // the line, the town and state) may follow; or a town on its own
+      // line with the state on the next ("CAMERON HIGHLANDS," "PAHANG").
+      bool town = PostcodeAtEnd(parts.back()) && cut.size() <= 40 && !HasAny(up, kContactLabels) &&
+                  CountDigits(cut) == 0;
+      bool town_then_state = !town && cut.size() <= 40 && CountDigits(cut) == 0 && !HasAny(up, kContactLabels) &&
+                             !IsStateLine(cut) && i + 1 < lines.size() && i + 1 < to &&
+                             IsStateLine(CutAtContact(lines[i + 1].text));
+      if (town_then_state) {
+        parts.push_back(cut);
+        conf_sum += lines[i].confidence;
+        continue;
+      }
+      if (IsStateLine(cut) || town) {
+        parts.push_back(cut);
+        conf_sum += lines[i].confidence;
+      }
+      break;
+    }
+    if (IsTitle(t)) break;
+    // The address starts with a number or an address word; plain words
+    // before it are the rest of the name or a branch ("ELECTRICAL").
+    if (parts.empty() && CountDigits(cut) == 0 && !HasAny(ToUpper(cut), kAddressWords) && !IsStateLine(cut)) {
+      continue;
+    }
+    parts.push_back(cut);
+    conf_sum += lines[i].confidence;
+    if (HasPostcode(cut)) postcode = true;
+    if (cut.size() < t.size()) break;  // a contact label ended the line
+  }
+  if (parts.empty()) return std::nullopt;
+  if (!postcode) {
+    // Without a postcode keep only lines that read like an address.
+    bool addressy = false;
+    for (const auto& p : parts) addressy |= HasAny(ToUpper(p), kAddressWords) || HasAny(ToUpper(p), kStates);
+    if (!addressy) return std::nullopt;
+  }
+  std::string addr;
+  for (const auto& p : parts) {
+    if (!addr.empty()) addr += ' ';
+    addr += p;
+  }
+  double c = (postcode ? 0.85 : 0.5) * std::min(1.0, conf_sum / parts.size() + 0.15);
+  return Field{CollapseSpaces(addr), c, "ocr"};
+}
+
+// "12, Jalan ...", "LOT PTD 101051", "Jalan Permas 10/10": a digit or an
+// address word first.
+bool StartsLikeAddress(const std::string& line) {
+  std::string t = Trim(line);
+  if (t.empty()) return false;
+  if (std::isdigit(static_cast<unsigned char>(t[0]))) return true;
+  return HasAny(ToUpper(t.substr(0, t.find_first_of(" ,.:"))), kAddressWords);
+}
+
+// An address printed above the name: the block of lines ending in a
+// postcode line just before it. Only a block with a postcode counts (the
+// lines above a name are also logos and titles), and its confidence is
+// lower than that of an address in the usual place.
+std::optional<Field> AddressBefore(const std::vector<Line>& lines, int name_at) {
+  int post = -1;
+  for (int i = name_at - 1; i >= 0 && i >= name_at - 3; --i) {
+    if (HasPostcode(lines[i].text) && FindDates(lines[i].text, Date{2000, 1, 1}, Date{2100, 1, 1}).empty()) {
+      post = i;
+      break;
+    }
+  }
+  if (post < 0) return std::nullopt;
+  int start = post;
+  while (start > 0 && start > post - 3 && !IsTitle(lines[start - 1].text) &&
+         StartsLikeAddress(lines[start - 1].text) &&
+         !IsRegistrationLine(lines[start - 1].text)) {
+    --start;
+  }
+  std::optional<Field> f = AddressFrom(lines, static_cast<size_t>(start), static_cast<size_t>(post) + 1);
+  if (f) f->confidence = std::min(f->confidence, 0.75);
+  return f;
+}
+
 void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
   // The header is what comes before the first line that has a date, a
   // money amount or a receipt-number label; at most the first 15 lines.
@@ -475,57 +577,12 @@ void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
   }
   r.provider_name = {name, name_conf * std::min(1.0, line_conf + 0.15), "ocr"};
 
-  // Address: the lines after the name, skipping registration lines, up to
-  // and including the postcode line (and a state line right after it).
-  std::vector<std::string> parts;
-  bool postcode = false;
-  double conf_sum = 0;
-  for (size_t i = name_at + 1; i < lines.size() && i < static_cast<size_t>(name_at) + 9; ++i) {
-    const std::string& t = lines[i].text;
-    std::string up = ToUpper(t);
-    if (IsRegistrationLine(t) && !HasPostcode(t)) continue;
-    if (!FindDates(t, Date{2000, 1, 1}, Date{2100, 1, 1}).empty() || !FindAmounts(t).empty()) break;
-    std::string cut = CutAtContact(t);
-    if (cut.empty()) {
-      if (parts.empty()) continue;
-      break;
-    }
-    if (postcode) {
-      // After the postcode line only the state (or, when the postcode ended
-      // the line, the town and state) may follow.
-      bool town = PostcodeAtEnd(parts.back()) && cut.size() <= 40 && !HasAny(up, kContactLabels) &&
-                  CountDigits(cut) == 0;
-      if (IsStateLine(cut) || town) {
-        parts.push_back(cut);
-        conf_sum += lines[i].confidence;
-      }
-      break;
-    }
-    if (IsTitle(t)) break;
-    // The address starts with a number or an address word; plain words
-    // before it are the rest of the name or a branch ("ELECTRICAL").
-    if (parts.empty() && CountDigits(cut) == 0 && !HasAny(ToUpper(cut), kAddressWords) && !IsStateLine(cut)) {
-      continue;
-    }
-    parts.push_back(cut);
-    conf_sum += lines[i].confidence;
-    if (HasPostcode(cut)) postcode = true;
-    if (cut.size() < t.size()) break;  // a contact label ended the line
-  }
-  if (parts.empty()) return;
-  if (!postcode) {
-    // Without a postcode keep only lines that read like an address.
-    bool addressy = false;
-    for (const auto& p : parts) addressy |= HasAny(ToUpper(p), kAddressWords) || HasAny(ToUpper(p), kStates);
-    if (!addressy) return;
-  }
-  std::string addr;
-  for (const auto& p : parts) {
-    if (!addr.empty()) addr += ' ';
-    addr += p;
-  }
-  double c = (postcode ? 0.85 : 0.5) * std::min(1.0, conf_sum / parts.size() + 0.15);
-  r.provider_address = {CollapseSpaces(addr), c, "ocr"};
+  // Address: the lines after the name, up to and including the postcode
+  // line. Some receipts (petrol stations) print the site's address above
+  // the company's name: looked for there when none follows the name.
+  std::optional<Field> addr = AddressFrom(lines, name_at + 1, static_cast<size_t>(name_at) + 9);
+  if (!addr) addr = AddressBefore(lines, name_at);
+  if (addr) r.provider_address = *addr;
 }
 
 // --- receipt number ---

@@ -526,6 +526,28 @@ TEST_CASE("extract: a provider name over two lines, and OCR scraps after the leg
         "UNIHAKKA INTERNATIONAL SDN BHD");
 }
 
+TEST_CASE("extract: address blocks in less usual shapes") {
+  auto address = [](const std::string& text) {
+    return NormalizeForMatch(ExtractReceipt(Doc(text), kToday).provider_address.value);
+  };
+  // A lot number that reads like money does not end the address.
+  CHECK(address("TASTE OF THE WORLD SDN BHD\nLot 38. 39 101 Boulevard\nJalan Kenari 5, Bandar Puchong Jaya\n"
+                "47170 Puchong. Selangor\nTEL: 03-8079 0255\n") ==
+        "LOT 38 39 101 BOULEVARD JALAN KENARI 5 BANDAR PUCHONG JAYA 47170 PUCHONG SELANGOR");
+  // A town on its own line after the postcode, then the state.
+  CHECK(address("SINNATHAMBY HOLDINGS SDN. BHD.\nNO.17, 18 & 41, JALAN BESAR,\n39100 BRINCHANG,\n"
+                "CAMERON HIGHLANDS,\nPAHANG\nGST Reg.: 002120876032\n") ==
+        "NO 17 18 & 41 JALAN BESAR 39100 BRINCHANG CAMERON HIGHLANDS PAHANG");
+  // A petrol station: the site's address above the company's name.
+  ReceiptFields r = ExtractReceipt(Doc("TAX INVOICE\nBHPetrol Permas Jaya 2\nLOT PTD 101051\nJalan Permas 10/10\n"
+                                       "81750 Masai, Johor\nEsjay Fuel Enterprise\nCO. REG. NO: 001011128-T\n"
+                                       "TOTAL SALES RM 50.00\n"),
+                                   kToday);
+  CHECK(r.provider_name.value == "Esjay Fuel Enterprise");
+  CHECK(NormalizeForMatch(r.provider_address.value) == "LOT PTD 101051 JALAN PERMAS 10 10 81750 MASAI JOHOR");
+  CHECK(r.provider_address.confidence <= 0.75);
+}
+
 TEST_CASE("extract: a date both readings agree on") {
   ReceiptFields once = ExtractReceipt(TwoReadings({{"Date: 05/03/2019", ""}}, 0.7), kToday);
   ReceiptFields twice = ExtractReceipt(TwoReadings({{"Date: 05/03/2019", "Date 05/03/2019"}}, 0.7), kToday);
