@@ -354,6 +354,18 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     if (!paid && change_r.empty() && c.labelled &&
         std::find(cash_r.begin(), cash_r.end(), v) != cash_r.end()) {
       c.score += 0.5;
+      // Tendered exactly, no change: the cash line is a second witness of
+      // the labelled amount.
+      paid = true;
+      c.why.push_back("cash " + FormatCents(v) + " tendered exactly");
+    }
+    // A card or e-wallet payment of exactly the labelled amount, on a line
+    // whose readings agree: the payment line witnesses the total.
+    for (const auto& m : ml) {
+      if (paid || !c.labelled || m.kind != Kind::kPaid || m.amount != v || m.readings.size() > 1 || m.alt_only) continue;
+      paid = true;
+      c.score += 0.5;
+      c.why.push_back("paid " + FormatCents(v) + " by card = total");
     }
     // Subtotal (or a partial total) + tax + rounding = total.
     std::vector<Cents> bases = sub_r;

@@ -337,6 +337,25 @@ TEST_CASE("extract: a second reading of the total line, settled by cash - change
   CHECK(said);
 }
 
+TEST_CASE("extract: a payment of exactly the total witnesses it") {
+  ReceiptFields once = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""}, {"Total RM 88.17", ""}}), kToday);
+  ReceiptFields card = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""}, {"Total RM 88.17", ""},
+                                                   {"Visa RM 88.17", "Visa RM 88.17"}}),
+                                      kToday);
+  ReceiptFields cash = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""}, {"Total RM 50.00", ""}, {"Cash RM 50.00", ""}}),
+                                      kToday);
+  CHECK(once.total_amount.confidence < 0.9);
+  CHECK(card.total_amount.value == "88.17");
+  CHECK(card.total_amount.confidence >= 0.9);
+  CHECK(cash.total_amount.value == "50.00");
+  CHECK(cash.total_amount.confidence >= 0.9);
+  // A card line read two ways is no witness.
+  ReceiptFields unsure = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""}, {"Total RM 88.17", ""},
+                                                     {"Visa RM 88.17", "Visa RM 86.17"}}),
+                                        kToday);
+  CHECK(unsure.total_amount.confidence < 0.9);
+}
+
 TEST_CASE("extract: a total line read two ways, settled by the rest of the receipt") {
   // Another total line read the same amount twice.
   ReceiptFields r = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""},
