@@ -38,6 +38,11 @@ std::string FixDigitConfusions(const std::string& s);
 // Letters in s (ASCII).
 int CountAlphaChars(const std::string& s);
 
+// Money-line label words OCR got one letter wrong ("Tatal", "CHANGI",
+// "Rounditg") put right, for classifying the line; real words one letter
+// away ("CHARGE") are left alone.
+std::string RepairMoneyLabelWords(const std::string& text);
+
 void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r);
 void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r);
 void ExtractDate(const std::vector<Line>& lines, const Date& today, ReceiptFields& r);

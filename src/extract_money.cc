@@ -144,9 +144,12 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     std::string up = ToUpper(t);
     if (up.find("RM") != std::string::npos || up.find("MYR") != std::string::npos) myr = true;
     std::vector<AmountToken> a = FindAmounts(t);
-    Kind k = Classify(t);
+    // A label word one letter off ("Tatal Sales (Inclusive of GST)") is
+    // read as the label it was meant to be.
+    const std::string repaired = RepairMoneyLabelWords(t);
+    Kind k = Classify(repaired);
     // The label may be legible in one reading only.
-    if (k == Kind::kNone && !lines[i].alt.empty()) k = Classify(lines[i].alt);
+    if (k == Kind::kNone && !lines[i].alt.empty()) k = Classify(RepairMoneyLabelWords(lines[i].alt));
     // The tax summary table repeats "TOTAL" with the taxable amount and the
     // tax in columns: its rows are tax, not the receipt's total. So is any
     // total row whose last column is a small share of the first.

@@ -416,6 +416,32 @@ std::string RepairLabelWords(const std::string& text) {
 
 namespace internal {
 
+std::string RepairMoneyLabelWords(const std::string& text) {
+  static const char* const kWords[] = {"TOTAL", "CHANGE", "ROUNDING", "SUBTOTAL", "AMOUNT", "PAYABLE",
+                                       "INCLUSIVE", "EXCLUDING", "ADJUSTMENT"};
+  // Real words one letter away from a label that must stay what they are.
+  static const char* const kKeep[] = {"CHARGE", "CHARGES", "TOTALS", "AMOUNTS"};
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!std::isalpha(static_cast<unsigned char>(text[i]))) {
+      out += text[i++];
+      continue;
+    }
+    size_t b = i;
+    while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '|')) ++i;
+    std::string w = text.substr(b, i - b), up = ToUpper(w);
+    std::string fixed = w;
+    bool keep = false;
+    for (const char* k : kKeep) keep |= up == k;
+    for (const char* k : kWords) {
+      if (!keep && up.size() >= 5 && up != k && EditDistance(up, k) <= 1) fixed = k;
+    }
+    out += fixed;
+  }
+  return out;
+}
+
 // --- provider name and address ---
 
 // The address block that starts at or after line `from` (before `to`),

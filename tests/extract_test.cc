@@ -337,6 +337,18 @@ TEST_CASE("extract: a second reading of the total line, settled by cash - change
   CHECK(said);
 }
 
+TEST_CASE("extract: money labels one letter off are still labels; real words are not") {
+  CHECK(internal::RepairMoneyLabelWords("Tatal Sales (Inclusive of GST) ; 32.70") == "TOTAL Sales (Inclusive of GST) ; 32.70");
+  CHECK(internal::RepairMoneyLabelWords("CHANGI 0-19 RM 20.10") == "CHANGE 0-19 RM 20.10");
+  CHECK(internal::RepairMoneyLabelWords("Service Charge 2.00") == "Service Charge 2.00");
+  Field t = ExtractReceipt(Doc("SHOP SDN BHD\nSub Total 31.03\nTatal Sales (Inclusive of GST) ; 32.70\nCASH : 40.00\n"
+                               "Change : 7.30\n"),
+                           kToday)
+                .total_amount;
+  CHECK(t.value == "32.70");
+  CHECK(t.confidence >= 0.9);
+}
+
 TEST_CASE("extract: a payment of exactly the total witnesses it") {
   ReceiptFields once = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""}, {"Total RM 88.17", ""}}), kToday);
   ReceiptFields card = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""}, {"Total RM 88.17", ""},
