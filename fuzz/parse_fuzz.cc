@@ -17,6 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const AmountToken& t : FindAmounts(s)) (void)FormatCents(t.cents);
   for (const DateToken& t : FindDates(s, earliest, latest)) (void)t.date.Iso();
   (void)FindDatesRepairingYear(s, earliest, latest);
+  for (const DateToken& t : FindDatesLeniently(s, earliest, latest)) (void)t.date.Iso();
   if (auto d = ParseDate(s)) (void)IsValidDate(d->year, d->month, d->day);
   (void)MonthFromName(s);
   (void)NormalizeForMatch(s);
@@ -32,6 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string line(s);
   (void)internal::FixDigitConfusions(line);
   (void)internal::CountAlphaChars(line);
+  (void)internal::RepairMoneyLabelWords(line);
 
   // The same text as receipt lines, through the rules that read amounts
   // (with the receipt's arithmetic), the date and the receipt number.
