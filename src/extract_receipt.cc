@@ -109,7 +109,8 @@ bool IsRegistrationLine(const std::string& s) {
     return CountDigits(s) >= 5 || HasLabel(n, "ID") || HasLabel(n, "NO");
   }
   int digits = CountDigits(s), alpha = CountAlpha(s);
-  return digits >= 4 && alpha <= 3;
+  // "(123456-X)" and the like; "LOT 2685" is an address line.
+  return digits >= 4 && alpha <= 3 && !HasAny(n, kAddressWords);
 }
 
 int EditDistance(const std::string& a, const std::string& b);
@@ -444,6 +445,25 @@ std::string RepairMoneyLabelWords(const std::string& text) {
 
 // --- provider name and address ---
 
+// A line that is one to three words of label, maybe "No" or "#" and a
+// colon, then one number (with a registration letter): an id, not an
+// address line, unless the words are address words ("LOT 2685").
+bool IsLabelledNumber(const std::string& line) {
+  static const std::regex kLabelled(
+      R"(^\W*([A-Za-z]{2,}\.?(?:\s+[A-Za-z]{2,}\.?){0,2})\s*(?:#|\b[Nn][Oo]\b\.?)?\s*[:.;]?\s*\(?\d{3,14}(?:\s*-\s*[A-Za-z])?\)?\W*$)");
+  std::smatch m;
+  try {
+    if (!std::regex_match(line, m, kLabelled)) return false;
+  } catch (const std::exception&) {
+    return false;
+  }
+  std::string words = NormalizeForMatch(m[1].str());
+  // "No" is a label word here ("Company No"), not the "No." of an address.
+  if (words == "NO") return false;
+  if (words.size() > 3 && words.compare(words.size() - 3, 3, " NO") == 0) words.resize(words.size() - 3);
+  return !HasAny(words, kAddressWords) && !HasAny(words, kStates);
+}
+
 // The address block that starts at or after line `from` (before `to`),
 // skipping registration lines, up to and including the postcode line and
 // the town and state lines that may follow it.
@@ -486,6 +506,9 @@ std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, si
       break;
     }
     if (IsTitle(t)) break;
+    // "Conpany No 002643278-A", "OST REF NO : 001694261248", "Site: 1046":
+    // a label (however misread) and a number, before the address starts.
+    if (parts.empty() && IsLabelledNumber(cut)) continue;
     // The address starts with a number or an address word; plain words
     // before it are the rest of the name or a branch ("ELECTRICAL").
     if (parts.empty() && CountDigits(cut) == 0 && !HasAny(ToUpper(cut), kAddressWords) && !IsStateLine(cut)) {

@@ -569,6 +569,11 @@ TEST_CASE("extract: address blocks in less usual shapes") {
   CHECK(address("SINNATHAMBY HOLDINGS SDN. BHD.\nNO.17, 18 & 41, JALAN BESAR,\n39100 BRINCHANG,\n"
                 "CAMERON HIGHLANDS,\nPAHANG\nGST Reg.: 002120876032\n") ==
         "NO 17 18 & 41 JALAN BESAR 39100 BRINCHANG CAMERON HIGHLANDS PAHANG");
+  // An id line under the name, its label misread, is not the address.
+  CHECK(address("SUN WONG KUT SDN BHD\nConpany No 20965-W\nSite: 1046\n176 JLN SUNGEI BESI\n57100 KUALA LUMPUR\n"
+                "Telephone: 03-9221345\n") == "176 JLN SUNGEI BESI 57100 KUALA LUMPUR");
+  CHECK(address("ABC SDN BHD\nLOT 2685\nJLN GENTING KLANG\n53300 KUALA LUMPUR\n") ==
+        "LOT 2685 JLN GENTING KLANG 53300 KUALA LUMPUR");
   // A petrol station: the site's address above the company's name.
   ReceiptFields r = ExtractReceipt(Doc("TAX INVOICE\nBHPetrol Permas Jaya 2\nLOT PTD 101051\nJalan Permas 10/10\n"
                                        "81750 Masai, Johor\nEsjay Fuel Enterprise\nCO. REG. NO: 001011128-T\n"
