@@ -273,7 +273,8 @@ bool IsTitle(const std::string& s) {
     size_t sp = n.find(' ', start);
     std::string w = n.substr(start, sp == std::string::npos ? std::string::npos : sp - start);
     bool ok = false;
-    for (const char* k : kWords) ok |= w == k;
+    // One letter off in a long word is OCR ("TAX INVOTCE").
+    for (const char* k : kWords) ok |= w == k || (w.size() >= 6 && EditDistance(w, k) <= 1);
     if (!ok) return false;
     if (sp == std::string::npos) break;
     start = sp + 1;
@@ -288,7 +289,16 @@ bool LooksLikeNameLine(const Line& l) {
   // A line with no capital at all is usually a handwritten or stamped note
   // on the scan, not the provider's printed name.
   if (CountUpper(s) == 0) return false;
-  if (IsTitle(s) || IsRegistrationLine(s)) return false;
+  // A registration number after the name ("Dion Realties Sdn Bhd (Co.
+  // No:20154-T)") does not make the line a registration line.
+  if (IsTitle(s)) return false;
+  if (IsRegistrationLine(s)) {
+    const std::string rest = ToUpper(CleanName(s));
+    if (IsRegistrationLine(rest) || HasLabel(rest, "GST") || HasLabel(rest, "SST") || HasLabel(rest, "REG") ||
+        !HasAny(rest, kCompanyMarks)) {
+      return false;
+    }
+  }
   if (HasAny(ToUpper(s), kContactLabels)) return false;
   if (s.find('@') != std::string::npos) return false;
   if (!FindAmounts(s).empty()) return false;
@@ -318,12 +328,15 @@ bool IsSuffixOnly(const std::string& s) {
   static const char* const kParts[] = {"SDN", "BHD", "BND", "CO", "M", "BERHAD", "PLT", "LTD", "LIMITED", "S", "B"};
   if (n.empty()) return false;
   size_t start = 0;
-  bool any = false;
+  bool any = false, scrap = false;
   while (start < n.size()) {
     size_t sp = n.find(' ', start);
     std::string w = n.substr(start, sp == std::string::npos ? std::string::npos : sp - start);
     bool ok = false;
     for (const char* p : kParts) ok |= w == p;
+    // "CO. (MH) SDN BHD": one short scrap (the "(M)" of Malaysia misread)
+    // in an otherwise short suffix line.
+    if (!ok && w.size() <= 2 && !scrap && std::count(n.begin(), n.end(), ' ') <= 3) ok = scrap = true;
     if (!ok) return false;
     any |= w == "SDN" || w == "BHD" || w == "BERHAD" || w == "PLT" || w == "LTD" || w == "LIMITED";
     if (sp == std::string::npos) break;
@@ -608,7 +621,14 @@ void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
   std::string name = CleanName(lines[name_at].text);
   double line_conf = lines[name_at].confidence;
   // Names broken over two lines: "POPULAR BOOK" / "CO. (M) SDN BHD".
-  if (name_at + 1 < static_cast<int>(lines.size()) && IsSuffixOnly(lines[name_at + 1].text) &&
+  const std::string raw_name = Trim(lines[name_at].text);
+  if (name_at + 1 < static_cast<int>(lines.size()) && !raw_name.empty() && raw_name.back() == '&' &&
+      LooksLikeNameLine(lines[name_at + 1]) && CountDigits(lines[name_at + 1].text) == 0 &&
+      !HasAny(ToUpper(lines[name_at + 1].text), kAddressWords)) {
+    // "HOME MASTER HARDWARE &" / "ELECTRICAL".
+    name = CleanName(raw_name + " " + lines[name_at + 1].text);
+    ++name_at;
+  } else if (name_at + 1 < static_cast<int>(lines.size()) && IsSuffixOnly(lines[name_at + 1].text) &&
       !IsSuffixOnly(lines[name_at].text)) {
     name = CleanName(name + " " + lines[name_at + 1].text);
     ++name_at;

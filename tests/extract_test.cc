@@ -555,6 +555,18 @@ TEST_CASE("extract: a provider name over two lines, and OCR scraps after the leg
         "TRENDYMAX (M) SDN. BHD.");
   CHECK(name("UNIHAKKA INTERNATIONAL SDN BHD f\nNO 5, JALAN MAJU,\n81100 JOHOR BAHRU, JOHOR\n") ==
         "UNIHAKKA INTERNATIONAL SDN BHD");
+  CHECK(name("HOME MASTER HARDWARE &\nELECTRICAL\nNO.113G, JALAN SETIA GEMILANG\n40170 SHAH ALAM, SELANGOR\n") ==
+        "HOME MASTER HARDWARE & ELECTRICAL");
+  CHECK(name("POPULAR BOOK\nCO. (MH) SDN BHD\nNo 8, Jalan 7/18B, Desa Tun Razak\n56000 Kuala Lumpur\n") ==
+        "POPULAR BOOK CO. (MH) SDN BHD");
+  // Seven short words are a name of initials, not a suffix line.
+  CHECK(name("SWE OX\nMR. D.I.Y. (M) SDN BHD\nLOT 1851-A, JALAN KPB 6,\n43300 SERI KEMBANGAN, SELANGOR\n") ==
+        "MR. D.I.Y. (M) SDN BHD");
+  // A registration number after the name leaves it a name line; a title
+  // one letter off is still a title.
+  CHECK(name("Dion Realties Sdn Bhd (Co. No:20154-T)\n(GST Registration No : 000850247680)\n"
+             "Tax Invoice ne. 7698/0601/\n27, Jalan Sultan Ismail,\n50250 Kuala Lumpur.\n") == "Dion Realties SDN BHD");
+  CHECK(name("TAX INVOTCE\nAH HOCK\nNO 5, JALAN BESAR,\n43000 KAJANG, SELANGOR\n") == "AH HOCK");
 }
 
 TEST_CASE("extract: address blocks in less usual shapes") {
