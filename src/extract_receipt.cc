@@ -243,9 +243,15 @@ std::string CleanName(std::string s) {
   return CollapseSpaces(s);
 }
 
+// Words that end an address line when they follow it on the same row: the
+// receipt's title, the table or the cashier printed beside the address.
+const char* const kAddressEnders[] = {"TABLE", "PAX", "CASHIER", "TAX INVOICE", "INVOICE", "RECEIPT", "BILL NO"};
+
 std::string CutAtContact(const std::string& s) {
   size_t cut = std::string::npos;
-  for (const char* l : kContactLabels) {
+  std::vector<const char*> labels(std::begin(kContactLabels), std::end(kContactLabels));
+  labels.insert(labels.end(), std::begin(kAddressEnders), std::end(kAddressEnders));
+  for (const char* l : labels) {
     size_t e = FindLabelEnd(s, l);
     if (e == std::string::npos) continue;
     // FindLabelEnd gives the end; find where the label starts.

@@ -586,6 +586,9 @@ TEST_CASE("extract: address blocks in less usual shapes") {
                 "Telephone: 03-9221345\n") == "176 JLN SUNGEI BESI 57100 KUALA LUMPUR");
   CHECK(address("ABC SDN BHD\nLOT 2685\nJLN GENTING KLANG\n53300 KUALA LUMPUR\n") ==
         "LOT 2685 JLN GENTING KLANG 53300 KUALA LUMPUR");
+  // The table number printed on the address's last row is not part of it.
+  CHECK(address("WARUNG SEDAP SDN BHD\n18,JALAN PERMAS 10/7\n81750 MASAI, JOHOR TABLE ; 3\n") ==
+        "18 JALAN PERMAS 10 7 81750 MASAI JOHOR");
   // A petrol station: the site's address above the company's name.
   ReceiptFields r = ExtractReceipt(Doc("TAX INVOICE\nBHPetrol Permas Jaya 2\nLOT PTD 101051\nJalan Permas 10/10\n"
                                        "81750 Masai, Johor\nEsjay Fuel Enterprise\nCO. REG. NO: 001011128-T\n"
