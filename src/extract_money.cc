@@ -26,8 +26,8 @@ Kind Classify(const std::string& t) {
   auto has = [&](const char* l) { return HasLabel(t, l); };
   // A column heading ("Item Qty Price Amount", "Description Qty U.Price
   // Total") names no amount of its own: the line under it is an item.
-  if ((has("ITEM") || has("QTY") || has("QUANTITY") || has("PRICE") || has("DESCRIPTION") || has("DESC") ||
-       has("U PRICE") || has("UNIT PRICE")) &&
+  if ((has("ITEM") || has("QTY") || has("QUANTITY") || has("PRICE") || has("DESCRIPTION") ||
+       has("DESC") || has("U PRICE") || has("UNIT PRICE")) &&
       (has("AMOUNT") || has("AMT") || has("TOTAL")) && FindAmounts(t).empty()) {
     return Kind::kNone;
   }
@@ -56,9 +56,9 @@ Kind Classify(const std::string& t) {
     return Kind::kSubtotal;
   }
   if (has("DISCOUNT") || has("DISC") || has("DISKAUN") || has("SAVINGS") || has("VOUCHER")) return Kind::kDiscount;
-  if (has("GST") || has("SST") || has("TAX") || has("CUKAI") || has("SERVICE TAX") || has("SERVICE CHARGE") ||
-      has("SRV CHG") || has("SVC CHG") || has("SVR CHG") || has("SERV CHARGE") || has("SERVICE CHG") ||
-      has("SVC CHARGE")) {
+  if (has("GST") || has("SST") || has("TAX") || has("CUKAI") || has("SERVICE TAX") ||
+      has("SERVICE CHARGE") || has("SRV CHG") || has("SVC CHG") || has("SVR CHG") ||
+      has("SERV CHARGE") || has("SERVICE CHG") || has("SVC CHARGE")) {
     // "TOTAL INCL GST" and "TOTAL SALES (INCLUSIVE OF GST)" are totals.
     if (has("TOTAL") && (has("INCL") || has("INCLUSIVE") || has("INC") || has("INCLUDING") || has("INCL GST"))) {
       return Kind::kStrongTotal;
@@ -149,7 +149,8 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     const std::string repaired = RepairMoneyLabelWords(t);
     Kind k = Classify(repaired);
     // The label may be legible in one reading only.
-    if (k == Kind::kNone && !lines[i].alt.empty()) k = Classify(RepairMoneyLabelWords(lines[i].alt));
+    if (k == Kind::kNone && !lines[i].alt.empty())
+      k = Classify(RepairMoneyLabelWords(lines[i].alt));
     // The tax summary table repeats "TOTAL" with the taxable amount and the
     // tax in columns: its rows are tax, not the receipt's total. So is any
     // total row whose last column is a small share of the first.
@@ -186,8 +187,11 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   // 2008): of two readings of a cash or change line, one that is not such a
   // multiple ("CASH 100.06" read again as "100.00") is the misread one.
   for (auto& m : ml) {
-    if ((m.kind != Kind::kCash && m.kind != Kind::kChange) || m.readings.size() < 2 || m.readings[0] % 5 == 0) continue;
-    auto whole = std::find_if(m.readings.begin() + 1, m.readings.end(), [](Cents v) { return v % 5 == 0; });
+    if ((m.kind != Kind::kCash && m.kind != Kind::kChange) || m.readings.size() < 2 ||
+        m.readings[0] % 5 == 0)
+      continue;
+    auto whole =
+        std::find_if(m.readings.begin() + 1, m.readings.end(), [](Cents v) { return v % 5 == 0; });
     if (whole == m.readings.end()) continue;
     std::iter_swap(m.readings.begin(), whole);
     m.amount = m.readings[0];
@@ -302,7 +306,8 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   int tax_lines = 0;
   for (const auto& m : ml) {
     if (m.kind != Kind::kTax || m.amount <= 0) continue;
-    if (HasLabel(lines[m.index].text, "TOTAL") || HasLabel(lines[m.index].text, "SUMMARY")) continue;
+    if (HasLabel(lines[m.index].text, "TOTAL") || HasLabel(lines[m.index].text, "SUMMARY"))
+      continue;
     tax_sum += m.amount;
     ++tax_lines;
   }
@@ -365,7 +370,9 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     // A card or e-wallet payment of exactly the labelled amount, on a line
     // whose readings agree: the payment line witnesses the total.
     for (const auto& m : ml) {
-      if (paid || !c.labelled || m.kind != Kind::kPaid || m.amount != v || m.readings.size() > 1 || m.alt_only) continue;
+      if (paid || !c.labelled || m.kind != Kind::kPaid || m.amount != v || m.readings.size() > 1 ||
+          m.alt_only)
+        continue;
       paid = true;
       c.score += 0.5;
       c.why.push_back("paid " + FormatCents(v) + " by card = total");
@@ -414,7 +421,8 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
         if (rounded || !total_line) continue;
         for (Cents a : m.readings) {
           // Ringgit rounding goes to the nearest 5 sen.
-          if (!rounded && a + rnd == v && a > 0 && (rnd == 0 ? c.labelled >= 2 : v % 5 == 0) && (c.labelled || c.seen == 0 || (c.card && rnd != 0))) {
+          if (!rounded && a + rnd == v && a > 0 && (rnd == 0 ? c.labelled >= 2 : v % 5 == 0) &&
+              (c.labelled || c.seen == 0 || (c.card && rnd != 0))) {
             rounded = true;
             c.score += rnd != 0 ? 2.0 : 1.5;
             c.why.push_back("total + rounding adjustment = " + FormatCents(v));
@@ -434,8 +442,9 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     for (Cents rnd : rnd_all) {
       auto it = rnd != 0 && (v + rnd) % 5 == 0 ? cands.find(v + rnd) : cands.end();
       if (it != cands.end() && (it->second.labelled || it->second.card) &&
-          std::any_of(it->second.why.begin(), it->second.why.end(),
-                      [](const std::string& w) { return w.find("rounding adjustment") != std::string::npos; })) {
+          std::any_of(it->second.why.begin(), it->second.why.end(), [](const std::string& w) {
+            return w.find("rounding adjustment") != std::string::npos;
+          })) {
         c.score -= 1.5;
         break;
       }
@@ -448,7 +457,8 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     if (it == cands.end() || any_total_label) continue;
     for (const auto& [v, c] : cands) {
       if (v > sub && c.seen > 0 && c.last > it->second.last &&
-          std::find(c.why.begin(), c.why.end(), "subtotal + tax + rounding = total") != c.why.end()) {
+          std::find(c.why.begin(), c.why.end(), "subtotal + tax + rounding = total") !=
+              c.why.end()) {
         it->second.score -= 1.5;
         break;
       }
@@ -496,7 +506,9 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   // times, or when two of the receipt's own sums arrive at it.
   bool settled = b.why.size() >= 2;
   for (const auto& m : ml) {
-    if ((m.kind == Kind::kTotal || m.kind == Kind::kStrongTotal) && m.confirmed && m.amount == best->first) settled = true;
+    if ((m.kind == Kind::kTotal || m.kind == Kind::kStrongTotal) && m.confirmed &&
+        m.amount == best->first)
+      settled = true;
   }
   if (disputed && settled) {
     r.notes.push_back("one reading of a total line differs; other lines settle the total");
@@ -601,7 +613,8 @@ void ExtractDate(const std::vector<Line>& lines, const Date& today, ReceiptField
         size_t after = FindLabelEnd(*reading, "DATE");
         if (after == std::string::npos) after = FindLabelEnd(*reading, "TARIKH");
         if (after == std::string::npos) continue;
-        for (const auto& dt : FindDatesLeniently(std::string_view(*reading).substr(after), earliest, today)) {
+        for (const auto& dt :
+             FindDatesLeniently(std::string_view(*reading).substr(after), earliest, today)) {
           Seen& s = seen[dt.date];
           if (s.count == 0) s.first = i;
           s.count++;
@@ -645,13 +658,17 @@ void ExtractDate(const std::vector<Line>& lines, const Date& today, ReceiptField
   std::string rivals, others;
   for (const auto& [d, sn] : seen) {
     if (d == best->first) continue;
-    if (sn.count == 0) rivals += (rivals.empty() ? "" : ", ") + d.Iso() + " (second reading)";
-    else if (one_digit_apart(d, best->first)) rivals += (rivals.empty() ? "" : ", ") + d.Iso();
-    else others += (others.empty() ? "" : ", ") + d.Iso();
+    if (sn.count == 0)
+      rivals += (rivals.empty() ? "" : ", ") + d.Iso() + " (second reading)";
+    else if (one_digit_apart(d, best->first))
+      rivals += (rivals.empty() ? "" : ", ") + d.Iso();
+    else
+      others += (others.empty() ? "" : ", ") + d.Iso();
   }
   if (!rivals.empty()) {
     conf -= 0.15;
-    r.problems.push_back("the receipt shows more than one date: " + best->first.Iso() + " chosen, also " + rivals);
+    r.problems.push_back("the receipt shows more than one date: " + best->first.Iso() +
+                         " chosen, also " + rivals);
   }
   if (!others.empty()) r.notes.push_back("other dates on the receipt: " + others);
   // Tesseract is often sure of a misread digit, so only a clearly read date

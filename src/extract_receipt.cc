@@ -8,9 +8,9 @@
 #include <regex>
 #include <set>
 
+#include "extract_internal.h"
 #include "ncbocr/extract.h"
 #include "ncbocr/util.h"
-#include "extract_internal.h"
 
 namespace ncbocr {
 
@@ -233,9 +233,11 @@ std::string CleanName(std::string s) {
     size_t at = up.rfind(form);
     if (at == std::string::npos) continue;
     size_t end = at + std::char_traits<char>::length(form);
-    if (end < up.size() && std::isalnum(static_cast<unsigned char>(up[end]))) continue;  // a longer word
+    if (end < up.size() && std::isalnum(static_cast<unsigned char>(up[end])))
+      continue;  // a longer word
     int alnum = 0;
-    for (size_t i = end; i < s.size(); ++i) alnum += std::isalnum(static_cast<unsigned char>(s[i])) ? 1 : 0;
+    for (size_t i = end; i < s.size(); ++i)
+      alnum += std::isalnum(static_cast<unsigned char>(s[i])) ? 1 : 0;
     const bool dots_only = s.find_first_not_of(". ", end) == std::string::npos;
     if (alnum <= 2 && !dots_only && s.find('(', end) == std::string::npos) s.resize(end);
     break;
@@ -245,7 +247,8 @@ std::string CleanName(std::string s) {
 
 // Words that end an address line when they follow it on the same row: the
 // receipt's title, the table or the cashier printed beside the address.
-const char* const kAddressEnders[] = {"TABLE", "PAX", "CASHIER", "TAX INVOICE", "INVOICE", "RECEIPT", "BILL NO"};
+const char* const kAddressEnders[] = {"TABLE",   "PAX",     "CASHIER", "TAX INVOICE",
+                                      "INVOICE", "RECEIPT", "BILL NO"};
 
 std::string CutAtContact(const std::string& s) {
   size_t cut = std::string::npos;
@@ -300,8 +303,8 @@ bool LooksLikeNameLine(const Line& l) {
   if (IsTitle(s)) return false;
   if (IsRegistrationLine(s)) {
     const std::string rest = ToUpper(CleanName(s));
-    if (IsRegistrationLine(rest) || HasLabel(rest, "GST") || HasLabel(rest, "SST") || HasLabel(rest, "REG") ||
-        !HasAny(rest, kCompanyMarks)) {
+    if (IsRegistrationLine(rest) || HasLabel(rest, "GST") || HasLabel(rest, "SST") ||
+        HasLabel(rest, "REG") || !HasAny(rest, kCompanyMarks)) {
       return false;
     }
   }
@@ -319,10 +322,11 @@ bool StartsWithGenericWord(const std::string& name) {
   std::string n = Trim(name);
   if (!n.empty() && n[0] == '(') return true;
   std::string first = ToUpper(n.substr(0, n.find(' ')));
-  static const char* const kKinds[] = {"RESTAURANT", "RESTORAN", "CAFE", "BAKERY", "PHARMACY", "FARMASI",
-                                       "CLINIC", "KLINIK", "HARDWARE", "STATIONERY", "TRADING", "ENTERPRISE",
-                                       "ENTERPRISES", "MARKETING", "SERVICES", "INDUSTRIES", "HOLDINGS",
-                                       "SUPERMARKET", "HYPERMARKET", "MART", "STORE", "FOOD", "MEDICAL"};
+  static const char* const kKinds[] = {
+      "RESTAURANT",  "RESTORAN",  "CAFE",     "BAKERY",     "PHARMACY", "FARMASI",
+      "CLINIC",      "KLINIK",    "HARDWARE", "STATIONERY", "TRADING",  "ENTERPRISE",
+      "ENTERPRISES", "MARKETING", "SERVICES", "INDUSTRIES", "HOLDINGS", "SUPERMARKET",
+      "HYPERMARKET", "MART",      "STORE",    "FOOD",       "MEDICAL"};
   for (const char* k : kKinds) {
     if (first == k) return true;
   }
@@ -342,7 +346,8 @@ bool IsSuffixOnly(const std::string& s) {
     for (const char* p : kParts) ok |= w == p;
     // "CO. (MH) SDN BHD": one short scrap (the "(M)" of Malaysia misread)
     // in an otherwise short suffix line.
-    if (!ok && w.size() <= 2 && !scrap && std::count(n.begin(), n.end(), ' ') <= 3) ok = scrap = true;
+    if (!ok && w.size() <= 2 && !scrap && std::count(n.begin(), n.end(), ' ') <= 3)
+      ok = scrap = true;
     if (!ok) return false;
     any |= w == "SDN" || w == "BHD" || w == "BERHAD" || w == "PLT" || w == "LTD" || w == "LIMITED";
     if (sp == std::string::npos) break;
@@ -437,8 +442,8 @@ std::string RepairLabelWords(const std::string& text) {
 namespace internal {
 
 std::string RepairMoneyLabelWords(const std::string& text) {
-  static const char* const kWords[] = {"TOTAL", "CHANGE", "ROUNDING", "SUBTOTAL", "AMOUNT", "PAYABLE",
-                                       "INCLUSIVE", "EXCLUDING", "ADJUSTMENT"};
+  static const char* const kWords[] = {"TOTAL",   "CHANGE",    "ROUNDING",  "SUBTOTAL",  "AMOUNT",
+                                       "PAYABLE", "INCLUSIVE", "EXCLUDING", "ADJUSTMENT"};
   // Real words one letter away from a label that must stay what they are.
   static const char* const kKeep[] = {"CHARGE", "CHARGES", "TOTALS", "AMOUNTS"};
   std::string out;
@@ -449,7 +454,8 @@ std::string RepairMoneyLabelWords(const std::string& text) {
       continue;
     }
     size_t b = i;
-    while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '|')) ++i;
+    while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '|'))
+      ++i;
     std::string w = text.substr(b, i - b), up = ToUpper(w);
     std::string fixed = w;
     bool keep = false;
@@ -479,7 +485,8 @@ bool IsLabelledNumber(const std::string& line) {
   std::string words = NormalizeForMatch(m[1].str());
   // "No" is a label word here ("Company No"), not the "No." of an address.
   if (words == "NO") return false;
-  if (words.size() > 3 && words.compare(words.size() - 3, 3, " NO") == 0) words.resize(words.size() - 3);
+  if (words.size() > 3 && words.compare(words.size() - 3, 3, " NO") == 0)
+    words.resize(words.size() - 3);
   return !HasAny(words, kAddressWords) && !HasAny(words, kStates);
 }
 
@@ -510,8 +517,9 @@ std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, si
       // line with the state on the next ("CAMERON HIGHLANDS," "PAHANG").
       bool town = PostcodeAtEnd(parts.back()) && cut.size() <= 40 && !HasAny(up, kContactLabels) &&
                   CountDigits(cut) == 0;
-      bool town_then_state = !town && cut.size() <= 40 && CountDigits(cut) == 0 && !HasAny(up, kContactLabels) &&
-                             !IsStateLine(cut) && i + 1 < lines.size() && i + 1 < to &&
+      bool town_then_state = !town && cut.size() <= 40 && CountDigits(cut) == 0 &&
+                             !HasAny(up, kContactLabels) && !IsStateLine(cut) &&
+                             i + 1 < lines.size() && i + 1 < to &&
                              IsStateLine(CutAtContact(lines[i + 1].text));
       if (town_then_state) {
         parts.push_back(cut);
@@ -530,7 +538,8 @@ std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, si
     if (parts.empty() && IsLabelledNumber(cut)) continue;
     // The address starts with a number or an address word; plain words
     // before it are the rest of the name or a branch ("ELECTRICAL").
-    if (parts.empty() && CountDigits(cut) == 0 && !HasAny(ToUpper(cut), kAddressWords) && !IsStateLine(cut)) {
+    if (parts.empty() && CountDigits(cut) == 0 && !HasAny(ToUpper(cut), kAddressWords) &&
+        !IsStateLine(cut)) {
       continue;
     }
     parts.push_back(cut);
@@ -542,7 +551,8 @@ std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, si
   if (!postcode) {
     // Without a postcode keep only lines that read like an address.
     bool addressy = false;
-    for (const auto& p : parts) addressy |= HasAny(ToUpper(p), kAddressWords) || HasAny(ToUpper(p), kStates);
+    for (const auto& p : parts)
+      addressy |= HasAny(ToUpper(p), kAddressWords) || HasAny(ToUpper(p), kStates);
     if (!addressy) return std::nullopt;
   }
   std::string addr;
@@ -570,7 +580,8 @@ bool StartsLikeAddress(const std::string& line) {
 std::optional<Field> AddressBefore(const std::vector<Line>& lines, int name_at) {
   int post = -1;
   for (int i = name_at - 1; i >= 0 && i >= name_at - 3; --i) {
-    if (HasPostcode(lines[i].text) && FindDates(lines[i].text, Date{2000, 1, 1}, Date{2100, 1, 1}).empty()) {
+    if (HasPostcode(lines[i].text) &&
+        FindDates(lines[i].text, Date{2000, 1, 1}, Date{2100, 1, 1}).empty()) {
       post = i;
       break;
     }
@@ -578,11 +589,11 @@ std::optional<Field> AddressBefore(const std::vector<Line>& lines, int name_at) 
   if (post < 0) return std::nullopt;
   int start = post;
   while (start > 0 && start > post - 3 && !IsTitle(lines[start - 1].text) &&
-         StartsLikeAddress(lines[start - 1].text) &&
-         !IsRegistrationLine(lines[start - 1].text)) {
+         StartsLikeAddress(lines[start - 1].text) && !IsRegistrationLine(lines[start - 1].text)) {
     --start;
   }
-  std::optional<Field> f = AddressFrom(lines, static_cast<size_t>(start), static_cast<size_t>(post) + 1);
+  std::optional<Field> f =
+      AddressFrom(lines, static_cast<size_t>(start), static_cast<size_t>(post) + 1);
   if (f) f->confidence = std::min(f->confidence, 0.75);
   return f;
 }
@@ -634,15 +645,17 @@ void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
     // "HOME MASTER HARDWARE &" / "ELECTRICAL".
     name = CleanName(raw_name + " " + lines[name_at + 1].text);
     ++name_at;
-  } else if (name_at + 1 < static_cast<int>(lines.size()) && IsSuffixOnly(lines[name_at + 1].text) &&
-      !IsSuffixOnly(lines[name_at].text)) {
+  } else if (name_at + 1 < static_cast<int>(lines.size()) &&
+             IsSuffixOnly(lines[name_at + 1].text) && !IsSuffixOnly(lines[name_at].text)) {
     name = CleanName(name + " " + lines[name_at + 1].text);
     ++name_at;
-  } else if (IsSuffixOnly(lines[name_at].text) && name_at > 0 && LooksLikeNameLine(lines[name_at - 1])) {
+  } else if (IsSuffixOnly(lines[name_at].text) && name_at > 0 &&
+             LooksLikeNameLine(lines[name_at - 1])) {
     name = CleanName(lines[name_at - 1].text + " " + name);
   } else if (name_at > 0 && StartsWithGenericWord(name) && LooksLikeNameLine(lines[name_at - 1]) &&
              CountDigits(lines[name_at - 1].text) == 0 && !IsTitle(lines[name_at - 1].text) &&
-             lines[name_at - 1].confidence >= 0.75 && lines[name_at - 1].text.find(':') == std::string::npos &&
+             lines[name_at - 1].confidence >= 0.75 &&
+             lines[name_at - 1].text.find(':') == std::string::npos &&
              !HasAny(ToUpper(lines[name_at - 1].text), kCompanyMarks) &&
              !HasAny(ToUpper(lines[name_at - 1].text), kAddressWords)) {
     // "LIAN CHI PU TIAN VEGETARIAN" / "RESTAURANT SDN BHD": a name line
@@ -663,13 +676,27 @@ void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
 // --- receipt number ---
 
 void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
-  static const char* const kLabels[] = {
-      "INVOICE NO", "INVOICE NUMBER", "INV NO", "INV", "INVOICE", "TAX INVOICE NO",
-      "RECEIPT NO", "RECEIPT NUMBER", "RECEIPT", "RCPT NO", "RCPT", "BILL NO", "BILL",
-      "DOC NO", "DOCUMENT NO", "DOCUMENT", "NO RESIT", "RESIT NO", "NO BIL", "TRANS NO",
-      "TRANSACTION NO", "TRN NO", "SLIP NO", "CHECK NO", "CHK NO", "CASH BILL NO",
-      "CB NO", "CB", "CS NO", "SALES NO", "ORDER NO", "REF NO", "REFERENCE NO", "SERIAL NO",
-      "TICKET NO", "TXN NO", "CHECK", "CHK", "ORDER", "ORD", "TRANS", "TXN"};
+  static const char* const kLabels[] = {"INVOICE NO",     "INVOICE NUMBER",
+                                        "INV NO",         "INV",
+                                        "INVOICE",        "TAX INVOICE NO",
+                                        "RECEIPT NO",     "RECEIPT NUMBER",
+                                        "RECEIPT",        "RCPT NO",
+                                        "RCPT",           "BILL NO",
+                                        "BILL",           "DOC NO",
+                                        "DOCUMENT NO",    "DOCUMENT",
+                                        "NO RESIT",       "RESIT NO",
+                                        "NO BIL",         "TRANS NO",
+                                        "TRANSACTION NO", "TRN NO",
+                                        "SLIP NO",        "CHECK NO",
+                                        "CHK NO",         "CASH BILL NO",
+                                        "CB NO",          "CB",
+                                        "CS NO",          "SALES NO",
+                                        "ORDER NO",       "REF NO",
+                                        "REFERENCE NO",   "SERIAL NO",
+                                        "TICKET NO",      "TXN NO",
+                                        "CHECK",          "CHK",
+                                        "ORDER",          "ORD",
+                                        "TRANS",          "TXN"};
   // Earlier labels are more specific.
   int best_rank = 1000;
   std::string best;

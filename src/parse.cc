@@ -262,7 +262,8 @@ std::vector<DateToken> FindDates(std::string_view line, const Date& earliest, co
       const auto& m = *it;
       // "5 3.00 3.18" is a quantity and two amounts, not 5 March 2000: a
       // two-digit year after a point reads as sen.
-      if (m.length(4) == 2 && s[m.position(4) - 1 - (s[m.position(4) - 1] == ' ' ? 1 : 0)] == '.') continue;
+      if (m.length(4) == 2 && s[m.position(4) - 1 - (s[m.position(4) - 1] == ' ' ? 1 : 0)] == '.')
+        continue;
       keep(std::stoi(m[4]), std::stoi(m[3]), std::stoi(m[1]), m.position(1), m.position(4) + m.length(4), true);
     }
     for (std::sregex_iterator it(s.begin(), s.end(), kDMonY), e; it != e; ++it) {
@@ -310,13 +311,19 @@ std::vector<DateToken> FindDatesRepairingYear(std::string_view line, const Date&
   return out;
 }
 
-std::vector<DateToken> FindDatesLeniently(std::string_view line, const Date& earliest, const Date& latest) {
+std::vector<DateToken> FindDatesLeniently(std::string_view line, const Date& earliest,
+                                          const Date& latest) {
   std::vector<DateToken> out;
   // The digit runs of the line, up to a time of day ("14:07") if any.
-  struct Run { size_t begin, end; };
+  struct Run {
+    size_t begin, end;
+  };
   std::vector<Run> runs;
   for (size_t i = 0; i < line.size();) {
-    if (!IsDigit(line[i])) { ++i; continue; }
+    if (!IsDigit(line[i])) {
+      ++i;
+      continue;
+    }
     size_t j = i;
     while (j < line.size() && IsDigit(line[j])) ++j;
     if (j < line.size() && line[j] == ':' && !runs.empty()) break;  // a time: the date is before it
@@ -330,7 +337,9 @@ std::vector<DateToken> FindDatesLeniently(std::string_view line, const Date& ear
   for (size_t k = 1; k < runs.size(); ++k) {
     std::string_view y = line.substr(runs[k].begin, runs[k].end - runs[k].begin);
     if (y.size() != 4 || !(y.substr(0, 2) == "19" || y.substr(0, 2) == "20")) continue;
-    auto text = [&](size_t i) { return std::string(line.substr(runs[i].begin, runs[i].end - runs[i].begin)); };
+    auto text = [&](size_t i) {
+      return std::string(line.substr(runs[i].begin, runs[i].end - runs[i].begin));
+    };
     int day = 0, month = 0;
     std::string joined;
     for (size_t i = 0; i < k; ++i) joined += text(i);

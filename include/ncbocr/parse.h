@@ -73,7 +73,8 @@ std::vector<DateToken> FindDates(std::string_view line, const Date& earliest, co
 // A last resort for the text after a date label that OCR broke up ("02~
 // "04 2018", "04/0 4/2017"): the digit runs before a four-digit year, read
 // as day and month whatever lies between them. At most one date.
-std::vector<DateToken> FindDatesLeniently(std::string_view line, const Date& earliest, const Date& latest);
+std::vector<DateToken> FindDatesLeniently(std::string_view line, const Date& earliest,
+                                          const Date& latest);
 
 // Day-first dates with a four-digit year that is out of range, read as the
 // most recent in-range year one digit away ("20/03/2048" -> 2018-03-20).
