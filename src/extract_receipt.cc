@@ -676,27 +676,15 @@ void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
 // --- receipt number ---
 
 void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
-  static const char* const kLabels[] = {"INVOICE NO",     "INVOICE NUMBER",
-                                        "INV NO",         "INV",
-                                        "INVOICE",        "TAX INVOICE NO",
-                                        "RECEIPT NO",     "RECEIPT NUMBER",
-                                        "RECEIPT",        "RCPT NO",
-                                        "RCPT",           "BILL NO",
-                                        "BILL",           "DOC NO",
-                                        "DOCUMENT NO",    "DOCUMENT",
-                                        "NO RESIT",       "RESIT NO",
-                                        "NO BIL",         "TRANS NO",
-                                        "TRANSACTION NO", "TRN NO",
-                                        "SLIP NO",        "CHECK NO",
-                                        "CHK NO",         "CASH BILL NO",
-                                        "CB NO",          "CB",
-                                        "CS NO",          "SALES NO",
-                                        "ORDER NO",       "REF NO",
-                                        "REFERENCE NO",   "SERIAL NO",
-                                        "TICKET NO",      "TXN NO",
-                                        "CHECK",          "CHK",
-                                        "ORDER",          "ORD",
-                                        "TRANS",          "TXN"};
+  // clang-format off
+  static const char* const kLabels[] = {
+      "INVOICE NO", "INVOICE NUMBER", "INV NO", "INV", "INVOICE", "TAX INVOICE NO",
+      "RECEIPT NO", "RECEIPT NUMBER", "RECEIPT", "RCPT NO", "RCPT", "BILL NO", "BILL",
+      "DOC NO", "DOCUMENT NO", "DOCUMENT", "NO RESIT", "RESIT NO", "NO BIL", "TRANS NO",
+      "TRANSACTION NO", "TRN NO", "SLIP NO", "CHECK NO", "CHK NO", "CASH BILL NO",
+      "CB NO", "CB", "CS NO", "SALES NO", "ORDER NO", "REF NO", "REFERENCE NO", "SERIAL NO",
+      "TICKET NO", "TXN NO", "CHECK", "CHK", "ORDER", "ORD", "TRANS", "TXN"};
+  // clang-format on
   // Earlier labels are more specific.
   int best_rank = 1000;
   std::string best;
