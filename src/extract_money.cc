@@ -86,6 +86,12 @@ Kind Classify(const std::string& t) {
   return Kind::kNone;
 }
 
+// A total per tax rate ("Total 6% supplies (Inc. GST)", "Total 0%
+// supplies"): a part of the bill on a GST tax invoice.
+bool IsPartialTotal(const std::string& t) {
+  return HasLabel(t, "SUPPLIES") || HasLabel(t, "SUPPLY");
+}
+
 struct MoneyLine {
   size_t index;
   Kind kind;
@@ -282,6 +288,12 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
         case Kind::kSubtotal: s = any_total_label ? -0.5 : 2.0; break;
         default: s = -0.5;
       }
+      // "Total 6% supplies", "Total 0% supplies": a GST tax invoice's total
+      // per tax rate is a part of the bill, below a plain total.
+      if ((m.kind == Kind::kTotal || m.kind == Kind::kStrongTotal) &&
+          IsPartialTotal(lines[m.index].text)) {
+        s = 2.0;
+      }
       if (j > 0 || m.alt_only) s -= 0.3;  // the first reading is the more often right one
       c.score = std::max(c.score, s);
       if ((m.kind == Kind::kTotal || m.kind == Kind::kStrongTotal) && m.confirmed) c.confirmed = true;
@@ -329,6 +341,15 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   // Only first readings imply amounts: a second reading may confirm an
   // amount printed on the receipt, not invent one.
   if (r.cash && r.change && *r.change > 0) implied(*r.cash - *r.change);
+  // Totals per tax rate on two lines imply their sum, the bill, when the
+  // line that prints it ("Total Payable") is unreadable.
+  {
+    std::set<Cents> parts;
+    for (const MoneyLine* m : labelled) {
+      if (IsPartialTotal(lines[m->index].text)) parts.insert(m->amount);
+    }
+    if (parts.size() == 2) implied(*parts.begin() + *parts.rbegin());
+  }
   if (r.rounding && *r.rounding != 0) {
     for (const MoneyLine* m : labelled) implied(m->amount + *r.rounding);
   }
@@ -338,6 +359,7 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   const std::vector<Cents> sub_1 = first_only(r.subtotal), rnd_1 = first_only(r.rounding);
   std::vector<Cents> tax_1 = r.tax ? std::vector<Cents>{*r.tax} : std::vector<Cents>{0};
   if (tax_lines >= 2) tax_1.push_back(tax_sum);
+  std::map<Cents, Cents> part_of;  // an amount that, with another, adds up to a total
   for (auto& [v, c] : cands) {
     if (c.seen > 1) c.score += std::min(1.0, 0.3 * (c.seen - 1));
     if (c.labelled && c.last == last_labelled) c.score += 0.25;
@@ -395,14 +417,22 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
         }
       }
     }
-    // Parts that add up: "Total 6% supplies" + "Total 0% supplies".
+    // Parts that add up: "Total 6% supplies" + "Total 0% supplies", in
+    // any of their readings when the sum is itself labelled.
     Cents rnd0 = rnd_r.empty() ? 0 : rnd_r.front();
     for (size_t i = 0; !summed && i < labelled.size(); ++i) {
-      for (size_t j = i + 1; j < labelled.size(); ++j) {
-        if (labelled[i]->amount != v && labelled[j]->amount != v &&
-            labelled[i]->amount + labelled[j]->amount + rnd0 == v) {
-          summed = true;
-          break;
+      for (size_t j = i + 1; !summed && j < labelled.size(); ++j) {
+        const std::vector<Cents> ri =
+            all ? labelled[i]->readings : std::vector<Cents>{labelled[i]->amount};
+        const std::vector<Cents> rj =
+            all ? labelled[j]->readings : std::vector<Cents>{labelled[j]->amount};
+        for (Cents a : ri) {
+          for (Cents b2 : rj) {
+            if (!summed && a != v && b2 != v && a + b2 + rnd0 == v) {
+              summed = true;
+              part_of[a] = part_of[b2] = v;
+            }
+          }
         }
       }
     }
@@ -449,6 +479,11 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
         break;
       }
     }
+  }
+  // A total per tax rate that adds up with another to a total is a part.
+  for (const auto& [part, whole] : part_of) {
+    auto it = cands.find(part);
+    if (it != cands.end() && cands.count(whole)) it->second.score -= 1.5;
   }
   // A subtotal that a printed amount further down adds tax to is a part of
   // the bill, even when OCR lost the label of the line that shows the sum.

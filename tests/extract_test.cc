@@ -368,6 +368,31 @@ TEST_CASE("extract: a payment of exactly the total witnesses it") {
   CHECK(unsure.total_amount.confidence < 0.9);
 }
 
+TEST_CASE("extract: totals per GST rate are parts of the bill") {
+  // The items add up to the 0% part, but the bill is Total Payable.
+  ReceiptFields r = ExtractReceipt(
+      TwoReadings({{"BAKERY SDN BHD", ""},
+                   {"WHITE BREAD 2.13 2 4.26", ""},
+                   {"WHOLEMEAL 2.78 3 8.34", ""},
+                   {"JUMBO 2.97 5 14.85", ""},
+                   {"Total 0% supplies: 27.45", ""},
+                   {"SCOTCH 3.72 2 7.44", ""},
+                   {"Total 6% supplies (excl. GST): 21.84", ""},
+                   {"Total 6% supplies (Inc. GST): 23.15", "Total 6% supplies (Inc. GST): 23.5"},
+                   {"Total 0% supplies: 27.45", ""},
+                   {"Total Payable: 50.60", "Total Payable: 50.60"}}),
+      kToday);
+  CHECK(r.total_amount.value == "50.60");
+  // The line that prints the bill unreadable: the two parts imply it.
+  ReceiptFields u = ExtractReceipt(TwoReadings({{"BAKERY SDN BHD", ""},
+                                                {"Total 0% supplies: 20.67", ""},
+                                                {"Total 6% supplies (Inc. GST): 73.52", ""},
+                                                {"Total Payable: A", ""}}),
+                                   kToday);
+  CHECK(u.total_amount.value == "94.19");
+  CHECK(u.total_amount.confidence < 0.9);
+}
+
 TEST_CASE("extract: a total line read two ways, settled by the rest of the receipt") {
   // Another total line read the same amount twice.
   ReceiptFields r = ExtractReceipt(TwoReadings({{"SHOP SDN BHD", ""},
