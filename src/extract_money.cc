@@ -59,8 +59,10 @@ Kind Classify(const std::string& t) {
   if (has("GST") || has("SST") || has("TAX") || has("CUKAI") || has("SERVICE TAX") ||
       has("SERVICE CHARGE") || has("SRV CHG") || has("SVC CHG") || has("SVR CHG") ||
       has("SERV CHARGE") || has("SERVICE CHG") || has("SVC CHARGE")) {
-    // "TOTAL INCL GST" and "TOTAL SALES (INCLUSIVE OF GST)" are totals.
-    if (has("TOTAL") && (has("INCL") || has("INCLUSIVE") || has("INC") || has("INCLUDING") || has("INCL GST"))) {
+    // "TOTAL INCL GST", "TOTAL SALES (INCLUSIVE OF GST)" and "AMOUNT INCL.
+    // GST" are totals.
+    if ((has("TOTAL") || has("AMOUNT")) &&
+        (has("INCL") || has("INCLUSIVE") || has("INC") || has("INCLUDING") || has("INCL GST"))) {
       return Kind::kStrongTotal;
     }
     if (has("TOTAL") && (has("AMOUNT") || has("SALES")) && !has("GST AMOUNT") && !has("TAX AMOUNT") &&
@@ -69,7 +71,9 @@ Kind Classify(const std::string& t) {
     }
     return Kind::kTax;
   }
-  if (has("CASH") || has("TUNAI") || has("TENDER") || has("TENDERED")) return Kind::kCash;
+  // "Accepted": what a parking or vending machine took in.
+  if (has("CASH") || has("TUNAI") || has("TENDER") || has("TENDERED") || has("ACCEPTED"))
+    return Kind::kCash;
   if (has("GRAND TOTAL") || has("NETT TOTAL") || has("NET TOTAL") || has("TOTAL PAYABLE") ||
       has("AMOUNT DUE") || has("AMT DUE") || has("TOTAL DUE") || has("BALANCE DUE") ||
       has("NETT") || has("TOTAL RM") || has("JUMLAH") || has("AMOUNT PAYABLE") ||
@@ -325,6 +329,11 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   }
   if (tax_lines >= 2) tax_all.push_back(tax_sum);
   if (tax_all.empty()) tax_all.push_back(0);
+  // Discounts as positive amounts, whether printed "-9.20" or "9.20".
+  std::vector<Cents> discounts;
+  for (const auto& m : ml) {
+    if (m.kind == Kind::kDiscount && m.amount != 0) discounts.push_back(std::llabs(m.amount));
+  }
   // A rounding line whose minus sign the print or the OCR lost: either sign.
   for (size_t i = 0, n = rnd_all.size(); i < n; ++i) {
     if (rnd_all[i] > 0) rnd_all.push_back(-rnd_all[i]);
@@ -408,6 +417,15 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     }
     std::vector<Cents> rnd_or_zero = rnd_r.empty() ? std::vector<Cents>{0} : rnd_r;
     bool summed = false;
+    // A discount or coupon under the subtotal: "Sub-Total 21.60", "Coupon
+    // Discount 9.20", "Grand Total 12.40".
+    for (Cents d : discounts) {
+      for (Cents b : sub_r) {
+        for (Cents tax : tax_or_zero) {
+          for (Cents rnd : rnd_or_zero) summed |= d > 0 && b - d + tax + rnd == v;
+        }
+      }
+    }
     for (Cents b : bases) {
       for (Cents tax : tax_or_zero) {
         for (Cents rnd : rnd_or_zero) {

@@ -463,6 +463,8 @@ std::string RepairMoneyLabelWords(const std::string& text) {
     for (const char* k : kWords) {
       if (!keep && up.size() >= 5 && up != k && EditDistance(up, k) <= 1) fixed = k;
     }
+    // "Grand Tota." : TOTAL with a letter lost (no English or Malay word).
+    if (up == "TOTA" || up == "TOTL" || up == "TTAL" || up == "TOAL") fixed = "TOTAL";
     out += fixed;
   }
   return out;

@@ -368,6 +368,29 @@ TEST_CASE("extract: a payment of exactly the total witnesses it") {
   CHECK(unsure.total_amount.confidence < 0.9);
 }
 
+TEST_CASE("extract: a parking machine's receipt, a coupon, a total with a letter lost") {
+  // "Accepted" is what the machine took in, not the total.
+  ReceiptFields p =
+      ExtractReceipt(Doc("CAR PARK SDN BHD\nPay parking ticket 5.00 RM\nAnount Incl. GST 5.00 RM\n"
+                         "Accepted total 10.00 RM\nChange 5.00 RM\nGST 6% 0.28 RM\n"),
+                     kToday);
+  CHECK(p.total_amount.value == "5.00");
+  CHECK(p.cash == 1000);
+  // Subtotal less a coupon is the total.
+  ReceiptFields c =
+      ExtractReceipt(TwoReadings({{"PIZZA SDN BHD", ""},
+                                  {"Sub-Total : 21.60", "Sub-Total : 21.60"},
+                                  {"Coupon Discount : 9.20", "Coupon Discount : 9.20"},
+                                  {"Grand Total : 12.40", ""}}),
+                     kToday);
+  CHECK(c.total_amount.value == "12.40");
+  CHECK(c.total_amount.confidence >= 0.9);
+  bool noted = false;
+  for (const auto& n : c.notes) noted |= n.find("subtotal") != std::string::npos;
+  CHECK(noted);
+  CHECK(internal::RepairMoneyLabelWords("Grand Tota. : 6.70") == "Grand TOTAL. : 6.70");
+}
+
 TEST_CASE("extract: totals per GST rate are parts of the bill") {
   // The items add up to the 0% part, but the bill is Total Payable.
   ReceiptFields r = ExtractReceipt(
