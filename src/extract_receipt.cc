@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <optional>
 #include <regex>
@@ -404,11 +405,11 @@ bool PostcodeAtEnd(const std::string& s) {
          (n.size() == 5 || n[n.size() - 6] == ' ') && HasPostcode(tail);
 }
 
-// OCR slips in the words of receipt-number labels ("Involce No",
-// "Doz No", "RECElPT"): each word within one edit of a label word becomes
-// that word, so the label lookup below finds it.
-std::string RepairLabelWords(const std::string& text) {
-  static const char* const kWords[] = {"INVOICE", "RECEIPT", "DOCUMENT", "NUMBER", "TRANSACTION", "RESIT", "TRANS", "ORDER"};
+// Rewrites each word of text (a run of letters and digits that starts with
+// a letter) by fix(word, end), end being where the word ends in text; the
+// rest of text is kept as it is.
+std::string MapWords(const std::string& text,
+                     const std::function<std::string(const std::string&, size_t)>& fix) {
   std::string out;
   size_t i = 0;
   while (i < text.size()) {
@@ -417,24 +418,39 @@ std::string RepairLabelWords(const std::string& text) {
       continue;
     }
     size_t b = i;
-    while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '|')) ++i;
-    std::string w = text.substr(b, i - b), up = ToUpper(w);
-    std::string fixed = w;
+    while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '|'))
+      ++i;
+    out += fix(text.substr(b, i - b), i);
+  }
+  return out;
+}
+
+// OCR slips in the words of receipt-number labels ("Involce No",
+// "Doz No", "RECElPT"): each word within one edit of a label word becomes
+// that word, so the label lookup below finds it.
+std::string RepairLabelWords(const std::string& text) {
+  static const char* const kWords[] = {"INVOICE", "RECEIPT", "DOCUMENT", "NUMBER",
+                                       "TRANSACTION", "RESIT", "TRANS", "ORDER"};
+  return MapWords(text, [&](const std::string& w, size_t i) {
+    std::string up = ToUpper(w), fixed = w;
     for (const char* k : kWords) {
       if (up.size() >= 5 && up != k && EditDistance(up, k) <= 1) fixed = k;
     }
     // "InvNo", "INVNO": the label's two words run together.
-    if (up == "INVNO" || up == "BILLNO" || up == "DOCNO" || up == "RECEIPTNO") fixed = up.substr(0, up.size() - 2) + " NO";
+    if (up == "INVNO" || up == "BILLNO" || up == "DOCNO" || up == "RECEIPTNO")
+      fixed = up.substr(0, up.size() - 2) + " NO";
     // "INV#" read as "INY#", "1NV#".
-    if (up.size() == 3 && EditDistance(up, "INV") <= 1 && up != "INV" && i < text.size() && text[i] == '#') fixed = "INV";
+    if (up.size() == 3 && EditDistance(up, "INV") <= 1 && up != "INV" && i < text.size() &&
+        text[i] == '#')
+      fixed = "INV";
     // "DOC NO" read as "DOZ NO", "D0C NO", "OOC NO".
     if (up.size() == 3 && EditDistance(up, "DOC") <= 1 && up != "DOC") {
       size_t n = text.find_first_not_of(" .:", i);
-      if (n != std::string::npos && n + 2 <= text.size() && ToUpper(text.substr(n, 2)) == "NO") fixed = "DOC";
+      if (n != std::string::npos && n + 2 <= text.size() && ToUpper(text.substr(n, 2)) == "NO")
+        fixed = "DOC";
     }
-    out += fixed;
-  }
-  return out;
+    return fixed;
+  });
 }
 
 }  // namespace
@@ -446,18 +462,8 @@ std::string RepairMoneyLabelWords(const std::string& text) {
                                        "PAYABLE", "INCLUSIVE", "EXCLUDING", "ADJUSTMENT"};
   // Real words one letter away from a label that must stay what they are.
   static const char* const kKeep[] = {"CHARGE", "CHARGES", "TOTALS", "AMOUNTS"};
-  std::string out;
-  size_t i = 0;
-  while (i < text.size()) {
-    if (!std::isalpha(static_cast<unsigned char>(text[i]))) {
-      out += text[i++];
-      continue;
-    }
-    size_t b = i;
-    while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '|'))
-      ++i;
-    std::string w = text.substr(b, i - b), up = ToUpper(w);
-    std::string fixed = w;
+  return MapWords(text, [](const std::string& w, size_t) {
+    std::string up = ToUpper(w), fixed = w;
     bool keep = false;
     for (const char* k : kKeep) keep |= up == k;
     for (const char* k : kWords) {
@@ -465,9 +471,8 @@ std::string RepairMoneyLabelWords(const std::string& text) {
     }
     // "Grand Tota." : TOTAL with a letter lost (no English or Malay word).
     if (up == "TOTA" || up == "TOTL" || up == "TTAL" || up == "TOAL") fixed = "TOTAL";
-    out += fixed;
-  }
-  return out;
+    return fixed;
+  });
 }
 
 // --- provider name and address ---
