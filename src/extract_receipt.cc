@@ -253,8 +253,11 @@ const char* const kAddressEnders[] = {"TABLE",   "PAX",     "CASHIER", "TAX INVO
 
 std::string CutAtContact(const std::string& s) {
   size_t cut = std::string::npos;
-  std::vector<const char*> labels(std::begin(kContactLabels), std::end(kContactLabels));
-  labels.insert(labels.end(), std::begin(kAddressEnders), std::end(kAddressEnders));
+  static const std::vector<const char*> labels = [] {
+    std::vector<const char*> v(std::begin(kContactLabels), std::end(kContactLabels));
+    v.insert(v.end(), std::begin(kAddressEnders), std::end(kAddressEnders));
+    return v;
+  }();
   for (const char* l : labels) {
     size_t e = FindLabelEnd(s, l);
     if (e == std::string::npos) continue;
