@@ -437,8 +437,11 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     }
     // Parts that add up: "Total 6% supplies" + "Total 0% supplies", in
     // any of their readings when the sum is itself labelled.
+    // Only for a labelled total or one the parts imply: two equal totals
+    // ("Total 10.00", "Total incl. GST 10.00") do not make cash 20.00 the
+    // bill.
     Cents rnd0 = rnd_r.empty() ? 0 : rnd_r.front();
-    for (size_t i = 0; !summed && i < labelled.size(); ++i) {
+    for (size_t i = 0; !summed && (c.labelled || c.seen == 0) && i < labelled.size(); ++i) {
       for (size_t j = i + 1; !summed && j < labelled.size(); ++j) {
         const std::vector<Cents> ri =
             all ? labelled[i]->readings : std::vector<Cents>{labelled[i]->amount};
@@ -446,7 +449,7 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
             all ? labelled[j]->readings : std::vector<Cents>{labelled[j]->amount};
         for (Cents a : ri) {
           for (Cents b2 : rj) {
-            if (!summed && a != v && b2 != v && a + b2 + rnd0 == v) {
+            if (!summed && a != v && b2 != v && a != b2 && a + b2 + rnd0 == v) {
               summed = true;
               part_of[a] = part_of[b2] = v;
             }

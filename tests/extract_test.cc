@@ -414,6 +414,10 @@ TEST_CASE("extract: totals per GST rate are parts of the bill") {
                                    kToday);
   CHECK(u.total_amount.value == "94.19");
   CHECK(u.total_amount.confidence < 0.9);
+  // Two total lines with the same amount are not parts of the cash given.
+  ReceiptFields same =
+      ExtractReceipt(Doc("SHOP SDN BHD\nTotal 10.00\nSUB TOTAL 9.43\nTotal 10.00\nCash 20.00\n"), kToday);
+  CHECK(same.total_amount.value == "10.00");
 }
 
 TEST_CASE("extract: a total line read two ways, settled by the rest of the receipt") {
