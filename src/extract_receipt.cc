@@ -464,7 +464,7 @@ std::string RepairMoneyLabelWords(const std::string& text) {
   static const char* const kWords[] = {"TOTAL",   "CHANGE",    "ROUNDING",  "SUBTOTAL",  "AMOUNT",
                                        "PAYABLE", "INCLUSIVE", "EXCLUDING", "ADJUSTMENT"};
   // Real words one letter away from a label that must stay what they are.
-  static const char* const kKeep[] = {"CHARGE", "CHARGES", "TOTALS", "AMOUNTS"};
+  static const char* const kKeep[] = {"CHARGE", "CHARGES", "TOTALS", "AMOUNTS", "MOUNT", "CHANCE"};
   return MapWords(text, [](const std::string& w, size_t) {
     std::string up = ToUpper(w), fixed = w;
     bool keep = false;
