@@ -259,6 +259,7 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     int labelled = 0, seen = 0;
     bool confirmed = false;  // a total line read twice gave this amount both times
     bool card = false;       // a payment line (card, e-wallet) shows it
+    bool summed = false;     // other amounts on the receipt add up to it
     size_t last = 0;         // lowest line it is on: later totals are more final
     std::vector<std::string> why;
   };
@@ -416,16 +417,17 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
       }
     }
     std::vector<Cents> rnd_or_zero = rnd_r.empty() ? std::vector<Cents>{0} : rnd_r;
-    bool summed = false;
     // A discount or coupon under the subtotal: "Sub-Total 21.60", "Coupon
     // Discount 9.20", "Grand Total 12.40".
+    bool discounted = false;
     for (Cents d : discounts) {
       for (Cents b : sub_r) {
         for (Cents tax : tax_or_zero) {
-          for (Cents rnd : rnd_or_zero) summed |= d > 0 && b - d + tax + rnd == v;
+          for (Cents rnd : rnd_or_zero) discounted |= d > 0 && b - d + tax + rnd == v;
         }
       }
     }
+    bool summed = false;
     for (Cents b : bases) {
       for (Cents tax : tax_or_zero) {
         for (Cents rnd : rnd_or_zero) {
@@ -441,25 +443,31 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     // ("Total 10.00", "Total incl. GST 10.00") do not make cash 20.00 the
     // bill.
     Cents rnd0 = rnd_r.empty() ? 0 : rnd_r.front();
-    for (size_t i = 0; !summed && (c.labelled || c.seen == 0) && i < labelled.size(); ++i) {
-      for (size_t j = i + 1; !summed && j < labelled.size(); ++j) {
+    bool parts = false;
+    for (size_t i = 0;
+         !summed && !discounted && !parts && (c.labelled || c.seen == 0) && i < labelled.size();
+         ++i) {
+      for (size_t j = i + 1; !parts && j < labelled.size(); ++j) {
         const std::vector<Cents> ri =
             all ? labelled[i]->readings : std::vector<Cents>{labelled[i]->amount};
         const std::vector<Cents> rj =
             all ? labelled[j]->readings : std::vector<Cents>{labelled[j]->amount};
         for (Cents a : ri) {
           for (Cents b2 : rj) {
-            if (!summed && a != v && b2 != v && a != b2 && a + b2 + rnd0 == v) {
-              summed = true;
+            if (!parts && a != v && b2 != v && a != b2 && a + b2 + rnd0 == v) {
+              parts = true;
               part_of[a] = part_of[b2] = v;
             }
           }
         }
       }
     }
-    if (summed) {
+    if (summed || discounted || parts) {
       c.score += 2;
-      c.why.push_back("subtotal + tax + rounding = total");
+      c.summed = true;
+      c.why.push_back(summed       ? "subtotal + tax + rounding = total"
+                      : discounted ? "subtotal - discount (+ tax, rounding) = total"
+                                   : "totals per tax rate add up to the total");
     }
     // A total before rounding plus the rounding line gives the amount paid,
     // when that amount is printed on another total line too.
@@ -512,9 +520,7 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     auto it = cands.find(sub);
     if (it == cands.end() || any_total_label) continue;
     for (const auto& [v, c] : cands) {
-      if (v > sub && c.seen > 0 && c.last > it->second.last &&
-          std::find(c.why.begin(), c.why.end(), "subtotal + tax + rounding = total") !=
-              c.why.end()) {
+      if (v > sub && c.seen > 0 && c.last > it->second.last && c.summed) {
         it->second.score -= 1.5;
         break;
       }
