@@ -12,9 +12,9 @@ namespace ncbocr::cli {
 namespace {
 
 struct EvalCliOptions {
-  std::string images, keys, cache, preprocess, lang;
+  std::string images, keys, cache, preprocess, lang, holdout;
   int psm = -1, workers = -1, limit = 0;
-  bool json = false;
+  bool json = false, show_holdout_misses = false;
 };
 
 int EvalCommand(const GlobalOptions& g, const EvalCliOptions& c) {
@@ -25,6 +25,12 @@ int EvalCommand(const GlobalOptions& g, const EvalCliOptions& c) {
   o.keys = c.keys;
   o.ocr_cache = c.cache;
   o.limit = c.limit;
+  if (!c.holdout.empty()) {
+    Result<std::set<std::string>> h = ReadHoldoutList(c.holdout);
+    if (!h.ok()) return Fail(h.status());
+    o.holdout = std::move(h).value();
+  }
+  o.show_holdout_misses = c.show_holdout_misses;
   if (!c.preprocess.empty()) {
     Result<PreprocessOptions> p = ParsePreprocessSpec(c.preprocess);
     if (!p.ok()) return Fail(p.status());
@@ -67,6 +73,9 @@ void RegisterEval(CLI::App& app, AppState& st) {
   cmd->add_option("--lang", c.lang, "Tesseract languages, e.g. eng+msa");
   cmd->add_option("--workers", c.workers, "OCR worker threads (0: one per core)");
   cmd->add_option("--limit", c.limit, "only the first N receipts");
+  cmd->add_option("--holdout", c.holdout,
+                  "file of receipt stems kept out of tuning: scored apart, their misses not listed");
+  cmd->add_flag("--show-holdout-misses", c.show_holdout_misses, "list the hold-out receipts' misses too");
   cmd->add_flag("--json", c.json, "JSON report");
   cmd->callback([&st] { st.action = [&st] { return EvalCommand(st.opts, c); }; });
 }

@@ -83,6 +83,8 @@ Result<EvalReport> RunEval(const EvalOptions& o, const Config& config, const Eng
   if (images.empty()) return Status::Usage("no images with keys found");
 
   EvalReport rep;
+  rep.has_holdout = !o.holdout.empty();
+  rep.show_holdout_misses = o.show_holdout_misses;
   const std::string sig = OcrSignature(config.ocr, o.preprocess);
   std::vector<std::optional<OcrDocument>> docs(images.size());
   std::vector<std::string> errors(images.size());
@@ -165,6 +167,10 @@ Result<EvalReport> RunEval(const EvalOptions& o, const Config& config, const Eng
       rep.submitted++;
       if (!r.total.correct || !r.date.correct) rep.submitted_wrong++;
     }
+    if (rep.has_holdout) {
+      r.holdout = o.holdout.count(r.id) > 0;
+      (r.holdout ? rep.holdout : rep.tuning).Add(r);
+    }
     rep.receipts.push_back(std::move(r));
   }
   return rep;
@@ -176,12 +182,59 @@ double Share(int a, int n) { return n ? static_cast<double>(a) / n : 0.0; }
 
 Json FieldJson(const EvalField& f) { return {{"expected", f.expected}, {"found", f.found}, {"correct", f.correct}}; }
 
+std::string ScoreLine(const char* name, const EvalScore& c) {
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                "%-9s %3d receipts: total %.3f, date %.3f, company %.3f, address %.3f; submit %.3f (%d), "
+                "wrong among them %d\n",
+                name, c.n, Share(c.total, c.n), Share(c.date, c.n), Share(c.company, c.n), Share(c.address, c.n),
+                Share(c.submitted, c.n), c.submitted, c.submitted_wrong);
+  return buf;
+}
+
 }  // namespace
+
+Result<std::set<std::string>> ReadHoldoutList(const fs::path& file) {
+  Result<std::string> raw = ReadFile(file);
+  if (!raw.ok()) return Status::Usage("--holdout: " + raw.status().message());
+  std::set<std::string> stems;
+  std::istringstream in(*raw);
+  std::string line;
+  while (std::getline(in, line)) {
+    line = Trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    stems.insert(line);
+  }
+  if (stems.empty()) return Status::Usage("--holdout: " + file.string() + " names no receipt");
+  return stems;
+}
+
+void EvalScore::Add(const EvalReceipt& r) {
+  n++;
+  company += r.company.correct;
+  address += r.address.correct;
+  date += r.date.correct;
+  total += r.total.correct;
+  if (r.decision == "submit") {
+    submitted++;
+    if (!r.total.correct || !r.date.correct) submitted_wrong++;
+  }
+}
+
+Json EvalScore::ToJson() const {
+  return {{"receipts", n},
+          {"accuracy", {{"company", Share(company, n)}, {"date", Share(date, n)},
+                        {"address", Share(address, n)}, {"total", Share(total, n)}}},
+          {"submitted", submitted},
+          {"submit_share", Share(submitted, n)},
+          {"submitted_wrong", submitted_wrong}};
+}
 
 Json EvalReport::ToJson() const {
   Json misses = Json::array();
   for (const auto& r : receipts) {
     if (r.company.correct && r.date.correct && r.address.correct && r.total.correct && r.error.empty()) continue;
+    if (r.holdout && !show_holdout_misses) continue;
     Json m{{"id", r.id}, {"decision", r.decision}, {"confidence", r.confidence}};
     if (!r.error.empty()) m["error"] = r.error;
     if (!r.company.correct) m["company"] = FieldJson(r.company);
@@ -191,16 +244,22 @@ Json EvalReport::ToJson() const {
     if (r.decision != "submit") m["reasons"] = r.reasons;
     misses.push_back(std::move(m));
   }
-  return {{"receipts", n},
-          {"accuracy", {{"company", Share(company, n)}, {"date", Share(date, n)},
-                        {"address", Share(address, n)}, {"total", Share(total, n)}}},
-          {"submitted", submitted},
-          {"submit_share", Share(submitted, n)},
-          {"submitted_wrong", submitted_wrong},
-          {"submitted_error_rate", Share(submitted_wrong, submitted)},
-          {"routing", routing_note},
-          {"ocr", {{"computed", ocr_computed}, {"cached", ocr_cached}}},
-          {"misses", std::move(misses)}};
+  Json out{{"receipts", n},
+           {"accuracy", {{"company", Share(company, n)}, {"date", Share(date, n)},
+                         {"address", Share(address, n)}, {"total", Share(total, n)}}},
+           {"submitted", submitted},
+           {"submit_share", Share(submitted, n)},
+           {"submitted_wrong", submitted_wrong},
+           {"submitted_error_rate", Share(submitted_wrong, submitted)},
+           {"routing", routing_note},
+           {"ocr", {{"computed", ocr_computed}, {"cached", ocr_cached}}},
+           {"misses", std::move(misses)}};
+  if (has_holdout) {
+    out["tuning"] = tuning.ToJson();
+    out["holdout"] = holdout.ToJson();
+    out["holdout_misses_listed"] = show_holdout_misses;
+  }
+  return out;
 }
 
 std::string EvalReport::ToText() const {
@@ -214,8 +273,14 @@ std::string EvalReport::ToText() const {
   s << buf;
   std::snprintf(buf, sizeof buf, "submit:   %.3f (%d of %d); wrong total or date among them: %d (%.3f)\n",
                 Share(submitted, n), submitted, n, submitted_wrong, Share(submitted_wrong, submitted));
-  s << buf << "note:     " << routing_note << "\n\nmisses (expected | found):\n";
+  s << buf << "note:     " << routing_note << "\n";
+  if (has_holdout) {
+    s << "\n" << ScoreLine("tuning:", tuning) << ScoreLine("hold-out:", holdout);
+    if (!show_holdout_misses) s << "(misses of the hold-out receipts are not listed)\n";
+  }
+  s << "\nmisses (expected | found):\n";
   for (const auto& r : receipts) {
+    if (r.holdout && !show_holdout_misses) continue;
     auto miss = [&](const char* name, const EvalField& f) {
       if (!f.correct) s << "  " << r.id << " " << name << ": " << f.expected << " | " << f.found << "\n";
     };

@@ -17,7 +17,7 @@ class CannedEngine : public OcrEngine {
   explicit CannedEngine(int* calls) : calls_(calls) {}
   std::string Name() const override { return "canned"; }
   Result<OcrText> Recognize(const cv::Mat&) override {
-    ++*calls_;
+    if (calls_) ++*calls_;
     OcrText t;
     for (const char* s : {"KEDAI UBAT SEJAHTERA SDN BHD", "NO 12, JALAN MAWAR 3,", "43000 KAJANG, SELANGOR.",
                           "Receipt No : R00012345", "Date : 05/03/2019", "SUBTOTAL 42.50", "SST 6% 2.55",
@@ -94,4 +94,52 @@ TEST_CASE("eval: scores receipts, routes them and caches OCR") {
   REQUIRE(again.ok());
   CHECK(again->ocr_cached == 2);
   CHECK(calls == before);  // nothing recognised the second time
+}
+
+TEST_CASE("eval: a hold-out list scores the two sets apart and keeps the hold-out's misses out of sight") {
+  testing::TempDir t;
+  auto images = t.path() / "img", keys = t.path() / "key";
+  std::filesystem::create_directories(images);
+  std::filesystem::create_directories(keys);
+  std::filesystem::copy_file(kData / "receipt.png", images / "a.png");
+  std::filesystem::copy_file(kData / "receipt.png", images / "b.png");
+  std::ofstream(keys / "a.json") << R"({"company": "KEDAI UBAT SEJAHTERA SDN BHD", "date": "05/03/2019",
+    "address": "NO 12, JALAN MAWAR 3, 43000 KAJANG, SELANGOR.", "total": "45.05"})";
+  std::ofstream(keys / "b.json") << R"({"company": "OTHER SHOP", "date": "06/03/2019",
+    "address": "ELSEWHERE", "total": "45.50"})";
+  std::ofstream(t.path() / "holdout.txt") << "# kept out of tuning\n\nb\n";
+  auto list = ReadHoldoutList(t.path() / "holdout.txt");
+  REQUIRE(list.ok());
+  CHECK(*list == std::set<std::string>{"b"});
+  std::ofstream(t.path() / "empty.txt") << "# nothing\n";
+  CHECK(ReadHoldoutList(t.path() / "empty.txt").status().kind() == ErrorKind::kUsage);
+  CHECK(ReadHoldoutList(t.path() / "absent.txt").status().kind() == ErrorKind::kUsage);
+
+  EvalOptions o;
+  o.images = images;
+  o.keys = keys;
+  o.holdout = *list;
+  Config config;
+  auto factory = []() -> Result<std::unique_ptr<OcrEngine>> {
+    return std::unique_ptr<OcrEngine>(new CannedEngine(nullptr));
+  };
+  auto r = RunEval(o, config, factory);
+  REQUIRE(r.ok());
+  CHECK(r->n == 2);
+  CHECK(r->tuning.n == 1);
+  CHECK(r->tuning.total == 1);
+  CHECK(r->holdout.n == 1);
+  CHECK(r->holdout.total == 0);
+  CHECK(r->holdout.submitted_wrong == 1);
+  nlohmann::json j = r->ToJson();
+  CHECK(j["holdout"]["accuracy"]["total"] == 0.0);
+  CHECK(j["tuning"]["accuracy"]["total"] == 1.0);
+  CHECK(j["misses"].empty());  // b's miss is in the hold-out
+  CHECK(r->ToText().find("b total") == std::string::npos);
+
+  o.show_holdout_misses = true;
+  auto shown = RunEval(o, config, factory);
+  REQUIRE(shown.ok());
+  CHECK(shown->ToJson()["misses"].size() == 1);
+  CHECK(shown->ToText().find("b total: 45.50 | 45.05") != std::string::npos);
 }

@@ -14,10 +14,17 @@
 // the report says so. OCR results can be cached in a folder keyed by image
 // name and OCR settings, so extraction can be re-tuned without re-running
 // Tesseract.
+//
+// A hold-out list (EvalOptions::holdout) splits the receipts in two: the
+// tuning set, which rules are written against, and the hold-out, which only
+// ever contributes figures. Both are scored separately; misses are listed for
+// the tuning set alone unless show_holdout_misses is set, so that reading
+// the report while writing a rule does not leak the hold-out into it.
 #ifndef NCBOCR_EVAL_H_
 #define NCBOCR_EVAL_H_
 
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,7 +42,13 @@ struct EvalOptions {
   std::filesystem::path ocr_cache;   // empty: no cache
   PreprocessOptions preprocess = DefaultPreprocessOptions();
   int limit = 0;                     // 0: all receipts
+  std::set<std::string> holdout;     // stems of the hold-out receipts
+  bool show_holdout_misses = false;
 };
+
+// Reads a hold-out list: one receipt stem per line, '#' comments and blank
+// lines ignored. kUsage if the file cannot be read or names nothing.
+Result<std::set<std::string>> ReadHoldoutList(const std::filesystem::path& file);
 
 // One field of one receipt.
 struct EvalField {
@@ -50,16 +63,32 @@ struct EvalReceipt {
   std::string decision;
   double confidence = 0;
   std::vector<std::string> reasons;
+  bool holdout = false;              // in the hold-out list
+};
+
+// Counts over a set of receipts.
+struct EvalScore {
+  int n = 0;
+  int company = 0, date = 0, address = 0, total = 0;  // correct counts
+  int submitted = 0;
+  int submitted_wrong = 0;           // wrong total or date among submitted
+
+  void Add(const EvalReceipt& r);
+  nlohmann::json ToJson() const;
 };
 
 struct EvalReport {
   std::vector<EvalReceipt> receipts;
   int n = 0;
-  int company = 0, date = 0, address = 0, total = 0;  // correct counts
+  int company = 0, date = 0, address = 0, total = 0;  // correct counts, all receipts
   int submitted = 0;
   int submitted_wrong = 0;           // wrong total or date among submitted
   int ocr_computed = 0, ocr_cached = 0;
   std::string routing_note;
+  // With a hold-out list: the two sets apart (both empty without one).
+  EvalScore tuning, holdout;
+  bool has_holdout = false;
+  bool show_holdout_misses = false;
 
   nlohmann::json ToJson() const;
   std::string ToText() const;
