@@ -233,10 +233,7 @@ class Fetcher {
     auto draft = ctx_.spool.NewDraft(id);
     if (!draft.ok()) return draft.status();
     Result<std::string> result = Fill(*draft, plan, key);
-    if (!result.ok()) {
-      std::error_code ec;
-      fs::remove_all(draft->dir, ec);  // else SweepTmp removes it within the hour
-    }
+    if (!result.ok()) ctx_.spool.DiscardDraft(*draft);
     return result;
   }
 

@@ -142,11 +142,17 @@ Status Spool::Commit(ClaimDraft& d, ClaimState state, const std::string& actor,
   if (!s.ok()) return s;
   s = RenameClaimDir(d.dir, StateDir(state) / d.claim.id);
   if (!s.ok()) return s;
+  // From here on the claim is committed, whatever the journal says.
   d.dir = StateDir(state) / d.claim.id;
-  s = AppendJournal({{"at", now}, {"claim", d.claim.id}, {"from", ""},
-                     {"to", ClaimStateName(state)}, {"actor", actor}, {"reason", reason}});
-  if (!s.ok()) NoteJournalGap();
-  return s;
+  JournalMove({{"at", now}, {"claim", d.claim.id}, {"from", ""},
+               {"to", ClaimStateName(state)}, {"actor", actor}, {"reason", reason}});
+  return Status::Ok();
+}
+
+void Spool::DiscardDraft(const ClaimDraft& d) const {
+  if (d.dir.parent_path() != root_ / "tmp") return;
+  std::error_code ec;
+  fs::remove_all(d.dir, ec);  // else SweepTmp removes it within the hour
 }
 
 std::vector<std::string> Spool::List(ClaimState s) const {
@@ -264,12 +270,12 @@ Status Spool::Move(Claim& c, ClaimState to, const std::string& actor,
     s = RenameClaimDir(from, StateDir(to) / c.id);
     if (!s.ok()) return s;
   }
+  // From here on the move has happened, whatever the journal says.
   c = next;
-  s = AppendJournal({{"at", now}, {"claim", c.id},
-                     {"from", c.history.back().from}, {"to", ClaimStateName(to)},
-                     {"actor", actor}, {"reason", reason}, {"attempts", c.attempts}});
-  if (!s.ok()) NoteJournalGap();
-  return s;
+  JournalMove({{"at", now}, {"claim", c.id},
+               {"from", c.history.back().from}, {"to", ClaimStateName(to)},
+               {"actor", actor}, {"reason", reason}, {"attempts", c.attempts}});
+  return Status::Ok();
 }
 
 Status Spool::Defer(Claim& c, ClaimState resume, std::chrono::seconds delay,
@@ -409,6 +415,10 @@ Result<std::vector<nlohmann::json>> Spool::ReadJournal() const {
     }
   }
   return out;
+}
+
+void Spool::JournalMove(const nlohmann::json& entry) const {
+  if (!AppendJournal(entry).ok()) NoteJournalGap();
 }
 
 void Spool::NoteJournalGap() const {

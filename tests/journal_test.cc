@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <functional>
 
 #include "ncbocr/spool.h"
 #include "ncbocr/stage.h"
@@ -85,6 +86,74 @@ TEST_CASE("journal: RunStage catches up after a killed run, and only then") {
   RunStage(ctx, body);
   CHECK(LastJournalTo(f.spool, c.id) == "ocred");
   CHECK(!fs::exists(f.spool.root() / "stages" / "ocr.running"));
+}
+
+}  // namespace ncbocr
+
+namespace ncbocr {
+namespace {
+
+// Makes every journal append fail (open(2) of a directory for writing fails
+// with EISDIR, also for root) while renames still work; the returned
+// function puts the journal back.
+std::function<void()> BreakJournal(const Spool& spool) {
+  fs::path p = spool.root() / "journal" / "journal.log";
+  fs::path aside = spool.root() / "journal" / "journal.log.aside";
+  std::error_code ec;
+  fs::rename(p, aside, ec);  // may not exist yet
+  fs::create_directory(p);
+  return [p, aside] {
+    std::error_code ec2;
+    fs::remove(p, ec2);
+    fs::rename(aside, p, ec2);
+  };
+}
+
+}  // namespace
+
+TEST_CASE("journal: a move whose journal line fails after the rename has happened, and the gap is repaired") {
+  testing::SpoolFixture f;
+  Claim c = f.Add(ClaimState::kFetched, testing::CompleteExtract());
+  auto repair = BreakJournal(f.spool);
+  Status s = f.spool.Move(c, ClaimState::kOcred, "ocr", "");
+  CHECK(s.ok());  // the rename happened: that is the move
+  CHECK(c.state == ClaimState::kOcred);
+  CHECK(f.spool.LoadIn(ClaimState::kOcred, c.id).ok());
+  CHECK(f.spool.JournalGapSuspected());
+  repair();
+  auto n = f.spool.ReconcileJournal();
+  REQUIRE(n.ok());
+  CHECK(*n == 1);
+  CHECK(LastJournalTo(f.spool, c.id) == "ocred");
+  CHECK_FALSE(f.spool.JournalGapSuspected());
+}
+
+TEST_CASE("journal: a commit whose journal line fails keeps the claim, and discarding the draft leaves it alone") {
+  testing::SpoolFixture f;
+  auto d = f.spool.NewDraft(NewClaimId());
+  REQUIRE(d.ok());
+  REQUIRE(f.spool.WriteDraftFile(*d, "original.jpg", "jpeg bytes").ok());
+  auto repair = BreakJournal(f.spool);
+  Status s = f.spool.Commit(*d, ClaimState::kFetched, "fetch", "");
+  CHECK(s.ok());
+  CHECK(d->dir == f.spool.StateDir(ClaimState::kFetched) / d->claim.id);
+  // A caller that cleans up after a failure elsewhere cannot delete a
+  // committed claim: only drafts in tmp/ are discarded.
+  f.spool.DiscardDraft(*d);
+  CHECK(f.spool.LoadIn(ClaimState::kFetched, d->claim.id).ok());
+  CHECK(f.spool.HasClaimFile(*f.spool.Load(d->claim.id), "original.jpg"));
+  repair();
+  REQUIRE(f.spool.ReconcileJournal().ok());
+  CHECK(LastJournalTo(f.spool, d->claim.id) == "fetched");
+}
+
+TEST_CASE("journal: DiscardDraft removes an uncommitted draft") {
+  testing::SpoolFixture f;
+  auto d = f.spool.NewDraft(NewClaimId());
+  REQUIRE(d.ok());
+  REQUIRE(fs::is_directory(d->dir));
+  f.spool.DiscardDraft(*d);
+  CHECK_FALSE(fs::exists(d->dir));
 }
 
 }  // namespace ncbocr

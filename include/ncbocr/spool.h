@@ -73,9 +73,17 @@ class Spool {
   Status WriteDraftFile(const ClaimDraft& d, const std::string& name,
                         const std::string& bytes, unsigned mode = 0600) const;
   // Writes the manifest and renames the draft into `state`. On success the
-  // draft directory no longer exists.
+  // draft directory no longer exists and d.dir names the claim's directory.
+  // Fails only before the rename (the draft is then still in tmp/, for the
+  // caller to remove or SweepTmp to sweep). Once the rename has happened the
+  // claim is committed: a journal line that cannot be appended afterwards
+  // does not fail the call but leaves a journal gap (JournalGapSuspected)
+  // that the next stage run repairs (ReconcileJournal).
   Status Commit(ClaimDraft& d, ClaimState state, const std::string& actor,
                 const std::string& reason) const;
+  // Removes a draft that was not committed. Only ever touches tmp/: a draft
+  // that Commit has renamed into a state is left alone.
+  void DiscardDraft(const ClaimDraft& d) const;
 
   // --- lookup ---
   // Ids in a state, oldest first (ids sort by creation time).
@@ -99,7 +107,10 @@ class Spool {
   // --- transitions ---
   // Moves c to `to`, appending history and a journal line. c.state is updated.
   // If the claim is no longer where c says (another process moved it), returns
-  // kTransient "claim moved concurrently" and changes nothing.
+  // kTransient "claim moved concurrently" and changes nothing. Any other
+  // failure comes before the rename and changes nothing either. As with
+  // Commit, a journal line that cannot be appended after the rename leaves a
+  // journal gap, not a failure: the move has happened.
   Status Move(Claim& c, ClaimState to, const std::string& actor,
               const std::string& reason) const;
   // Moves c to deferred with resume_state=resume and the next attempt after
@@ -153,6 +164,8 @@ class Spool {
  private:
   explicit Spool(fs::path root) : root_(std::move(root)) {}
   Status RenameClaimDir(const fs::path& from, const fs::path& to) const;
+  // Appends a move's journal line; on failure records the gap instead.
+  void JournalMove(const nlohmann::json& entry) const;
   void NoteJournalGap() const;
   fs::path root_;
 };
