@@ -4,14 +4,14 @@
 # alert per batch of claims newly in review (claim id, sender, reason, and no
 # other personal data); exactly one ALERT and one RESOLVED per condition
 # change however often `alert --check` runs (disk low, a failing stage); the
-# daily summary. Skips (77) without python3-aiosmtpd.
+# daily summary. Skips (125) without python3-aiosmtpd.
 set -euo pipefail
 : "${NCBOCR:?path to the ncbocr binary}" "${SOURCE_DIR:?source tree}"
 py=""
 for p in python3 /usr/bin/python3; do
   if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import aiosmtpd' 2>/dev/null; then py=$p; break; fi
 done
-[ -n "$py" ] || { echo "python3-aiosmtpd not installed: skipped"; exit 77; }
+[ -n "$py" ] || { echo "python3-aiosmtpd not installed: skipped"; exit 125; }
 work=$(mktemp -d)
 sink_pid=""
 cleanup() { [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
