@@ -67,11 +67,6 @@ bool HasAny(const std::string& text, const char* const (&labels)[N]) {
   return HasAny(text, labels, N);
 }
 
-int CountAlpha(const std::string& s) {
-  int n = 0;
-  for (unsigned char c : s) n += std::isalpha(c) != 0;
-  return n;
-}
 int CountUpper(const std::string& s) {
   int n = 0;
   for (unsigned char c : s) n += std::isupper(c) != 0;
@@ -109,7 +104,7 @@ bool IsRegistrationLine(const std::string& s) {
       HasLabel(n, "BUSINESS REG")) {
     return CountDigits(s) >= 5 || HasLabel(n, "ID") || HasLabel(n, "NO");
   }
-  int digits = CountDigits(s), alpha = CountAlpha(s);
+  int digits = CountDigits(s), alpha = internal::CountAlphaChars(s);
   // "(123456-X)" and the like; "LOT 2685" is an address line.
   return digits >= 4 && alpha <= 3 && !HasAny(n, kAddressWords);
 }
@@ -297,7 +292,7 @@ bool IsTitle(const std::string& s) {
 
 bool LooksLikeNameLine(const Line& l) {
   const std::string& s = l.text;
-  int alpha = CountAlpha(s);
+  int alpha = internal::CountAlphaChars(s);
   if (alpha < 3) return false;
   // A line with no capital at all is usually a handwritten or stamped note
   // on the scan, not the provider's printed name.

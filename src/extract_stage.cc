@@ -18,13 +18,6 @@ namespace {
 
 constexpr int kMaxAttempts = 5;
 
-Date DateOf(TimePoint t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  localtime_r(&tt, &tm);
-  return Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
-}
-
 }  // namespace
 
 StageReport RunExtractStage(StageContext& ctx) {
@@ -70,7 +63,7 @@ StageReport RunExtractStage(StageContext& ctx) {
       }
 
       ExtractOptions opt;
-      opt.today = DateOf(ctx.clock.Now());
+      opt.today = LocalDateOf(ctx.clock.Now());
       opt.claim_id = c.id;
       Extraction x = ExtractClaim(*doc, email, ctx.config.extract, opt);
       nlohmann::json out = x.ToJson();

@@ -43,9 +43,7 @@ std::string JoinLimited(const std::vector<std::string>& items, size_t max) {
 
 // Email ids come from the source (file names for .eml); keep log lines on one line.
 std::string ForLog(const std::string& s, size_t max = 80) {
-  std::string out;
-  for (char c : s.substr(0, max)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) ? '?' : c;
-  return out;
+  return ReplaceControlChars(s.substr(0, max), '?');
 }
 
 class Fetcher {

@@ -26,11 +26,6 @@ namespace {
 
 constexpr size_t kMaxResponseBytes = 64u << 20;  // no service answers more; refuse a runaway
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 struct UrlParts {
   std::string scheme;     // lower case
   std::string authority;  // without user info
@@ -43,7 +38,7 @@ std::optional<UrlParts> SplitUrl(const std::string& url) {
   auto sep = url.find("://");
   if (sep == std::string::npos || sep == 0) return std::nullopt;
   UrlParts u;
-  u.scheme = Lower(url.substr(0, sep));
+  u.scheme = AsciiLower(url.substr(0, sep));
   std::string rest = url.substr(sep + 3);
   size_t end = rest.find_first_of("/?#");
   std::string auth = rest.substr(0, end);
@@ -53,9 +48,9 @@ std::optional<UrlParts> SplitUrl(const std::string& url) {
   if (!auth.empty() && auth[0] == '[') {
     auto close = auth.find(']');
     if (close == std::string::npos) return std::nullopt;
-    u.host = Lower(auth.substr(1, close - 1));
+    u.host = AsciiLower(auth.substr(1, close - 1));
   } else {
-    u.host = Lower(auth.substr(0, auth.find(':')));
+    u.host = AsciiLower(auth.substr(0, auth.find(':')));
   }
   if (u.host.empty()) return std::nullopt;
   if (auto hash = rest.find('#'); hash != std::string::npos) rest.resize(hash);
@@ -108,7 +103,7 @@ size_t OnHeader(char* data, size_t size, size_t n, void* userp) {
     return size * n;
   }
   auto colon = line.find(':');
-  if (colon != std::string::npos) (*headers)[Lower(Trim(line.substr(0, colon)))] = Trim(line.substr(colon + 1));
+  if (colon != std::string::npos) (*headers)[AsciiLower(Trim(line.substr(0, colon)))] = Trim(line.substr(colon + 1));
   return size * n;
 }
 
@@ -220,7 +215,7 @@ Result<HttpResponse> CurlClient::Send(const HttpRequest& req) {
 
   curl_slist* headers = nullptr;
   for (const auto& [name, value] : req.headers) {
-    if (Lower(name) == "x-request-id") continue;  // ours, fresh per attempt
+    if (AsciiLower(name) == "x-request-id") continue;  // ours, fresh per attempt
     headers = curl_slist_append(headers, (name + ": " + value).c_str());
   }
   headers = curl_slist_append(headers, ("X-Request-ID: " + resp.request_id).c_str());
@@ -342,9 +337,8 @@ bool IsRetryableStatus(int status) { return status == 0 || status == 429 || stat
 
 std::chrono::milliseconds RetryDelay(int attempt, const HttpOptions& options, int retry_after_s) {
   using std::chrono::milliseconds;
-  double ms = static_cast<double>(options.backoff_base.count());
-  for (int i = 1; i < attempt && ms < options.backoff_cap.count(); ++i) ms *= 2;
-  ms = std::min(ms, static_cast<double>(options.backoff_cap.count()));
+  const double ms = DoublingDelay(attempt, static_cast<double>(options.backoff_base.count()),
+                                  static_cast<double>(options.backoff_cap.count()));
   // Jitter keeps many clients that failed together from retrying together.
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uniform_real_distribution<double> jitter(0.5, 1.0);

@@ -37,12 +37,6 @@ struct GFreeDeleter {
 };
 using GString_ = std::unique_ptr<char, GFreeDeleter>;
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 // Mail text uses CRLF; readers of email.json (extraction) expect "\n".
 // Trailing white space is dropped, leading white space on the first line kept.
 std::string NormalizeNewlines(const std::string& s) {
@@ -213,7 +207,7 @@ class Walker {
     std::string type = "application/octet-stream";
     if (ct) {
       GString_ mt(g_mime_content_type_get_mime_type(ct));
-      if (mt) type = Lower(mt.get());
+      if (mt) type = AsciiLower(mt.get());
     }
     GMimeContentDisposition* disp = g_mime_object_get_content_disposition(obj);
     bool attachment = disp && g_mime_content_disposition_is_attachment(disp);

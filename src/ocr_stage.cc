@@ -13,6 +13,7 @@
 #include "ncbocr/gpu.h"
 #include "ncbocr/ocr.h"
 #include "ncbocr/ocr_batch.h"
+#include "ncbocr/util.h"
 
 namespace ncbocr {
 
@@ -36,10 +37,7 @@ std::string DescribeForLog(const Claim& c) {
     s += " part " + std::to_string(c.source.part_index + 1) + "/" +
          std::to_string(std::max(1, c.source.part_count)) + " (" + c.attachment->stored_name + ")";
   }
-  for (char& ch : s) {
-    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) ch = '?';
-  }
-  return s;
+  return ReplaceControlChars(std::move(s), '?');
 }
 
 }  // namespace
@@ -131,10 +129,7 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
       const Result<OcrDocument>& doc = it->second;
       if (!doc.ok()) {
         const Status& s = doc.status();
-        std::string why = s.message().substr(0, 300);
-        for (char& ch : why) {
-          if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
-        }
+        const std::string why = ReplaceControlChars(s.message().substr(0, 300), ' ');
         ctx.log->warn("claim {}: {}: OCR failed ({}): {}", c.id, DescribeForLog(c),
                       ErrorKindName(s.kind()), why);
         if (s.kind() == ErrorKind::kIo || s.kind() == ErrorKind::kTransient) {
