@@ -18,11 +18,6 @@
 namespace ncbocr {
 namespace {
 
-void InitGMimeOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { g_mime_init(); });
-}
-
 // Owns a GObject reference.
 struct GObjectUnref {
   void operator()(gpointer p) const {
@@ -300,10 +295,15 @@ std::string CapHeaderFields(std::string_view raw, size_t max_field, bool* cut) {
 
 }  // namespace
 
+void InitGMime() {
+  static std::once_flag once;
+  std::call_once(once, [] { g_mime_init(); });
+}
+
 Result<ParsedEmail> ParseEmail(std::string_view raw, const MimeLimits& limits) {
   if (Trim(std::string(raw.substr(0, std::min<size_t>(raw.size(), 4096)))).empty())
     return Status::Permanent("empty message");
-  InitGMimeOnce();
+  InitGMime();
 
   bool header_cut = false;
   std::string capped = CapHeaderFields(raw, limits.max_raw_header_field, &header_cut);

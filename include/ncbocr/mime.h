@@ -56,6 +56,10 @@ struct MimeLimits {
 
 // Parses a whole message. kPermanent only when nothing resembling a message
 // can be read (empty input, no headers at all).
+// Initialises GMime, once per process and thread-safely; every user of
+// GMime (parsing here, building alert mail in smtp.cc) calls it first.
+void InitGMime();
+
 Result<ParsedEmail> ParseEmail(std::string_view raw, const MimeLimits& limits = {});
 
 // HTML to plain text for bodies: drops tags, comments, <script>, <style> and
