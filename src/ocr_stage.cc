@@ -10,6 +10,7 @@
 #include <chrono>
 #include <map>
 
+#include "ncbocr/fetch.h"
 #include "ncbocr/gpu.h"
 #include "ncbocr/ocr.h"
 #include "ncbocr/ocr_batch.h"
@@ -27,12 +28,11 @@ std::string Describe(const Claim& c) {
   return s;
 }
 
-// For log lines: the email by its source id and the attachment by part
+// For log lines: the email by EmailForLog and the attachment by part
 // number and stored name, never by the sender's file name (which may hold a
 // name or an IC number). One line, however odd the id.
 std::string DescribeForLog(const Claim& c) {
-  std::string s = "email " + c.source.kind + ":" +
-                  (c.source.email_id.empty() ? std::string("?") : c.source.email_id.substr(0, 80));
+  std::string s = "email " + EmailForLog(c.source.kind, c.source.email_id);
   if (c.attachment) {
     s += " part " + std::to_string(c.source.part_index + 1) + "/" +
          std::to_string(std::max(1, c.source.part_count)) + " (" + c.attachment->stored_name + ")";

@@ -55,4 +55,30 @@ expect_code 78 "$NCBOCR" --config "$WORK/ok.yaml" submit
 expect_code 78 env NCB_API_BASE_URL=http://ncb.example.com/api "$NCBOCR" --config "$WORK/ok.yaml" submit
 expect_grep "loopback" "$WORK/err"
 
+# Issue 15: a device, a directory or too much on stdin is refused with the
+# file and the problem named, before anything is read or decoded.
+cat > "$WORK/small.yaml" <<YAML
+spool: $WORK/spool
+fetch:
+  max_attachment_bytes: 4096
+  max_message_bytes: 8192
+YAML
+S="$NCBOCR --config $WORK/small.yaml"
+expect_code 65 $S extract /dev/zero
+expect_grep "/dev/zero: not a regular file" "$WORK/err"
+expect_code 65 $S extract "$WORK"
+expect_grep "$WORK: is a directory" "$WORK/err"
+head -c 5000 /dev/zero > "$WORK/big.json"
+expect_code 65 $S extract "$WORK/big.json"
+expect_grep "big.json: larger than fetch.max_attachment_bytes (4096 bytes)" "$WORK/err"
+expect_code 65 bash -c "head -c 100000 /dev/zero | $S extract -"
+expect_grep "stdin: larger than fetch.max_attachment_bytes" "$WORK/err"
+echo '{"pages": []}' > "$WORK/ocr.json"
+expect_code 65 $S extract "$WORK/ocr.json" --email /dev/zero
+expect_grep "/dev/zero: not a regular file" "$WORK/err"
+expect_code 65 $S ocr "$WORK"
+expect_grep "$WORK: is a directory" "$WORK/err"
+expect_code 65 $S ocr /dev/zero
+expect_grep "/dev/zero: not a regular file" "$WORK/err"
+
 finish

@@ -401,6 +401,10 @@ def build(source_dir):
     add("size-message-over-limit", with_attachment("s2", unique_pdf("s2") + b"%" + b"y" * (9 << 20),
                                                    "application/pdf", "r.pdf"),
         ["failed"], "max_message_bytes")
+    # ---- issue 15
+    # Mail clients save an .eml under its Subject: the name must not reach the log.
+    add("Claim Siti Aminah binti Yusof MBR-778899 850101-14-5566",
+        with_attachment("i1", unique_pdf("i1"), "application/pdf", "r.pdf"), FLOWS)
     return cases
 
 
