@@ -280,12 +280,21 @@ std::vector<IdCandidate> FindIds(const std::string& t, const IdShapes& shapes, I
   return out;
 }
 
+// Whether `up` (upper-cased text) may hold `label` at all: its first word
+// occurs in it. A cheap test before FindLabelEnd, which copies the line.
+bool MayHold(const std::string& up, const std::string& label) {
+  size_t sp = label.find(' ');
+  return up.find(sp == std::string::npos ? label : label.substr(0, sp)) != std::string::npos;
+}
+
 // `separated`, when given, says whether a ':' or '-' stood between the label
 // and the name ("Clinic: X" labels a name; "...at the klinik. Please..." does
 // not).
 std::string NameAfter(const std::string& text, const std::vector<std::string>& labels,
                       bool* separated = nullptr) {
+  const std::string up = ToUpper(text);
   for (const auto& label : labels) {
+    if (!MayHold(up, label)) continue;
     bool ascii = std::all_of(label.begin(), label.end(), [](unsigned char c) { return c < 0x80; });
     size_t e;
     if (ascii) {
@@ -427,7 +436,7 @@ EmailFields ExtractEmail(const EmailInfo& email, const Date& today, const Extrac
   EmailFields f;
   std::vector<EmailLine> lines = SplitEmail(email);
   ReadIds(lines, IdShapes(config), f);
-  const std::vector<std::string> kNameLabels = {
+  static const std::vector<std::string> kNameLabels = {
       "MEMBER NAME", "PATIENT NAME", "FULL NAME", "NAME", "NAMA AHLI", "NAMA PESAKIT", "NAMA PENUH",
       "NAMA SAYA", "NAMA", "MY NAME IS", "I AM", "SAYA IALAH", "姓名", "名字", "我叫", "我是"};
 
@@ -438,6 +447,7 @@ EmailFields ExtractEmail(const EmailInfo& email, const Date& today, const Extrac
       if (pass < 3 && (static_cast<int>(l.part) != want || l.signature)) continue;
       if (pass == 3 && !l.signature) continue;
       double c = pass == 0 ? 0.95 : pass == 1 ? 0.85 : pass == 2 ? 0.7 : 0.6;
+      const std::string up = ToUpper(l.text);
       if (!f.member_name.present()) {
         std::string n = NameAfter(l.text, kNameLabels);
         if (!n.empty()) f.member_name = {n, c * 0.9, "email"};
@@ -446,6 +456,7 @@ EmailFields ExtractEmail(const EmailInfo& email, const Date& today, const Extrac
         static const std::vector<std::string> kAmountLabels = {
             "AMOUNT", "TOTAL", "JUMLAH", "CLAIM AMOUNT", "AMAUN", "金额", "总额", "RM"};
         for (const auto& lab : kAmountLabels) {
+          if (!MayHold(up, lab)) continue;
           bool ascii = std::all_of(lab.begin(), lab.end(), [](unsigned char ch) { return ch < 0x80; });
           size_t e = ascii ? FindLabelEnd(l.text, lab) : l.text.find(lab);
           if (e == std::string::npos) continue;
@@ -459,19 +470,22 @@ EmailFields ExtractEmail(const EmailInfo& email, const Date& today, const Extrac
         }
       }
       if (!f.service_date) {
-        std::vector<DateToken> d = FindDates(l.text, Date{2000, 1, 1}, today);
         // Dates in headers of quoted mail ("On 3 Jan 2019 ... wrote") are
         // not the visit; own text and labelled lines only.
-        std::string up = ToUpper(l.text);
-        bool labelled = HasLabel(up, "DATE") || HasLabel(up, "TARIKH") || HasLabel(up, "VISIT") ||
-                        HasLabel(up, "TREATMENT") || HasLabel(up, "RAWATAN") || l.text.find("日期") != std::string::npos;
-        if (!d.empty() && labelled && up.find("WROTE") == std::string::npos && up.find("SENT:") == std::string::npos) {
-          f.service_date = d[0].date;
+        bool labelled = l.text.find("日期") != std::string::npos;
+        for (const char* w : {"DATE", "TARIKH", "VISIT", "TREATMENT", "RAWATAN"}) {
+          labelled = labelled || (up.find(w) != std::string::npos && HasLabel(up, w));
+        }
+        if (labelled && up.find("WROTE") == std::string::npos && up.find("SENT:") == std::string::npos) {
+          std::vector<DateToken> d = FindDates(l.text, Date{2000, 1, 1}, today);
+          if (!d.empty()) f.service_date = d[0].date;
         }
       }
       if (f.provider.empty()) {
         bool separated = false;
-        std::string p = NameAfter(l.text, {"CLINIC", "KLINIK", "HOSPITAL", "PROVIDER", "PANEL", "诊所", "医院"}, &separated);
+        static const std::vector<std::string> kProviderLabels = {"CLINIC", "KLINIK", "HOSPITAL", "PROVIDER",
+                                                                 "PANEL",  "诊所",   "医院"};
+        std::string p = NameAfter(l.text, kProviderLabels, &separated);
         // "Clinic: Klinik Sejahtera" -> keep the label word when it is part of the name.
         // A name starts with a letter or digit: "clinic + pharmacy" in a
         // subject names no provider.

@@ -251,7 +251,7 @@ TEST_CASE("extract email: the readers take linear time on 1 MB of each bad shape
     auto t0 = std::chrono::steady_clock::now();
     EmailFields f = Read(text.substr(0, 4096), text);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    INFO(name << ": " << secs << " s");
+    INFO(std::string(name) << ": " << secs << " s");
     CHECK(secs < 2.0);
     (void)f;
   }
