@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <regex>
 #include <set>
 
 #include <yaml-cpp/yaml.h>
@@ -74,6 +75,8 @@ const std::map<std::string, Key>& Schema() {
       {"extract.review_sample_rate", {Kind::kDouble, [](Config& c, N n) { c.extract.review_sample_rate = n.as<double>(); }}},
       {"extract.allow_empty_invoice_number", {Kind::kBool, [](Config& c, N n) { c.extract.allow_empty_invoice_number = n.as<bool>(); }}},
       {"extract.max_service_age_days", {Kind::kInt, [](Config& c, N n) { c.extract.max_service_age_days = n.as<int>(); }}},
+      {"extract.member_id_patterns", {Kind::kStringList, [](Config& c, N n) { c.extract.member_id_patterns = n.as<std::vector<std::string>>(); }}},
+      {"extract.policy_number_patterns", {Kind::kStringList, [](Config& c, N n) { c.extract.policy_number_patterns = n.as<std::vector<std::string>>(); }}},
 
       {"ncb.base_url", {Kind::kString, [](Config& c, N n) { c.ncb.base_url = n.as<std::string>(); }}},
       {"ncb.api_key", {Kind::kString, [](Config& c, N n) { c.ncb.api_key = n.as<std::string>(); }}},
@@ -285,6 +288,19 @@ Status Validate(const Config& c, const std::string& where) {
     return bad("extract.review_sample_rate", "must be between 0 and 1");
   }
   if (c.extract.max_service_age_days < 1) return bad("extract.max_service_age_days", "must be at least 1");
+  if (c.extract.member_id_patterns.empty()) return bad("extract.member_id_patterns", "must list at least one shape");
+  for (const char* key : {"extract.member_id_patterns", "extract.policy_number_patterns"}) {
+    const auto& list = std::string(key) == "extract.member_id_patterns" ? c.extract.member_id_patterns
+                                                                         : c.extract.policy_number_patterns;
+    for (const auto& p : list) {
+      if (Trim(p).empty()) return bad(key, "holds an empty pattern");
+      try {
+        std::regex re(p, std::regex::ECMAScript | std::regex::icase);
+      } catch (const std::regex_error& e) {
+        return bad(key, "'" + p + "' is not a regular expression (" + e.what() + ")");
+      }
+    }
+  }
   const std::string& u = c.ncb.base_url;
   if (!u.empty()) {
     if (u.rfind("file://", 0) == 0) {

@@ -681,14 +681,32 @@ void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
 // --- receipt number ---
 
 void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
+  // The labels receipts print for their number, English and Malay, most
+  // specific first. A weak label (an order, a transaction, a reference, a
+  // ticket, a bare BIL, CS, CB or DOC) may name another number than the
+  // receipt's: a value after it is kept below the submit threshold, and
+  // only from its own line.
+  struct Label {
+    const char* text;
+    bool weak;
+  };
   // clang-format off
-  static const char* const kLabels[] = {
-      "INVOICE NO", "INVOICE NUMBER", "INV NO", "INV", "INVOICE", "TAX INVOICE NO",
-      "RECEIPT NO", "RECEIPT NUMBER", "RECEIPT", "RCPT NO", "RCPT", "BILL NO", "BILL",
-      "DOC NO", "DOCUMENT NO", "DOCUMENT", "NO RESIT", "RESIT NO", "NO BIL", "TRANS NO",
-      "TRANSACTION NO", "TRN NO", "SLIP NO", "CHECK NO", "CHK NO", "CASH BILL NO",
-      "CB NO", "CB", "CS NO", "SALES NO", "ORDER NO", "REF NO", "REFERENCE NO", "SERIAL NO",
-      "TICKET NO", "TXN NO", "CHECK", "CHK", "ORDER", "ORD", "TRANS", "TXN"};
+  static const Label kLabels[] = {
+      {"INVOICE NO", false}, {"INVOICE NUMBER", false}, {"INV NO", false}, {"INV", false},
+      {"INVOICE", false}, {"TAX INVOICE NO", false}, {"NO INVOIS", false}, {"INVOIS NO", false},
+      {"NOMBOR INVOIS", false}, {"INVOIS", false},
+      {"RECEIPT NO", false}, {"RECEIPT NUMBER", false}, {"RECEIPT", false}, {"RCPT NO", false},
+      {"RCPT", false}, {"NO RESIT", false}, {"RESIT NO", false}, {"NOMBOR RESIT", false},
+      {"RESIT", false}, {"BILL NO", false}, {"BILL", false}, {"NO BIL", false}, {"BIL NO", false},
+      {"DOC NO", false}, {"DOCUMENT NO", false}, {"DOCUMENT", false}, {"DOC", true},
+      {"CASH BILL NO", false}, {"CASH BILL", false}, {"CASH SALE NO", false},
+      {"CASH SALES NO", false}, {"CASH SALE", false}, {"CB NO", false}, {"CB", true},
+      {"CS NO", false}, {"CS", true},
+      {"TRANS NO", true}, {"TRANSACTION NO", true}, {"TRN NO", true}, {"SLIP NO", true},
+      {"CHECK NO", true}, {"CHK NO", true}, {"SALES NO", true}, {"ORDER NO", true},
+      {"REF NO", true}, {"REFERENCE NO", true}, {"SERIAL NO", true}, {"TICKET NO", true},
+      {"TICKET", true}, {"TXN NO", true}, {"CHECK", true}, {"CHK", true}, {"ORDER", true},
+      {"ORD", true}, {"TRANS", true}, {"TXN", true}, {"BIL", true}};
   // clang-format on
   // Earlier labels are more specific.
   int best_rank = 1000;
@@ -705,10 +723,14 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
     }
     for (int rank = 0; rank < static_cast<int>(std::size(kLabels)); ++rank) {
       if (rank >= best_rank) break;
-      size_t e = FindLabelEnd(t, kLabels[rank]);
+      const Label& label = kLabels[rank];
+      size_t e = FindLabelEnd(t, label.text);
       if (e == std::string::npos) continue;
       std::string rest = t.substr(e);
-      if (Trim(rest).empty() && i + 1 < lines.size()) rest = lines[i + 1].text;
+      if (Trim(rest).empty()) {
+        if (label.weak || i + 1 >= lines.size()) continue;
+        rest = lines[i + 1].text;
+      }
       // The value: the first token of letters/digits/-/ that has a digit,
       // after separators and a little OCR junk (";", "+", a stray symbol).
       std::string clean;
@@ -749,6 +771,7 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
       const size_t at = Trim(rest).empty() ? std::string::npos : lines[i].text.find(v);
       const double words = at != std::string::npos ? lines[i].ConfidenceOf(at, at + v.size()) : 0.0;
       best_conf = std::max(lines[i].confidence, words) >= 0.6 ? 0.95 : 0.8;
+      if (label.weak) best_conf = std::min(best_conf, 0.85);
       break;
     }
   }

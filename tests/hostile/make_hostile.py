@@ -394,6 +394,19 @@ def build(source_dir):
         "not an email")
     add("mime-empty-file", b"", ["failed"], "empty")
 
+    # ---- member fields (issue 15 items 2 and 4): ids that run on into
+    # characters no id holds go to a clerk, never cut short; a megabyte of
+    # label words is read in linear time.
+    add("email-policy-runs-on", headers("e1") + multipart([
+        text_part(BODY + b"Policy No: POL-1' OR '1'='1\n"),
+        part(unique_pdf("e1"), "application/pdf", "filename=r.pdf")]), ["review"], "runs on")
+    add("email-member-id-runs-on", headers("e2") + multipart([
+        text_part(b"Please process my claim.\nMember ID: M123'; DROP TABLE claims;--\n"),
+        part(unique_pdf("e2"), "application/pdf", "filename=r.pdf")]), ["review"], "runs on")
+    add("email-member-1mb", headers("e3") + multipart([
+        text_part(b"member " * ((1 << 20) // 7)),
+        part(unique_pdf("e3"), "application/pdf", "filename=r.pdf")]), FLOWS)
+
     # ---- size
     add("size-attachment-over-limit",
         with_attachment("s1", unique_pdf("s1") + b"%" + b"x" * (1200 * 1024) + b"\n",
