@@ -42,7 +42,13 @@ struct Field {
   std::string value;        // empty: not found
   double confidence = 0;    // 0..1
   std::string source;       // "ocr", "email" or "both"
+  // The evidence: pages (1-based, sorted, each once) of the receipt lines
+  // the value was read from; empty for a value from the email alone. All
+  // of one receipt's pages, by segment.h's split.
+  std::vector<int> pages;
   bool present() const { return !value.empty(); }
+  // Records a line of page (1-based) as evidence.
+  void AddPage(int page);
 };
 
 struct ItemCharge {
