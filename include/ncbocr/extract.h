@@ -25,6 +25,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +40,10 @@
 namespace ncbocr {
 
 struct Field {
+  Field() = default;
+  Field(std::string v, double c, std::string s, std::vector<int> p = {})
+      : value(std::move(v)), confidence(c), source(std::move(s)), pages(std::move(p)) {}
+
   std::string value;        // empty: not found
   double confidence = 0;    // 0..1
   std::string source;       // "ocr", "email" or "both"
