@@ -166,6 +166,12 @@ std::string PageRange::Describe() const {
   return "pages " + std::to_string(first) + "-" + std::to_string(last);
 }
 
+std::string AttachmentLabel(const Claim& c) {
+  if (!c.attachment) return "";
+  if (c.attachment_receipts > 1 && c.pages) return c.attachment->filename + " (" + c.pages->Describe() + ")";
+  return c.attachment->filename;
+}
+
 std::string NewClaimId() {
   auto now = std::chrono::system_clock::now();
   std::time_t tt = std::chrono::system_clock::to_time_t(now);

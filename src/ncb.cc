@@ -64,12 +64,9 @@ Result<ClaimValues> LoadClaimValues(const Spool& spool, const Claim& c) {
     return Status::Permanent("claim " + c.id + ": unreadable extract.json: " + e.what());
   }
   v.fields["source_email_id"] = c.source.email_id;
-  v.fields["source_filename"] = c.attachment ? c.attachment->filename : "";
   // NCB has no field for a page range; the file's name is where a clerk at
   // NCB looks for which receipt of a multi-receipt scan this claim is.
-  if (c.attachment && c.attachment_receipts > 1 && c.pages) {
-    v.fields["source_filename"] += " (" + c.pages->Describe() + ")";
-  }
+  v.fields["source_filename"] = AttachmentLabel(c);
   v.fields["claim_id"] = c.id;
   return v;
 }

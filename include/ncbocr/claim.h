@@ -105,6 +105,11 @@ struct Claim {
   static Result<Claim> FromJson(const nlohmann::json& j);
 };
 
+// The claim's attachment as people and NCB see it: the file name, and for
+// one of several receipts in one attachment its pages, "scan.pdf (page 2)".
+// "" without an attachment.
+std::string AttachmentLabel(const Claim& c);
+
 // A fresh claim id: "YYYYMMDD-HHMMSS-xxxxxxxx" (UTC time + 32 random bits).
 std::string NewClaimId();
 
