@@ -460,9 +460,9 @@ def build(out):
     add(9, "ms-two-receipts-one-pdf", "siti", "Tuntutan: klinik & farmasi (1 PDF)",
         "Tue, 24 Nov 2026 20:03:15 +0800",
         multipart("mixed", "=_s09_mixed", [
-            text_part(f"Salam,\n\nSaya imbas dua resit dalam satu PDF: klinik (9 Nov) dan "
-                      f"farmasi (23 Nov).\nI scanned both receipts into one PDF.\n\n"
-                      f"Nama: {m[0]}\nNo. ahli: {m[2]}\nNo. polisi: {m[3]}\n\nTerima kasih."),
+            text_part(f"Salam,\n\nSaya imbas dua resit dalam satu PDF: klinik dan farmasi.\n"
+                      f"I scanned both receipts into one PDF.\n\n"
+                      f"Nama: {m[0]}\nNombor ahli: {m[2]}\nNombor polisi: {m[3]}\n\nTerima kasih."),
             file_part(files["two-receipts"], "application/pdf", "imbasan_resit.pdf")]),
         ["klinik-mutiara", "farmasi-mutiara"], ["fetched"],
         "two receipts in one two-page PDF (text layer): one claim at fetch, two claims after "
