@@ -179,7 +179,7 @@ TEST_CASE("segment: a repeated header is not a new receipt when the page says it
 
 TEST_CASE("segment: two receipts one above the other on one page are a doubt naming the page") {
   std::vector<ReceiptSegment> s =
-      SegmentDocument(Pages({kPharmacy, std::string(kClinic) + kPharmacy}), kToday);
+      SegmentDocument(Pages({kClinic, std::string(kPharmacy) + kLongPage1 + kLongPage2}), kToday);
   REQUIRE(s.size() == 2);
   CHECK_FALSE(Doubtful(s[0]));
   REQUIRE(Doubtful(s[1]));
@@ -300,7 +300,7 @@ struct SplitFixture {
     return nlohmann::json::parse(spool.ReadClaimFile(c, "extract.json").value());
   }
   std::string Value(const Claim& c, const char* field) const {
-    const auto& v = Extraction(c)["fields"][field]["value"];
+    const nlohmann::json v = Extraction(c)["fields"][field]["value"];
     return v.is_string() ? v.get<std::string>() : "";
   }
 
