@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "ncbocr/extract.h"
 #include "ncbocr/mime.h"
+#include "ncbocr/segment.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr::cli {
@@ -115,9 +116,29 @@ int ExtractFileCommand(const GlobalOptions& g, const ExtractCliOptions& o) {
   ExtractOptions xo;
   xo.today = Today();
   xo.claim_id = o.file;
-  Extraction x = ExtractClaim(*doc, email, config->extract, xo);
-  if (o.json) std::cout << x.ToJson().dump(2) << "\n";
-  else std::cout << Text(x);
+  // As the spool stage does: one extraction per receipt, each from its own
+  // pages; a doubt of the segmentation sends it to review.
+  std::vector<ReceiptSegment> segs = SegmentDocument(*doc, xo.today);
+  nlohmann::json all = nlohmann::json::array();
+  for (size_t k = 0; k < segs.size(); ++k) {
+    Extraction x = ExtractClaim(PagesOf(*doc, segs[k].pages), email, config->extract, xo);
+    if (!segs[k].doubt.empty()) {
+      x.decision = "review";
+      x.reasons.insert(x.reasons.begin(), segs[k].doubt);
+    }
+    nlohmann::json j = x.ToJson();
+    j["pages"] = {segs[k].pages.first, segs[k].pages.last};
+    all.push_back(j);
+    if (o.json) continue;
+    if (segs.size() > 1) {
+      std::cout << (k ? "\n" : "") << "receipt " << k + 1 << " of " << segs.size() << " ("
+                << segs[k].pages.Describe() << ")\n";
+    }
+    std::cout << Text(x);
+  }
+  if (o.json) {
+    std::cout << (all.size() == 1 ? all[0] : nlohmann::json{{"receipts", all}}).dump(2) << "\n";
+  }
   return kExitOk;
 }
 

@@ -71,6 +71,9 @@ nlohmann::json Claim::ToJson() const {
     j["attachment"] = nullptr;
   }
   j["skipped"] = skipped;
+  j["pages"] = pages ? nlohmann::json::array({pages->first, pages->last}) : nlohmann::json();
+  j["attachment_receipts"] = attachment_receipts;
+  j["split_from"] = split_from;
   j["attempts"] = attempts;
   j["next_attempt_at"] = next_attempt_at;
   j["resume_state"] = resume_state ? nlohmann::json(ClaimStateName(*resume_state)) : nlohmann::json();
@@ -122,6 +125,13 @@ Result<Claim> Claim::FromJson(const nlohmann::json& j) {
       if (s.is_string()) c.skipped.push_back(s.get<std::string>());
     }
   }
+  if (j.contains("pages") && j["pages"].is_array() && j["pages"].size() == 2 &&
+      j["pages"][0].is_number_integer() && j["pages"][1].is_number_integer()) {
+    PageRange r{j["pages"][0].get<int>(), j["pages"][1].get<int>()};
+    if (r.first >= 1 && r.last >= r.first) c.pages = r;
+  }
+  c.attachment_receipts = Int(j, "attachment_receipts");
+  c.split_from = JsonString(j, "split_from");
   c.attempts = Int(j, "attempts");
   c.next_attempt_at = JsonString(j, "next_attempt_at");
   if (auto r = ParseClaimState(JsonString(j, "resume_state"))) c.resume_state = *r;
@@ -144,6 +154,17 @@ Result<Claim> Claim::FromJson(const nlohmann::json& j) {
   }
   if (j.contains("notes") && j["notes"].is_object()) c.notes = j["notes"];
   return c;
+}
+
+std::string PageRange::Describe() const {
+  if (first == last) return "page " + std::to_string(first);
+  return "pages " + std::to_string(first) + "-" + std::to_string(last);
+}
+
+std::string AttachmentLabel(const Claim& c) {
+  if (!c.attachment) return "";
+  if (c.attachment_receipts > 1 && c.pages) return c.attachment->filename + " (" + c.pages->Describe() + ")";
+  return c.attachment->filename;
 }
 
 std::string NewClaimId() {

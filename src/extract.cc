@@ -154,6 +154,11 @@ std::vector<Line> BuildLines(const OcrDocument& doc) {
 
 }  // namespace internal
 
+void Field::AddPage(int page) {
+  auto at = std::lower_bound(pages.begin(), pages.end(), page);
+  if (at == pages.end() || *at != page) pages.insert(at, page);
+}
+
 ReceiptFields ExtractReceipt(const OcrDocument& doc, const Date& today) {
   ReceiptFields r;
   std::vector<internal::Line> lines = internal::BuildLines(doc);
@@ -339,9 +344,11 @@ Extraction ExtractClaim(const OcrDocument& doc, const std::optional<EmailInfo>& 
 nlohmann::json Extraction::ToJson() const {
   nlohmann::json fj = nlohmann::json::object();
   auto field = [](const Field& v) {
-    return nlohmann::json{{"value", v.present() ? nlohmann::json(v.value) : nlohmann::json(nullptr)},
-                          {"confidence", std::round(v.confidence * 1000) / 1000},
-                          {"source", v.source.empty() ? "ocr" : v.source}};
+    nlohmann::json j{{"value", v.present() ? nlohmann::json(v.value) : nlohmann::json(nullptr)},
+                     {"confidence", std::round(v.confidence * 1000) / 1000},
+                     {"source", v.source.empty() ? "ocr" : v.source}};
+    if (v.present() && !v.pages.empty()) j["pages"] = v.pages;
+    return j;
   };
   for (const auto& [k, v] : fields) fj[k] = field(v);
   nlohmann::json items = nlohmann::json::array();

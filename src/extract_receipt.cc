@@ -500,6 +500,7 @@ bool IsLabelledNumber(const std::string& line) {
 // the town and state lines that may follow it.
 std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, size_t to) {
   std::vector<std::string> parts;
+  Field evidence;  // the pages of the lines taken
   bool postcode = false;
   double conf_sum = 0;
   for (size_t i = from; i < lines.size() && i < to; ++i) {
@@ -529,11 +530,13 @@ std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, si
       if (town_then_state) {
         parts.push_back(cut);
         conf_sum += lines[i].confidence;
+        evidence.AddPage(lines[i].page + 1);
         continue;
       }
       if (IsStateLine(cut) || town) {
         parts.push_back(cut);
         conf_sum += lines[i].confidence;
+        evidence.AddPage(lines[i].page + 1);
       }
       break;
     }
@@ -549,6 +552,7 @@ std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, si
     }
     parts.push_back(cut);
     conf_sum += lines[i].confidence;
+    evidence.AddPage(lines[i].page + 1);
     if (HasPostcode(cut)) postcode = true;
     if (cut.size() < t.size()) break;  // a contact label ended the line
   }
@@ -566,7 +570,7 @@ std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, si
     addr += p;
   }
   double c = (postcode ? 0.85 : 0.5) * std::min(1.0, conf_sum / parts.size() + 0.15);
-  return Field{CollapseSpaces(addr), c, "ocr"};
+  return Field{CollapseSpaces(addr), c, "ocr", evidence.pages};
 }
 
 // "12, Jalan ...", "LOT PTD 101051", "Jalan Permas 10/10": a digit or an
@@ -642,6 +646,7 @@ void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
   if (name_at < 0) return;
   std::string name = CleanName(lines[name_at].text);
   double line_conf = lines[name_at].confidence;
+  int name_first = name_at;  // the name's first line, when it runs over two
   // Names broken over two lines: "POPULAR BOOK" / "CO. (M) SDN BHD".
   const std::string raw_name = Trim(lines[name_at].text);
   if (name_at + 1 < static_cast<int>(lines.size()) && !raw_name.empty() && raw_name.back() == '&' &&
@@ -657,6 +662,7 @@ void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
   } else if (IsSuffixOnly(lines[name_at].text) && name_at > 0 &&
              LooksLikeNameLine(lines[name_at - 1])) {
     name = CleanName(lines[name_at - 1].text + " " + name);
+    name_first = name_at - 1;
   } else if (name_at > 0 && StartsWithGenericWord(name) && LooksLikeNameLine(lines[name_at - 1]) &&
              CountDigits(lines[name_at - 1].text) == 0 && !IsTitle(lines[name_at - 1].text) &&
              lines[name_at - 1].confidence >= 0.75 &&
@@ -667,8 +673,10 @@ void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
     // that starts with a kind of business or a branch in brackets goes on
     // from the line above.
     name = CleanName(lines[name_at - 1].text + " " + name);
+    name_first = name_at - 1;
   }
   r.provider_name = {name, name_conf * std::min(1.0, line_conf + 0.15), "ocr"};
+  for (int i = name_first; i <= name_at; ++i) r.provider_name.AddPage(lines[i].page + 1);
 
   // Address: the lines after the name, up to and including the postcode
   // line. Some receipts (petrol stations) print the site's address above
@@ -712,6 +720,7 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
   int best_rank = 1000;
   std::string best;
   double best_conf = 0;
+  Field best_evidence;  // the pages of its label's line and its value's
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string t = RepairLabelWords(lines[i].text);
     // Registration, tax and telephone numbers are not receipt numbers.
@@ -727,8 +736,9 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
       size_t e = FindLabelEnd(t, label.text);
       if (e == std::string::npos) continue;
       std::string rest = t.substr(e);
+      const bool value_below = Trim(rest).empty() && i + 1 < lines.size();
       if (Trim(rest).empty()) {
-        if (label.weak || i + 1 >= lines.size()) continue;
+        if (label.weak || !value_below) continue;
         rest = lines[i + 1].text;
       }
       // The value: the first token of letters/digits/-/ that has a digit,
@@ -763,6 +773,9 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
       if (!FindDates(v, Date{1990, 1, 1}, Date{2100, 1, 1}).empty()) continue;
       best_rank = rank;
       best = v;
+      best_evidence = Field{};
+      best_evidence.AddPage(lines[i].page + 1);
+      if (value_below) best_evidence.AddPage(lines[i + 1].page + 1);
       // A specific label is strong evidence; the number's own reading is
       // what can still be off (the clerk sees it next to the image).
       // The number's own words, when they can be found in the line: a label
@@ -775,7 +788,7 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
       break;
     }
   }
-  if (!best.empty()) r.receipt_number = {best, best_conf, "ocr"};
+  if (!best.empty()) r.receipt_number = {best, best_conf, "ocr", best_evidence.pages};
 }
 
 }  // namespace internal

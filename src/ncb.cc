@@ -5,6 +5,7 @@
 #include <set>
 
 #include "ncbocr/ncb_http.h"
+#include "ncbocr/segment.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {
@@ -63,7 +64,9 @@ Result<ClaimValues> LoadClaimValues(const Spool& spool, const Claim& c) {
     return Status::Permanent("claim " + c.id + ": unreadable extract.json: " + e.what());
   }
   v.fields["source_email_id"] = c.source.email_id;
-  v.fields["source_filename"] = c.attachment ? c.attachment->filename : "";
+  // NCB has no field for a page range; the file's name is where a clerk at
+  // NCB looks for which receipt of a multi-receipt scan this claim is.
+  v.fields["source_filename"] = AttachmentLabel(c);
   v.fields["claim_id"] = c.id;
   return v;
 }
@@ -125,7 +128,12 @@ Result<std::string> BuildNcbBody(const ClaimValues& v, const NcbConfig& config,
 std::string IdempotencyKey(const Claim& c) {
   // The receipt's content, not the claim id: if the spool were ever rebuilt
   // from the mailbox, the same receipt would still carry the same key.
-  if (c.attachment && !c.attachment->sha256.empty()) return "ncbocr-" + c.attachment->sha256.substr(0, 40);
+  if (c.attachment && !c.attachment->sha256.empty()) {
+    if (c.attachment_receipts > 1 && c.pages) {
+      return "ncbocr-" + Sha256Hex(ReceiptKey(c.attachment->sha256, *c.pages)).substr(0, 40);
+    }
+    return "ncbocr-" + c.attachment->sha256.substr(0, 40);
+  }
   return "ncbocr-claim-" + c.id;
 }
 

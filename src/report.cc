@@ -124,7 +124,10 @@ nlohmann::json ClaimsJson(const Spool& spool, const std::vector<ClaimState>& sta
       r["state"] = ClaimStateName(c->state);
       r["created_at"] = c->created_at;
       r["email_id"] = c->source.email_id;
-      r["filename"] = c->attachment ? c->attachment->filename : "";
+      r["filename"] = AttachmentLabel(*c);
+      r["pages"] = c->pages ? nlohmann::json::array({c->pages->first, c->pages->last}) : nlohmann::json();
+      r["attachment_receipts"] = c->attachment_receipts;
+      r["split_from"] = c->split_from;
       r["sha256"] = c->attachment ? c->attachment->sha256 : "";
       r["confidence"] = c->confidence ? nlohmann::json(*c->confidence) : nlohmann::json();
       r["ncb_reference"] = c->ncb_reference;
@@ -172,6 +175,13 @@ std::string ClaimText(const Claim& c, const std::string& dir) {
     out << "file         " << c.attachment->filename << " (" << c.attachment->content_type << ", "
         << c.attachment->size << " bytes)\n"
         << "sha256       " << c.attachment->sha256 << "\n";
+    if (c.pages && c.attachment_receipts > 1) {
+      out << "receipt      " << c.pages->Describe() << " (the attachment holds " << c.attachment_receipts
+          << " receipts)\n";
+    } else if (c.pages) {
+      out << "receipt      " << c.pages->Describe() << " (the whole attachment)\n";
+    }
+    if (!c.split_from.empty()) out << "split from   " << c.split_from << "\n";
   } else {
     out << "file         (none)\n";
   }

@@ -133,7 +133,7 @@ ClaimValues ValuesOf(const Json& extract, const Claim& c) {
   }
   if (extract.contains("confidence") && extract["confidence"].is_number()) v.confidence = extract["confidence"];
   v.fields["source_email_id"] = c.source.email_id;
-  v.fields["source_filename"] = c.attachment ? c.attachment->filename : "";
+  v.fields["source_filename"] = AttachmentLabel(c);
   v.fields["claim_id"] = c.id;
   return v;
 }
@@ -218,7 +218,8 @@ Json ListExceptions(const Spool& spool, TimePoint now) {
       auto t = ParseIso(since);
       r["age_s"] = t ? Json(std::chrono::duration_cast<std::chrono::seconds>(now - *t).count()) : Json();
       r["sender"] = JsonString(ParseOr(spool.ReadClaimFile(*c, "email.json"), Json::object()), "from_address");
-      r["filename"] = c->attachment ? c->attachment->filename : "";
+      r["filename"] = AttachmentLabel(*c);
+      r["pages"] = c->pages ? Json::array({c->pages->first, c->pages->last}) : Json();
       r["confidence"] = c->confidence ? Json(*c->confidence) : Json();
       r["reasons"] = c->review_reasons;
       r["reason"] = c->reason;
@@ -265,7 +266,8 @@ Result<Json> ShowException(const Spool& spool, const std::string& id) {
   j["state"] = ClaimStateName(c->state);
   j["sender"] = JsonString(email, "from_address");
   j["subject"] = JsonString(email, "subject");
-  j["filename"] = c->attachment ? c->attachment->filename : "";
+  j["filename"] = AttachmentLabel(*c);
+  j["pages"] = c->pages ? Json::array({c->pages->first, c->pages->last}) : Json();
   j["original"] = c->attachment ? (spool.ClaimDir(*c) / c->attachment->stored_name).string() : "";
   j["confidence"] = c->confidence ? Json(*c->confidence) : Json();
   j["reason"] = c->reason;

@@ -25,6 +25,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,10 +40,20 @@
 namespace ncbocr {
 
 struct Field {
+  Field() = default;
+  Field(std::string v, double c, std::string s, std::vector<int> p = {})
+      : value(std::move(v)), confidence(c), source(std::move(s)), pages(std::move(p)) {}
+
   std::string value;        // empty: not found
   double confidence = 0;    // 0..1
   std::string source;       // "ocr", "email" or "both"
+  // The evidence: pages (1-based, sorted, each once) of the receipt lines
+  // the value was read from; empty for a value from the email alone. All
+  // of one receipt's pages, by segment.h's split.
+  std::vector<int> pages;
   bool present() const { return !value.empty(); }
+  // Records a line of page (1-based) as evidence.
+  void AddPage(int page);
 };
 
 struct ItemCharge {
