@@ -66,6 +66,15 @@ failed_id=$(python3 -c "import json,sys; print(next(c['id'] for c in json.load(o
 $N claims show "$failed_id" > "$WORK/show.txt" && pass || fail "claims show $failed_id"
 expect_grep "email " "$WORK/show.txt"
 
+# Issue 15: retrying the message that was over fetch.max_message_bytes is
+# refused with its reason, which stays as it was.
+big_id=$(python3 -c "import json,sys; print(next(c['id'] for c in json.load(open(sys.argv[1])) if c['email_id']=='size-message-over-limit.eml'))" "$WORK/claims.json")
+expect_code 65 $N retry "$big_id"
+expect_grep "parked by fetch and holds no receipt (.*max_message_bytes" "$WORK/err"
+$N claims show "$big_id" > "$WORK/show-big.txt" && pass || fail "claims show $big_id"
+expect_grep "failed" "$WORK/show-big.txt"
+expect_grep "max_message_bytes" "$WORK/show-big.txt"
+
 python3 - "$WORK" <<'PY' && pass || fail "per-case outcomes (see above)"
 import hashlib, json, re, sys
 work = sys.argv[1]
