@@ -3,8 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <string>
 
 namespace ncbocr {
@@ -12,6 +15,19 @@ namespace ncbocr {
 namespace {
 
 constexpr size_t kMaxLine = 300;
+
+// The real stderr while a capture is on, for std::terminate: its last words
+// ("terminate called after throwing ...") must reach the terminal or cron's
+// mail, not a pipe whose reader dies with the process.
+std::atomic<int> g_real_stderr{-1};
+std::terminate_handler g_previous_terminate = nullptr;
+
+[[noreturn]] void TerminateToRealStderr() {
+  int fd = g_real_stderr.load();
+  if (fd >= 0) ::dup2(fd, STDERR_FILENO);
+  if (g_previous_terminate) g_previous_terminate();
+  std::abort();
+}
 
 void LogLine(const Logger& log, std::string line) {
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
@@ -41,6 +57,8 @@ StderrToLog::StderrToLog(Logger log, bool active) : log_(std::move(log)) {
   }
   ::close(fds[1]);  // fd 2 is now the only write end: EOF once it is put back
   saved_fd_ = saved;
+  g_real_stderr.store(saved);
+  g_previous_terminate = std::set_terminate(TerminateToRealStderr);
   read_fd_ = fds[0];
   reader_ = std::thread([this] {
     std::string pending;
@@ -68,6 +86,8 @@ StderrToLog::StderrToLog(Logger log, bool active) : log_(std::move(log)) {
 StderrToLog::~StderrToLog() {
   if (saved_fd_ < 0) return;
   std::fflush(stderr);
+  std::set_terminate(g_previous_terminate);
+  g_real_stderr.store(-1);
   ::dup2(saved_fd_, STDERR_FILENO);  // closes the pipe's last write end
   ::close(saved_fd_);
   reader_.join();

@@ -3,9 +3,12 @@
 #include "ncbocr/stderr_capture.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
+#include <exception>
 #include <sstream>
 #include <vector>
 
@@ -64,6 +67,32 @@ TEST_CASE("stderr capture: libjpeg's warnings go to the log, not to stderr") {
   CHECK(logged.find("warning library: Premature end of JPEG file") != std::string::npos);
   CHECK(logged.find("warning library: second line\n") != std::string::npos);
   CHECK(logged.find("warning library: no newline at the end\n") != std::string::npos);
+}
+
+TEST_CASE("stderr capture: std::terminate's message still reaches the real stderr") {
+  int out[2];
+  REQUIRE(::pipe(out) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {  // the child: its stderr is our pipe; it dies inside a capture
+    std::signal(SIGABRT, SIG_DFL);  // not doctest's crash report
+    ::dup2(out[1], STDERR_FILENO);
+    ::close(out[0]);
+    StderrToLog capture(NullLogger(), true);
+    std::fprintf(stderr, "captured\n");
+    std::terminate();
+  }
+  ::close(out[1]);
+  std::string got;
+  char buf[512];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
+  ::close(out[0]);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGABRT);
+  CHECK(got.find("terminate called") != std::string::npos);
+  CHECK(got.find("captured") == std::string::npos);
 }
 
 TEST_CASE("stderr capture: inactive when the log is stderr itself") {

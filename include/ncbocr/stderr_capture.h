@@ -6,6 +6,8 @@
 // file or syslog, such lines would reach the terminal or cron's mail raw and
 // without a time or stage; while a StderrToLog is alive they become warnings
 // in the stage's log instead ("library: ..."), one per line, cut to 300 bytes.
+// std::terminate's message still goes to the real stderr; a sanitizer's
+// report may be lost with the process (its exit status still tells).
 #ifndef NCBOCR_STDERR_CAPTURE_H_
 #define NCBOCR_STDERR_CAPTURE_H_
 
