@@ -85,7 +85,9 @@ TEST_CASE("stderr capture: std::terminate's message still reaches the real stder
   ::close(out[1]);
   std::string got;
   char buf[512];
-  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) {
+    got.append(buf, static_cast<size_t>(n));
+  }
   ::close(out[0]);
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);

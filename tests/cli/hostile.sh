@@ -77,6 +77,12 @@ $N claims show "$big_id" > "$WORK/show-big.txt" && pass || fail "claims show $bi
 expect_grep "failed" "$WORK/show-big.txt"
 expect_grep "max_message_bytes" "$WORK/show-big.txt"
 
+# Issue 15: a device and a directory given as the file are refused at once.
+expect_code 65 $N extract /dev/zero
+expect_grep "/dev/zero: not a regular file" "$WORK/err"
+expect_code 65 $N ocr "$WORK/inbox"
+expect_grep "is a directory" "$WORK/err"
+
 # Issue 15: with log.file set, what libjpeg and libpng print about broken
 # images goes to the log as 'library:' warnings; the stages print nothing.
 mkdir -p "$WORK/libs/inbox"
