@@ -214,8 +214,10 @@ bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
 // The input made safe for libxml2 in one pass: valid UTF-8, no NUL (libxml2
 // ends the document there), and no tag with more than kMaxAttributes
 // attributes. Tags are only told from text as libxml2 tells them ('<' and a
-// letter, or '</'), and quoted values are skipped whole; what this pass
-// cannot read as a tag is copied unchanged for the parser to judge.
+// letter, or '</'); quoted values are skipped whole, comments are copied
+// whole, and a tag ends at its '>' or at the next '<' outside quotes. A tag
+// within the limit is copied byte for byte: only what follows its 64th
+// attribute is dropped, and then the tag is closed with a '>'.
 std::string PrepareForParser(std::string_view html) {
   std::string valid;
   if (!IsValidUtf8(html)) {
@@ -231,25 +233,34 @@ std::string PrepareForParser(std::string_view html) {
       ++i;
       continue;
     }
-    bool tag = c == '<' && i + 1 < html.size() &&
-               (IsAsciiLetter(html[i + 1]) || html[i + 1] == '/');
-    if (!tag) {
-      out += c;
-      ++i;
+    if (html.compare(i, 4, "<!--") == 0) {
+      size_t end = html.find("-->", i + 4);
+      end = end == std::string_view::npos ? html.size() : end + 3;
+      for (; i < end; ++i) {
+        if (html[i] != '\0') out += html[i];
+      }
       continue;
     }
+    bool tag = c == '<' && i + 1 < html.size() &&
+               (IsAsciiLetter(html[i + 1]) || html[i + 1] == '/');
+    out += c;
+    ++i;
+    if (!tag) continue;
     // Inside a tag: count attributes (each run of non-space after a space,
     // outside quotes); past the limit, drop bytes up to the tag's end.
     int attributes = 0;
     bool in_space = false;
+    bool closed = false;
     char quote = 0;
-    out += c;
-    for (++i; i < html.size(); ++i) {
+    while (i < html.size()) {
       char d = html[i];
+      if (d == '<' && (quote == 0 || attributes > kMaxAttributes)) break;  // the next tag
+      ++i;
       if (d == '\0') continue;
       if (quote) {
         if (d == quote) quote = 0;
       } else if (d == '>') {
+        closed = true;
         break;
       } else if (d == '"' || d == '\'') {
         quote = d;
@@ -261,10 +272,7 @@ std::string PrepareForParser(std::string_view html) {
       }
       if (attributes <= kMaxAttributes) out += d;
     }
-    if (i < html.size()) {
-      out += '>';
-      ++i;
-    }
+    if (closed || attributes > kMaxAttributes) out += '>';
   }
   return out;
 }

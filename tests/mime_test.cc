@@ -129,6 +129,11 @@ TEST_CASE("mime: HTML to text keeps what matters of malformed HTML") {
   for (int i = 0; i < 5000; ++i) many += " a" + std::to_string(i) + "=\"v>\"";
   many += ">inside</div>after";
   CHECK(HtmlToText(many) == "before\n\ninside\nafter");
+  // Cutting such a tag neither swallows the next tag nor a comment's end.
+  std::string script = "<script>if (a<b";
+  for (int i = 0; i < 100; ++i) script += " x" + std::to_string(i);
+  CHECK(HtmlToText(script + "</script><p>Member M1</p>") == "Member M1");
+  CHECK(HtmlToText("<!-- <p" + script.substr(15) + " --> Member M2 <b>x</b>") == "Member M2 x");
   // Nesting past the limit: the text up to there is kept.
   std::string deep = "<p>kept</p>";
   for (int i = 0; i < 5000; ++i) deep += "<span>";

@@ -418,6 +418,42 @@ def build(source_dir):
     # Mail clients save an .eml under its Subject: the name must not reach the log.
     add("Claim Siti Aminah binti Yusof MBR-778899 850101-14-5566",
         with_attachment("i1", unique_pdf("i1"), "application/pdf", "r.pdf"), FLOWS)
+    # A 661-byte PNG whose header claims 60000x60000 pixels: broken, not a logo.
+    claims_huge = png(60000, 60000, zlib.compress(b"\x00" * 4000))
+    add("png-661-bytes-60000x60000", with_attachment("i2", claims_huge + b"\x00" * (661 - len(claims_huge)),
+                                                     "image/png", "r.png"), SKIPPED, "truncated")
+    # 1 MB HTML bodies of the shapes a parser may spend quadratic time on
+    # (1 MB of lone '<' held fetch for 184 s); tests/mime_test.cc bounds each.
+    mb = 1 << 20
+
+    def html_email(tag, body):
+        return headers(tag) + (b"Content-Type: text/html; charset=utf-8\r\n"
+                               b"Content-Transfer-Encoding: 8bit\r\n\r\n") + body
+
+    def distinct_attributes():
+        out, i = [b"<a"], 0
+        size = 2
+        while size < mb:
+            name, n = b"", i
+            while True:
+                name += bytes([97 + n % 26])
+                n //= 26
+                if n == 0:
+                    break
+            out.append(b" " + name)
+            size += len(name) + 1
+            i += 1
+        return b"".join(out) + b">"
+
+    add("html-1mb-lone-lt", html_email("h1", b"<" * mb), SKIPPED, "no receipt attachment")
+    add("html-1mb-unclosed-comments", html_email("h2", b"<!--" * (mb // 4)), SKIPPED,
+        "no receipt attachment")
+    add("html-1mb-deep-nesting-stray-ends", html_email("h3", b"<b>" * (mb // 6) + b"</i>" * (mb // 8)),
+        SKIPPED, "no receipt attachment")
+    add("html-1mb-distinct-attributes", html_email("h4", distinct_attributes()), SKIPPED,
+        "no receipt attachment")
+    add("html-1mb-huge-attribute", html_email("h5", b"<a href=\"" + b"x" * mb), SKIPPED,
+        "no receipt attachment")
     return cases
 
 
