@@ -31,6 +31,17 @@ expect_grep "ncb.max_attempts" "$WORK/err"
 
 expect_code 78 env OCR_HIGH_CONFIDENCE_THRESHOLD=2 "$NCBOCR" --spool "$WORK/spool" status
 expect_grep "OCR_HIGH_CONFIDENCE_THRESHOLD\|high_confidence_threshold" "$WORK/err"
+# A bad value from the environment is the variable's fault, not the file's.
+expect_code 78 env OCR_USE_GPU=yes "$NCBOCR" --spool "$WORK/spool" status
+expect_grep "environment variable OCR_USE_GPU" "$WORK/err"
+expect_code 0 env LOG_LEVEL=INFO "$NCBOCR" --spool "$WORK/spool" status
+
+# --source takes every source the man page lists: imap reaches the
+# configuration check (no imap.url), not a usage error.
+rc=0
+"$NCBOCR" --spool "$WORK/spool" fetch --source imap >"$WORK/out" 2>"$WORK/err" || rc=$?
+[ "$rc" != 64 ] && ! grep -q "not in" "$WORK/err" && pass || fail "fetch --source imap refused as usage ($rc): $(cat "$WORK/err")"
+expect_grep "imap" "$WORK/err"
 
 cat > "$WORK/ok.yaml" <<YAML
 spool: $WORK/spool
