@@ -54,6 +54,18 @@ assert set(j["queues"]) >= {"fetched", "ocred", "ready", "submitted", "done", "r
 assert all(v == 0 for v in j["queues"].values())
 assert set(j["stages"]) == {"fetch", "ocr", "extract", "submit", "archive"}
 PY
+# status --check --json: the documented object, exit 69 when a check fails.
+expect_code 0 "$NCBOCR" --config "$WORK/ok.yaml" status --check --json
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j == {"healthy": True, "problems": []}, j' \
+  "$WORK/out" && pass || fail "status --check --json (healthy): $(cat "$WORK/out")"
+cat > "$WORK/full.yaml" <<YAML
+spool: $WORK/spool
+health:
+  min_free_percent: 100
+YAML
+expect_code 69 "$NCBOCR" --config "$WORK/full.yaml" status --check --json
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["healthy"] is False and j["problems"][0]["check"] == "disk" and j["problems"][0]["message"], j' \
+  "$WORK/out" && pass || fail "status --check --json (disk): $(cat "$WORK/out")"
 expect_code 0 "$NCBOCR" --config "$WORK/ok.yaml" claims --json
 expect_grep "^\[\]" "$WORK/out"
 expect_code 65 "$NCBOCR" --config "$WORK/ok.yaml" claims show 20240101-000000-deadbeef
