@@ -4,6 +4,7 @@
 // (an image, a PDF, or OCR JSON from `ncbocr ocr --json`, "-" for stdin) it
 // prints the extraction; --email adds the member fields from an .eml file.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -71,12 +72,36 @@ Result<OcrDocument> LoadInput(const std::string& file, const Config& config) {
   Result<std::string> head =
       ReadInputFile(file, config.fetch.max_attachment_bytes, "fetch.max_attachment_bytes");
   if (!head.ok()) return head.status();
-  if (file == "-") return ReadOcrJson(*head, "stdin");
+  const std::string name = file == "-" ? "stdin" : file;
   size_t p = head->find_first_not_of(" \t\r\n");
-  if (p != std::string::npos && (*head)[p] == '{') return ReadOcrJson(*head, file);
+  if (p != std::string::npos && (*head)[p] == '{') return ReadOcrJson(*head, name);
   Result<std::unique_ptr<OcrEngine>> engine = MakeTesseractEngine(config.ocr);
   if (!engine.ok()) return engine.status();
-  return OcrFile(**engine, file, config.ocr, DefaultPreprocessOptions());
+  if (file != "-") return OcrFile(**engine, file, config.ocr, DefaultPreprocessOptions());
+  // An image or PDF piped in (`cat receipt.jpg | ncbocr extract -`): the
+  // document readers take a path, so the bytes go to a private temporary
+  // file (0600, removed as soon as it is read).
+  std::string tmpl = (fs::temp_directory_path() / "ncbocr-stdin-XXXXXX").string();
+  int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) return Status::Io("stdin: cannot make a temporary file: " + std::string(std::strerror(errno)));
+  bool written = ::fchmod(fd, 0600) == 0;
+  for (size_t off = 0; written && off < head->size();) {
+    ssize_t n = ::write(fd, head->data() + off, head->size() - off);
+    if (n <= 0) written = false;
+    else off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  Result<OcrDocument> doc = written ? OcrFile(**engine, tmpl, config.ocr, DefaultPreprocessOptions())
+                                    : Result<OcrDocument>(Status::Io("stdin: cannot write a temporary file"));
+  std::error_code ec;
+  fs::remove(tmpl, ec);
+  if (!doc.ok() && doc.status().kind() == ErrorKind::kPermanent) {
+    // Bad bytes: say "stdin", not the temporary file's name.
+    std::string why = doc.status().message();
+    for (size_t at = why.find(tmpl); at != std::string::npos; at = why.find(tmpl)) why.replace(at, tmpl.size(), "stdin");
+    return Status::Permanent(why);
+  }
+  return doc;
 }
 
 std::string Text(const Extraction& x) {

@@ -104,4 +104,23 @@ expect_grep "$WORK: is a directory" "$WORK/err"
 expect_code 65 $S ocr /dev/zero
 expect_grep "/dev/zero: not a regular file" "$WORK/err"
 
+# An image piped in is read as the same file given by name would be, and
+# leaves no temporary file behind; bytes that are no document say "stdin".
+img="$SOURCE_DIR/tests/data/ocr/receipt.png"
+mkdir -p "$WORK/tmpd"
+expect_code 0 "$NCBOCR" --spool "$WORK/spool" extract "$img" --json
+cp "$WORK/out" "$WORK/by-name.json"
+expect_code 0 env TMPDIR="$WORK/tmpd" bash -c "cat '$img' | '$NCBOCR' --spool '$WORK/spool' extract - --json"
+python3 - "$WORK/by-name.json" "$WORK/out" <<'PY' && pass || fail "extract - on a piped image differs from extract FILE"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+assert a["fields"]["total_amount"]["value"], a
+assert a["fields"] == b["fields"], (a["fields"], b["fields"])
+PY
+[ -z "$(ls -A "$WORK/tmpd")" ] && pass || fail "extract - left $(ls "$WORK/tmpd")"
+expect_code 65 env TMPDIR="$WORK/tmpd" bash -c "printf 'GIF89a not really' | '$NCBOCR' --spool '$WORK/spool' extract -"
+expect_grep "stdin" "$WORK/err"
+if grep -q "ncbocr-stdin-" "$WORK/err"; then fail "the temporary file's name in the error"; else pass; fi
+[ -z "$(ls -A "$WORK/tmpd")" ] && pass || fail "a failed extract - left $(ls "$WORK/tmpd")"
+
 finish
