@@ -22,7 +22,7 @@ pkgs=(
 )
 # What the tests use besides: loopback servers, promtool, man page checks.
 test_pkgs=(
-  python3 groff-base prometheus python3-aiosmtpd dovecot-imapd procps logrotate systemd
+  python3 groff-base mandoc prometheus python3-aiosmtpd dovecot-imapd procps logrotate systemd
   curl
   clang libclang-rt-dev  # libFuzzer targets (scripts/fuzz.sh)
 )
