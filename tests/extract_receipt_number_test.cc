@@ -42,10 +42,14 @@ TEST_CASE("receipt number: English and Malay labels for the receipt's own number
 
 TEST_CASE("receipt number: a weak label gives a number, below the submit threshold") {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"Trans No: 123456", "123456"},     {"Ticket No: T-12345", "T-12345"},
-      {"Order#: 139336", "139336"},       {"Chk 4521", "4521"},
-      {"CB#: 69158", "69158"},            {"CS : 47832", "47832"},
-      {"SALES NO. : 8807946", "8807946"}, {"Ref No: 006007363", "006007363"},
+      {"Trans No: 123456", "123456"},
+      {"Ticket No: T-12345", "T-12345"},
+      {"Order#: 139336", "139336"},
+      {"Chk 4521", "4521"},
+      {"CB#: 69158", "69158"},
+      {"CS : 47832", "47832"},
+      {"SALES NO. : 8807946", "8807946"},
+      {"Ref No: 006007363", "006007363"},
   };
   for (const auto& [line, want] : cases) {
     Field f = Number(std::string(kHead) + line + "\nDate: 14/11/2026\nTOTAL 12.00\n");
@@ -62,7 +66,9 @@ TEST_CASE("receipt number: a weak label gives a number, below the submit thresho
 TEST_CASE("receipt number: numbers that are not the receipt's") {
   // Registration, tax and phone lines; a date after a label; a Malay item
   // count column ("Bil").
-  CHECK_FALSE(Number(std::string(kHead) + "GST Reg No: 000123456789\nTel: 03-8736 1234\nTOTAL 12.00\n").present());
+  CHECK_FALSE(
+      Number(std::string(kHead) + "GST Reg No: 000123456789\nTel: 03-8736 1234\nTOTAL 12.00\n")
+          .present());
   CHECK_FALSE(Number(std::string(kHead) + "Receipt: 14/11/2026\nTOTAL 12.00\n").present());
   CHECK_FALSE(Number(std::string(kHead) + "Bil 1 Panadol 12.00\nTOTAL 12.00\n").present());
 }
