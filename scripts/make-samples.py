@@ -318,7 +318,7 @@ MEMBERS = {
     "priya": ("Priya a/p Subramaniam", "priya.s@example.com", "M40420", "POL-2022-01010"),
     "rajesh": ("Rajesh Kumar a/l Muthu", "rajesh.k@example.com", None, None),
     "tan": ("Tan Mei Ling", "meiling.tan@example.com", "M60606", "POL-2024-00606"),
-    "faris": ("Muhammad Faris bin Omar", "faris.omar@example.com", "M90909", None),
+    "faris": ("Muhammad Faris bin Omar", "faris.omar@example.com", "M70707", None),
     "siti": ("Siti Hajar binti Osman", "siti.hajar@example.com", "M90909", "POL-2025-00909"),
 }
 
@@ -475,12 +475,12 @@ def build(out):
         "two receipts in one two-page PDF (text layer): one claim at fetch, two claims after "
         "extraction (pages 1 and 2), each with its own page's fields", claims=2)
     # 10: the member id only in the Subject, without a label; no policy number.
-    add(10, "en-subject-only-id", "faris", "Claim - M90909 - Faris", "Sat, 28 Nov 2026 09:12:30 +0800",
+    add(10, "en-subject-only-id", "faris", "Claim - M70707 - Faris", "Sat, 28 Nov 2026 09:12:30 +0800",
         multipart("mixed", "=_s10_mixed", [
             text_part("Hi,\n\nReceipt attached for my clinic visit yesterday.\n\nThanks,\nFaris"),
             file_part(files["klinik-mesra"], "application/pdf", "klinik mesra.pdf")]),
         ["klinik-mesra"], ["fetched"],
-        "member id only in the Subject ('Claim - M90909 - Faris'), no label: read from the Subject, submitted")
+        "member id only in the Subject ('Claim - M70707 - Faris'), no label: read from the Subject, submitted")
     expected[-1]["end"] = ["done"]
 
     inbox = os.path.join(out, "inbox")

@@ -315,10 +315,12 @@ Status Validate(const Config& c, const std::string& where, const std::map<std::s
     return bad("extract.review_sample_rate", "must be between 0 and 1");
   }
   if (c.extract.max_service_age_days < 1) return bad("extract.max_service_age_days", "must be at least 1");
-  if (c.extract.member_id_patterns.empty()) return bad("extract.member_id_patterns", "must list at least one shape");
+  if (c.extract.member_id_patterns.empty())
+    return bad("extract.member_id_patterns", "must list at least one shape");
   for (const char* key : {"extract.member_id_patterns", "extract.policy_number_patterns"}) {
-    const auto& list = std::string(key) == "extract.member_id_patterns" ? c.extract.member_id_patterns
-                                                                         : c.extract.policy_number_patterns;
+    const auto& list = std::string(key) == "extract.member_id_patterns"
+                           ? c.extract.member_id_patterns
+                           : c.extract.policy_number_patterns;
     for (const auto& p : list) {
       if (Trim(p).empty()) return bad(key, "holds an empty pattern");
       try {

@@ -237,7 +237,8 @@ Result<std::map<std::string, std::optional<std::string>>> ReadReceiptNumbers(con
   try {
     Json j = Json::parse(*raw);
     if (!j.is_object() || !j.contains("numbers") || !j["numbers"].is_object()) {
-      return Status::Usage("--receipt-numbers: " + file.string() + ": expected {\"numbers\": {STEM: NUMBER or null}}");
+      return Status::Usage("--receipt-numbers: " + file.string() +
+                           ": expected {\"numbers\": {STEM: NUMBER or null}}");
     }
     for (const auto& [stem, v] : j["numbers"].items()) {
       if (v.is_null()) {
@@ -252,7 +253,8 @@ Result<std::map<std::string, std::optional<std::string>>> ReadReceiptNumbers(con
   } catch (const Json::exception& e) {
     return Status::Usage("--receipt-numbers: " + file.string() + ": not JSON (" + e.what() + ")");
   }
-  if (out.empty()) return Status::Usage("--receipt-numbers: " + file.string() + " labels no receipt");
+  if (out.empty())
+    return Status::Usage("--receipt-numbers: " + file.string() + " labels no receipt");
   return out;
 }
 
@@ -275,17 +277,23 @@ void EvalNumberScore::Add(const EvalReceipt& r, double threshold) {
 }
 
 Json EvalNumberScore::ToJson() const {
-  return {{"labelled", labelled}, {"printed", printed}, {"found", found}, {"right", right}, {"wrong", wrong},
-          {"wrong_confident", wrong_confident}, {"found_where_none", found_where_none}};
+  return {{"labelled", labelled},
+          {"printed", printed},
+          {"found", found},
+          {"right", right},
+          {"wrong", wrong},
+          {"wrong_confident", wrong_confident},
+          {"found_where_none", found_where_none}};
 }
 
 std::string EvalNumberScore::ToText() const {
   char buf[320];
-  std::snprintf(buf, sizeof buf,
-                "receipt numbers: %d receipts labelled by hand, %d print one: found %d (%.3f), right %d "
-                "(%.3f), wrong %d (%d of them confident); found where none is printed: %d\n",
-                labelled, printed, found, Share(found, printed), right, Share(right, printed), wrong,
-                wrong_confident, found_where_none);
+  std::snprintf(
+      buf, sizeof buf,
+      "receipt numbers: %d receipts labelled by hand, %d print one: found %d (%.3f), right %d "
+      "(%.3f), wrong %d (%d of them confident); found where none is printed: %d\n",
+      labelled, printed, found, Share(found, printed), right, Share(right, printed), wrong,
+      wrong_confident, found_where_none);
   return buf;
 }
 
@@ -338,7 +346,8 @@ Json EvalReport::ToJson() const {
     Json nm = Json::array();
     for (const auto& r : receipts) {
       if (!r.number_labelled || (r.holdout && !show_holdout_misses)) continue;
-      bool ok = r.number_expected ? SameNumber(*r.number_expected, r.number_found) : r.number_found.empty();
+      bool ok = r.number_expected ? SameNumber(*r.number_expected, r.number_found)
+                                  : r.number_found.empty();
       if (ok) continue;
       nm.push_back({{"id", r.id},
                     {"expected", r.number_expected ? Json(*r.number_expected) : Json(nullptr)},
@@ -385,9 +394,11 @@ std::string EvalReport::ToText() const {
     miss("company", r.company);
     miss("address", r.address);
     if (r.number_labelled) {
-      bool ok = r.number_expected ? SameNumber(*r.number_expected, r.number_found) : r.number_found.empty();
+      bool ok = r.number_expected ? SameNumber(*r.number_expected, r.number_found)
+                                  : r.number_found.empty();
       if (!ok) {
-        s << "  " << r.id << " receipt number: " << (r.number_expected ? *r.number_expected : "(none printed)")
+        s << "  " << r.id
+          << " receipt number: " << (r.number_expected ? *r.number_expected : "(none printed)")
           << " | " << r.number_found << "\n";
       }
     }

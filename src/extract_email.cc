@@ -93,7 +93,8 @@ struct IdShapes {
     compile(c.policy_number_patterns, policy);
   }
   static bool Any(const std::vector<std::regex>& res, const std::string& v) {
-    return std::any_of(res.begin(), res.end(), [&](const std::regex& re) { return std::regex_match(v, re); });
+    return std::any_of(res.begin(), res.end(),
+                       [&](const std::regex& re) { return std::regex_match(v, re); });
   }
 };
 
@@ -122,7 +123,8 @@ std::vector<Tok> Tokenize(const std::string& t) {
     } else if (IsIdChar(c)) {
       size_t b = i;
       bool digit = false;
-      while (i < t.size() && IsIdChar(t[i])) digit |= std::isdigit(static_cast<unsigned char>(t[i++])) != 0;
+      while (i < t.size() && IsIdChar(t[i]))
+        digit |= std::isdigit(static_cast<unsigned char>(t[i++])) != 0;
       out.push_back({digit ? Tok::kId : Tok::kWord, b, i});
     } else {
       out.push_back({Tok::kPunct, i, i + 1});
@@ -134,7 +136,8 @@ std::vector<Tok> Tokenize(const std::string& t) {
 
 // Words that may stand between a label and its value: "Member ID No. is M1".
 bool IsConnector(const std::string& up) {
-  static const char* const kWords[] = {"IS", "ADALAH", "IALAH", "SAYA", "ID", "NO", "NUMBER", "NOMBOR", "NUM", "NBR"};
+  static const char* const kWords[] = {"IS", "ADALAH", "IALAH",  "SAYA", "ID",
+                                       "NO", "NUMBER", "NOMBOR", "NUM",  "NBR"};
   for (const char* w : kWords) {
     if (up == w) return true;
   }
@@ -142,7 +145,8 @@ bool IsConnector(const std::string& up) {
 }
 
 IdKind LabelWord(const std::string& up) {
-  if (up == "MEMBER" || up == "MEMBERSHIP" || up == "AHLI" || up == "KEAHLIAN") return IdKind::kMember;
+  if (up == "MEMBER" || up == "MEMBERSHIP" || up == "AHLI" || up == "KEAHLIAN")
+    return IdKind::kMember;
   if (up == "POLICY" || up == "POLISI") return IdKind::kPolicy;
   return IdKind::kNone;
 }
@@ -163,7 +167,8 @@ IdKind CjkLabel(const std::string& t, const Tok& k) {
 // What labels token k: walks back over at most six connectors to a label
 // word. *reached_start says the walk ran off the line's start (the label may
 // end the line before).
-IdKind LabelBefore(const std::string& t, const std::vector<Tok>& toks, size_t k, bool* reached_start) {
+IdKind LabelBefore(const std::string& t, const std::vector<Tok>& toks, size_t k,
+                   bool* reached_start) {
   *reached_start = false;
   size_t steps = 0;
   size_t j = k;
@@ -211,7 +216,7 @@ struct IdCandidate {
   std::string value;
   IdKind kind = IdKind::kNone;  // by shape (a label decides when both fit)
   IdKind label = IdKind::kNone;
-  char runs_on = 0;             // the character the token runs on into
+  char runs_on = 0;  // the character the token runs on into
 };
 
 // The id candidates of one line: labelled tokens and tokens of a configured
@@ -226,7 +231,8 @@ std::vector<IdCandidate> FindIds(const std::string& t, const IdShapes& shapes, I
     // The whitespace-delimited chunk: an address or link holds no id.
     size_t cb = tok.b, ce = tok.e;
     while (cb > 0 && !std::isspace(static_cast<unsigned char>(t[cb - 1])) && tok.b - cb < 256) --cb;
-    while (ce < t.size() && !std::isspace(static_cast<unsigned char>(t[ce])) && ce - tok.e < 256) ++ce;
+    while (ce < t.size() && !std::isspace(static_cast<unsigned char>(t[ce])) && ce - tok.e < 256)
+      ++ce;
     std::string chunk = t.substr(cb, ce - cb);
     if (chunk.find('@') != std::string::npos || chunk.find("://") != std::string::npos ||
         ToUpper(chunk).rfind("WWW.", 0) == 0) {
@@ -249,9 +255,10 @@ std::vector<IdCandidate> FindIds(const std::string& t, const IdShapes& shapes, I
     if (tok.e < t.size()) {
       unsigned char c = t[tok.e];
       unsigned char next = tok.e + 1 < t.size() ? t[tok.e + 1] : ' ';
-      bool clean = std::isspace(c) || c >= 0x80 || std::string_view(",;()[]<>").find(c) != std::string_view::npos ||
-                   (std::string_view(".:!?").find(c) != std::string_view::npos && !IsIdChar(next) && next != '\'' &&
-                    next != '"') ||
+      bool clean = std::isspace(c) || c >= 0x80 ||
+                   std::string_view(",;()[]<>").find(c) != std::string_view::npos ||
+                   (std::string_view(".:!?").find(c) != std::string_view::npos && !IsIdChar(next) &&
+                    next != '\'' && next != '"') ||
                    (tok.b > 0 && t[tok.b - 1] == static_cast<char>(c));
       if (!clean) runs_on = static_cast<char>(c);
     }
@@ -338,12 +345,14 @@ std::string NameAfter(const std::string& text, const std::vector<std::string>& l
   return "";
 }
 
-
 // Confidence of an id by where it stood: own text (and the Subject),
 // forwarded text (the original sender's), quoted text, a signature; an id
 // without a label a little less.
 double IdConfidence(const EmailLine& l, bool labelled) {
-  double c = l.signature ? 0.6 : l.part == Part::kOwn ? 0.95 : l.part == Part::kForwarded ? 0.92 : 0.7;
+  double c = l.signature                  ? 0.6
+             : l.part == Part::kOwn       ? 0.95
+             : l.part == Part::kForwarded ? 0.92
+                                          : 0.7;
   return labelled ? c : c - 0.03;
 }
 
@@ -369,7 +378,7 @@ void ReadIds(const std::vector<EmailLine>& lines, const IdShapes& shapes, EmailF
   struct Found {
     std::string value;
     double confidence;
-    bool usable;     // may be taken (else it only witnesses a conflict)
+    bool usable;  // may be taken (else it only witnesses a conflict)
     bool signature;
   };
   std::vector<Found> found[3];  // by IdKind
@@ -383,7 +392,8 @@ void ReadIds(const std::vector<EmailLine>& lines, const IdShapes& shapes, EmailF
     const EmailLine& l = lines[i];
     if (l.text.empty()) continue;  // a label's value may follow a blank line (HTML tables)
     IdKind trailing = IdKind::kNone;
-    std::vector<IdCandidate> ids = FindIds(l.text, shapes, i == 0 ? IdKind::kNone : carried, &trailing);
+    std::vector<IdCandidate> ids =
+        FindIds(l.text, shapes, i == 0 ? IdKind::kNone : carried, &trailing);
     carried = i == 0 ? IdKind::kNone : trailing;
     bool may_unlabelled = i == 0 || short_part(l.part);
     for (const IdCandidate& id : ids) {
@@ -437,8 +447,9 @@ EmailFields ExtractEmail(const EmailInfo& email, const Date& today, const Extrac
   std::vector<EmailLine> lines = SplitEmail(email);
   ReadIds(lines, IdShapes(config), f);
   static const std::vector<std::string> kNameLabels = {
-      "MEMBER NAME", "PATIENT NAME", "FULL NAME", "NAME", "NAMA AHLI", "NAMA PESAKIT", "NAMA PENUH",
-      "NAMA SAYA", "NAMA", "MY NAME IS", "I AM", "SAYA IALAH", "姓名", "名字", "我叫", "我是"};
+      "MEMBER NAME", "PATIENT NAME", "FULL NAME", "NAME",       "NAMA AHLI", "NAMA PESAKIT",
+      "NAMA PENUH",  "NAMA SAYA",    "NAMA",      "MY NAME IS", "I AM",      "SAYA IALAH",
+      "姓名",        "名字",         "我叫",      "我是"};
 
   // Own text first, then forwarded, then quoted; signatures last of all.
   for (int pass = 0; pass < 4; ++pass) {
@@ -476,15 +487,16 @@ EmailFields ExtractEmail(const EmailInfo& email, const Date& today, const Extrac
         for (const char* w : {"DATE", "TARIKH", "VISIT", "TREATMENT", "RAWATAN"}) {
           labelled = labelled || (up.find(w) != std::string::npos && HasLabel(up, w));
         }
-        if (labelled && up.find("WROTE") == std::string::npos && up.find("SENT:") == std::string::npos) {
+        if (labelled && up.find("WROTE") == std::string::npos &&
+            up.find("SENT:") == std::string::npos) {
           std::vector<DateToken> d = FindDates(l.text, Date{2000, 1, 1}, today);
           if (!d.empty()) f.service_date = d[0].date;
         }
       }
       if (f.provider.empty()) {
         bool separated = false;
-        static const std::vector<std::string> kProviderLabels = {"CLINIC", "KLINIK", "HOSPITAL", "PROVIDER",
-                                                                 "PANEL",  "诊所",   "医院"};
+        static const std::vector<std::string> kProviderLabels = {
+            "CLINIC", "KLINIK", "HOSPITAL", "PROVIDER", "PANEL", "诊所", "医院"};
         std::string p = NameAfter(l.text, kProviderLabels, &separated);
         // "Clinic: Klinik Sejahtera" -> keep the label word when it is part of the name.
         // A name starts with a letter or digit: "clinic + pharmacy" in a

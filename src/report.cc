@@ -90,7 +90,8 @@ std::string StatusText(const nlohmann::json& j) {
     out << line;
   }
   if (j.contains("for_clerk")) {
-    std::snprintf(line, sizeof line, "\nfor a clerk (review, failed): %d receipts, %d emails with nothing to claim\n",
+    std::snprintf(line, sizeof line,
+                  "\nfor a clerk (review, failed): %d receipts, %d emails with nothing to claim\n",
                   j["for_clerk"].value("receipts", 0), j["for_clerk"].value("nothing_to_claim", 0));
     out << line;
   }

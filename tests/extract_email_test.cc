@@ -1,12 +1,11 @@
 // Member fields from the email where members put them (issue 12), ids that
 // run on into foreign characters (issue 15 item 4) and the readers' linear
 // time on hostile bodies (issue 15 item 2).
+#include <doctest/doctest.h>
 #include <sys/stat.h>
 
 #include <chrono>
 #include <fstream>
-
-#include <doctest/doctest.h>
 
 #include "ncbocr/config.h"
 #include "ncbocr/extract.h"
@@ -19,7 +18,8 @@ namespace {
 
 const Date kDay{2026, 11, 30};
 
-EmailFields Read(const std::string& subject, const std::string& text, const ExtractConfig& cfg = {}) {
+EmailFields Read(const std::string& subject, const std::string& text,
+                 const ExtractConfig& cfg = {}) {
   EmailInfo e;
   e.subject = subject;
   e.text = text;
@@ -54,7 +54,8 @@ TEST_CASE("extract email: an id only in the Subject, of a configured shape") {
   CHECK(f.problems.empty());
   CHECK(Route(f).decision == "submit");
 
-  CHECK(Read("Tuntutan MBR-0809671 klinik", "Sila rujuk lampiran.").member_id.value == "MBR-0809671");
+  CHECK(Read("Tuntutan MBR-0809671 klinik", "Sila rujuk lampiran.").member_id.value ==
+        "MBR-0809671");
   CHECK(Read("Fwd: claim for POL-2024-00123", "").policy_number.value == "POL-2024-00123");
   // Words, dates and amounts in a Subject are no ids.
   EmailFields none = Read("Claim 14/11/2026 RM 70.80 clinic", "");
@@ -85,14 +86,16 @@ TEST_CASE("extract email: an unlabelled id in a short body; not in a long one") 
   CHECK(Read("", "MBR-0062858/Tan Ah Kow").member_id.value == "MBR-0062858");
 
   std::string longer;
-  for (int i = 0; i < 20; ++i) longer += "Line " + std::to_string(i) + " of a long letter about the visit.\n";
+  for (int i = 0; i < 20; ++i)
+    longer += "Line " + std::to_string(i) + " of a long letter about the visit.\n";
   longer += "My brother M44405 also went.\n";
   CHECK_FALSE(Read("Claim", longer).member_id.present());
   // A label still counts anywhere.
   CHECK(Read("Claim", longer + "Member ID: M55555\n").member_id.value == "M55555");
 }
 
-TEST_CASE("extract email: a forward gives the original sender's id, not the forwarder's signature") {
+TEST_CASE(
+    "extract email: a forward gives the original sender's id, not the forwarder's signature") {
   std::string text =
       "FYI, please process.\n\nRegards,\nHR Admin\nStaff no M99999\n\n"
       "---------- Forwarded message ---------\nFrom: Faris <f@example.com>\n"
@@ -103,7 +106,8 @@ TEST_CASE("extract email: a forward gives the original sender's id, not the forw
   CHECK(f.problems.empty());  // the forwarder's signature is no second id
 
   // A reply: the member's own text above the quote wins over it.
-  EmailFields r = Read("Re: claim", "My id is M44405.\n\nOn Mon, 1 Dec 2026, Clerk wrote:\n> Member ID: M44405\n");
+  EmailFields r = Read(
+      "Re: claim", "My id is M44405.\n\nOn Mon, 1 Dec 2026, Clerk wrote:\n> Member ID: M44405\n");
   CHECK(r.member_id.value == "M44405");
   CHECK(r.problems.empty());
 }
@@ -123,14 +127,16 @@ TEST_CASE("extract email: HTML-only mail, the label and the value in table cells
   // A label ending its line labels the first token of the next (past blank
   // lines), in a body too long for unlabelled ids.
   std::string text = "Member ID:\n\nM40420\n";
-  for (int i = 0; i < 20; ++i) text += "More text about the visit, line " + std::to_string(i) + ".\n";
+  for (int i = 0; i < 20; ++i)
+    text += "More text about the visit, line " + std::to_string(i) + ".\n";
   CHECK(Read("", text).member_id.value == "M40420");
 }
 
 TEST_CASE("extract email: English, Malay and Chinese labels") {
   CHECK(Read("", "Hi, membership no. M10234, thanks").member_id.value == "M10234");
   CHECK(Read("", "No. Ahli: M22222\nNo Polisi: POL-2023-04567").member_id.value == "M22222");
-  CHECK(Read("", "No. Ahli: M22222\nNo Polisi: POL-2023-04567").policy_number.value == "POL-2023-04567");
+  CHECK(Read("", "No. Ahli: M22222\nNo Polisi: POL-2023-04567").policy_number.value ==
+        "POL-2023-04567");
   CHECK(Read("", "会员号：M60606，保单号：POL-2024-00606").member_id.value == "M60606");
   CHECK(Read("", "會員編號 M60606").member_id.value == "M60606");
   CHECK(Read("", "会员号：M60606，保单号：POL-2024-00606").policy_number.value == "POL-2024-00606");
@@ -170,7 +176,8 @@ TEST_CASE("extract email: the configured shapes decide what an id is") {
   CHECK_FALSE(Read("", "member id XY1234567", cfg).member_id.present());
 }
 
-TEST_CASE("extract email: extract.member_id_patterns and policy_number_patterns load and are checked") {
+TEST_CASE(
+    "extract email: extract.member_id_patterns and policy_number_patterns load and are checked") {
   testing::TempDir t;
   std::string p = (t.path() / "c.yaml").string();
   std::ofstream(p) << "extract:\n  member_id_patterns: ['XY[0-9]{6}', 'Z-[0-9]+']\n"

@@ -328,7 +328,7 @@ TEST_CASE("fetch: the bundled sample inbox gives the outcomes samples/README.md 
   // Nothing personal in the log, even at trace level.
   std::string logged = log_text.str();
   CHECK(logged.find("claim ") != std::string::npos);
-  for (const char* secret : {"M10234", "M22222", "M30311", "M40420", "M60606", "M90909", "POL-", "Ahmad", "Faris",
+  for (const char* secret : {"M10234", "M22222", "M30311", "M40420", "M60606", "M70707", "M90909", "POL-", "Ahmad", "Faris",
                              "Nurul", "Priya", "Rajesh", "Lim Chee", "Tan Mei", "@example.com",
                              "receipt_klinik", "resit", "Siti", "imbasan", "mesra"}) {
     CHECK_MESSAGE(logged.find(secret) == std::string::npos, secret);
