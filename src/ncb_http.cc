@@ -65,7 +65,17 @@ NcbResponse ParseNcbResponse(const HttpResponse& r) {
   out.http_status = r.status;
   out.request_id = r.request_id;
   if (r.status == 0) {
-    out.message = r.error;
+    // Named, so an operator reading the log knows where to look.
+    const char* what = nullptr;  // other failures say enough themselves
+    switch (r.transport) {
+      case TransportError::kConnect: what = "connection refused or host unreachable"; break;
+      case TransportError::kTimeout: what = "timed out"; break;
+      case TransportError::kTls: what = "TLS failure"; break;
+      case TransportError::kReset: what = "connection dropped"; break;
+      default: break;
+    }
+    if (what == nullptr) out.message = r.error.empty() ? "no answer" : r.error;
+    else out.message = r.error.empty() ? what : std::string(what) + ": " + r.error;
     return out;
   }
   out.retry_after = r.RetryAfter();

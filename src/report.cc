@@ -106,8 +106,18 @@ std::string StatusText(const nlohmann::json& j) {
       char dur[32];
       std::snprintf(dur, sizeof dur, "%.2fs", r.value("duration_s", 0.0));
       std::string result = r.value("result", "");
-      std::snprintf(line, sizeof line, "%-8s %-21s %9s  %s (%d claims)\n", s.c_str(),
-                    r.value("started_at", "").c_str(), dur, result.c_str(), r.value("claims", 0));
+      // What became of the claims ("4 claims: 4 deferred"), so a run that
+      // only deferred does not read as plain "ok".
+      std::string what = std::to_string(r.value("claims", 0)) + " claims";
+      if (r.contains("outcomes") && r["outcomes"].is_object() && !r["outcomes"].empty()) {
+        std::string parts;
+        for (const auto& [k, v] : r["outcomes"].items()) {
+          if (v.is_number_integer()) parts += (parts.empty() ? "" : ", ") + std::to_string(v.get<int>()) + " " + k;
+        }
+        if (!parts.empty()) what += ": " + parts;
+      }
+      std::snprintf(line, sizeof line, "%-8s %-21s %9s  %s (%s)\n", s.c_str(),
+                    r.value("started_at", "").c_str(), dur, result.c_str(), what.c_str());
     }
     out << line;
   }

@@ -21,7 +21,13 @@ Disposition Handle(StageContext& ctx, NcbClient& client, Claim& c) {
   if (!saved.ok()) return Disposition::Retry(Backoff(c.attempts + 1), saved.message());
 
   NcbResponse r = client.Submit(*body, IdempotencyKey(c));
-  ctx.log->info("claim {}: NCB answered {} (request {})", c.id, r.http_status, r.request_id);
+  if (r.http_status == 0) {
+    ctx.log->warn("claim {}: NCB unreachable ({}; request {}): deferred", c.id, r.message, r.request_id);
+  } else if (r.http_status >= 500) {
+    ctx.log->warn("claim {}: NCB answered HTTP {} (request {}): deferred", c.id, r.http_status, r.request_id);
+  } else {
+    ctx.log->info("claim {}: NCB answered {} (request {})", c.id, r.http_status, r.request_id);
+  }
   switch (r.http_status) {
     case 200:
     case 201:

@@ -96,6 +96,17 @@ TEST_CASE("ncb http: NCB's answers are read into NcbResponse") {
   CHECK(v.message == "Invalid member ID (field member_id: not found)");
   CHECK(v.request_id == "rid");
 
+  // No answer at all: the kind of transport failure is named.
+  HttpResponse down;
+  down.status = 0;
+  down.transport = TransportError::kConnect;
+  down.error = "Couldn't connect to server";
+  CHECK(ParseNcbResponse(down).message == "connection refused or host unreachable: Couldn't connect to server");
+  down.transport = TransportError::kTimeout;
+  CHECK(ParseNcbResponse(down).message.rfind("timed out", 0) == 0);
+  down.transport = TransportError::kTls;
+  CHECK(ParseNcbResponse(down).message.rfind("TLS failure", 0) == 0);
+
   r.status = 201;
   r.body = R"({"success":true,"claim_reference":"CLM-2024-567890","status":"received"})";
   CHECK(ParseNcbResponse(r).reference == "CLM-2024-567890");

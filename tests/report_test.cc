@@ -80,3 +80,13 @@ TEST_CASE(
   CHECK(j["for_clerk"]["receipts"] == 0);
   CHECK(j["queues"]["fetched"] == 1);
 }
+
+TEST_CASE("status: a stage run that only deferred its claims says so, not just ok") {
+  TempDir t;
+  Spool spool = Spool::Open(t.path() / "spool").value();
+  nlohmann::json run = {{"stage", "submit"}, {"started_at", "2026-12-03T01:00:00Z"}, {"duration_s", 1.5},
+                        {"result", "ok"}, {"claims", 4}, {"outcomes", {{"deferred", 4}}}};
+  REQUIRE(spool.WriteStageRun("submit", run).ok());
+  std::string text = StatusText(StatusJson(spool, std::chrono::system_clock::now()));
+  CHECK(text.find("ok (4 claims: 4 deferred)") != std::string::npos);
+}
