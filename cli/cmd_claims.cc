@@ -20,7 +20,7 @@ void RegisterClaims(CLI::App& app, AppState& st) {
   cmd->callback([&st, show] {
     if (show->parsed()) {
       st.action = [&st] {
-        auto env = OpenEnv(st.opts);
+        auto env = OpenEnv(st.opts, Access::kRead);
         if (!env.ok()) return Fail(env.status());
         auto c = env->spool.Load(id);
         if (!c.ok()) return Fail(c.status());
@@ -37,7 +37,7 @@ void RegisterClaims(CLI::App& app, AppState& st) {
         if (!s) return Fail(Status::Usage("unknown state '" + state + "'"));
         states = {*s};
       }
-      auto env = OpenEnv(st.opts);
+      auto env = OpenEnv(st.opts, Access::kRead);
       if (!env.ok()) return Fail(env.status());
       auto j = ClaimsJson(env->spool, states);
       std::fputs(json ? (j.dump(2) + "\n").c_str() : ClaimsText(j).c_str(), stdout);

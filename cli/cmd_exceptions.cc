@@ -22,7 +22,7 @@ struct ExceptionsOptions {
 constexpr std::chrono::seconds kLockWait{30};
 
 int List(const GlobalOptions& g, const ExceptionsOptions& o) {
-  auto env = OpenEnv(g);
+  auto env = OpenEnv(g, Access::kRead);
   if (!env.ok()) return Fail(env.status());
   auto j = ListExceptions(env->spool, env->clock.Now());
   std::fputs(o.json ? (j.dump(2) + "\n").c_str() : ExceptionsText(j).c_str(), stdout);
@@ -30,7 +30,7 @@ int List(const GlobalOptions& g, const ExceptionsOptions& o) {
 }
 
 int Show(const GlobalOptions& g, const ExceptionsOptions& o) {
-  auto env = OpenEnv(g);
+  auto env = OpenEnv(g, Access::kRead);
   if (!env.ok()) return Fail(env.status());
   auto j = ShowException(env->spool, o.id);
   if (!j.ok()) return Fail(j.status());

@@ -19,7 +19,7 @@ void RegisterMetrics(CLI::App& app, AppState& st) {
   cmd->add_flag("--print", opts->print, "print the metrics to stdout instead of writing the file");
   cmd->callback([&st, opts] {
     st.action = [&st, opts]() -> int {
-      auto env = OpenEnv(st.opts);
+      auto env = OpenEnv(st.opts, Access::kRead);
       if (!env.ok()) return Fail(env.status());
       if (opts->print) {
         std::fputs(RenderMetrics(env->spool, env->clock.Now(), false).c_str(), stdout);

@@ -15,7 +15,7 @@ void RegisterStatus(CLI::App& app, AppState& st) {
   cmd->add_flag("--check", check, "health check for monitors: one line per problem, exit 69 if any");
   cmd->callback([&st] {
     st.action = [&st] {
-      auto env = OpenEnv(st.opts);
+      auto env = OpenEnv(st.opts, Access::kRead);
       if (!env.ok()) return Fail(env.status());
       if (check) {  // 69 (EX_UNAVAILABLE): the pipeline is not doing its job
         HealthReport h = CheckHealth(env->spool, env->config, env->clock.Now());

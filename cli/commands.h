@@ -44,7 +44,17 @@ struct Env {
   Spool spool;
   Clock clock;
 };
-Result<Env> OpenEnv(const GlobalOptions& opts);
+// Commands that change the spool (every stage, review, retry, backup,
+// restore, alert) open it for writing: refused, with the owner named, when
+// this process is not the spool's owner. A clerk running a command as root
+// on the service user's spool would otherwise leave files (0600, owned by
+// root) that the service can no longer read. Read-only commands (status,
+// claims, metrics) pass Access::kRead.
+enum class Access { kRead, kWrite };
+Result<Env> OpenEnv(const GlobalOptions& opts, Access access = Access::kWrite);
+// kCredentials (exit 77) naming the owner when this process does not own
+// the spool's root directory.
+Status CheckSpoolOwner(const Spool& spool);
 
 // Runs one spool stage: loads config and spool, makes the stage's logger and
 // context, calls fn, and maps the report to an exit code.

@@ -1,3 +1,7 @@
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "commands.h"
@@ -29,11 +33,36 @@ int ExitFor(const StageReport& r) {
   return r.status.exit_code();
 }
 
-Result<Env> OpenEnv(const GlobalOptions& opts) {
+namespace {
+
+std::string UserName(uid_t uid) {
+  struct passwd* pw = ::getpwuid(uid);
+  return pw != nullptr ? std::string(pw->pw_name) : "uid " + std::to_string(uid);
+}
+
+}  // namespace
+
+Status CheckSpoolOwner(const Spool& spool) {
+  struct stat st {};
+  if (::stat(spool.root().c_str(), &st) != 0) return Status::Ok();  // Open reported what it could
+  const uid_t me = ::geteuid();
+  if (st.st_uid == me) return Status::Ok();
+  const std::string owner = UserName(st.st_uid);
+  return Status::Credentials("spool " + spool.root().string() + " belongs to " + owner + ", not to " +
+                             UserName(me) + ": files written now would be " + UserName(me) +
+                             "'s and unreadable to the service; run the command as the owner (sudo -u " +
+                             owner + " ncbocr ...)");
+}
+
+Result<Env> OpenEnv(const GlobalOptions& opts, Access access) {
   auto config = LoadConfigFor(opts);
   if (!config.ok()) return config.status();
   auto spool = Spool::Open(config->spool);
   if (!spool.ok()) return spool.status();
+  if (access == Access::kWrite) {
+    Status s = CheckSpoolOwner(*spool);
+    if (!s.ok()) return s;
+  }
   return Env{std::move(*config), std::move(*spool), Clock()};
 }
 

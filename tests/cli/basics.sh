@@ -104,6 +104,23 @@ expect_grep "$WORK: is a directory" "$WORK/err"
 expect_code 65 $S ocr /dev/zero
 expect_grep "/dev/zero: not a regular file" "$WORK/err"
 
+# A spool belongs to the service user: a command that would write to it as
+# anyone else (root, say) is refused with the owner named, before it leaves
+# files the service cannot read; reading it is fine.
+if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
+  mkdir -p "$WORK/owned"
+  "$NCBOCR" --spool "$WORK/owned/spool" status >/dev/null
+  chown -R nobody "$WORK/owned/spool"
+  expect_code 77 "$NCBOCR" --spool "$WORK/owned/spool" fetch --source eml --path "$SOURCE_DIR/samples/inbox"
+  expect_grep "belongs to nobody" "$WORK/err"
+  expect_grep "sudo -u nobody" "$WORK/err"
+  [ -z "$(find "$WORK/owned/spool" -user root)" ] && pass || fail "a refused command left root's files in the spool"
+  expect_code 0 "$NCBOCR" --spool "$WORK/owned/spool" status
+  expect_code 77 "$NCBOCR" --spool "$WORK/owned/spool" exceptions approve 20260101-000000-deadbeef --reviewer ops
+else
+  echo "spool ownership: needs root and a 'nobody' user, not checked"
+fi
+
 # An image piped in is read as the same file given by name would be, and
 # leaves no temporary file behind; bytes that are no document say "stdin".
 img="$SOURCE_DIR/tests/data/ocr/receipt.png"
