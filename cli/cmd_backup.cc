@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "ncbocr/backup.h"
+#include "ncbocr/util.h"
 
 namespace ncbocr::cli {
 
@@ -14,12 +15,17 @@ struct BackupCliOptions {
   std::string to;
   bool include_secrets = false;
   std::string verify;
+  bool json = false;
 };
 
-int Verify(const std::string& file, bool quiet) {
+int Verify(const std::string& file, bool quiet, bool json) {
   auto m = VerifyBackup(file);
   if (!m.ok()) return Fail(m.status());
-  if (!quiet) {
+  if (json) {
+    nlohmann::json out = {{"archive", file}, {"ok", true}, {"files", (*m)["files"].size()},
+                          {"created_at", m->value("created_at", "")}};
+    std::printf("%s\n", out.dump(2).c_str());
+  } else if (!quiet) {
     std::printf("%s: ok, %zu files match the manifest (made %s)\n", file.c_str(), (*m)["files"].size(),
                 m->value("created_at", "").c_str());
   }
@@ -27,7 +33,7 @@ int Verify(const std::string& file, bool quiet) {
 }
 
 int Backup(const GlobalOptions& g, const BackupCliOptions& o) {
-  if (!o.verify.empty()) return Verify(o.verify, g.quiet);
+  if (!o.verify.empty()) return Verify(o.verify, g.quiet, o.json);
   auto env = OpenEnv(g);
   if (!env.ok()) return Fail(env.status());
   BackupOptions b;
@@ -39,7 +45,20 @@ int Backup(const GlobalOptions& g, const BackupCliOptions& o) {
     std::fprintf(stderr, "ncbocr: warning: %s holds the configuration's secrets (%zu key files and any inline "
                  "ones); keep it as safe as the keys themselves\n", r->archive.c_str(), r->secrets_included.size());
   }
-  if (!g.quiet) {
+  if (o.json) {
+    // What a script needs to keep or ship the archive: where, how big, its
+    // digest (as sha256sum prints it), and what was left out or pruned.
+    auto bytes = ReadFile(r->archive);
+    nlohmann::json out = {{"archive", r->archive.string()},
+                          {"files", r->files},
+                          {"size", bytes.ok() ? nlohmann::json(bytes->size()) : nlohmann::json()},
+                          {"sha256", bytes.ok() ? nlohmann::json(Sha256Hex(*bytes)) : nlohmann::json()},
+                          {"secrets_included", r->secrets_included},
+                          {"secrets_left_out", r->secrets_left_out},
+                          {"pruned", nlohmann::json::array()}};
+    for (const auto& p : r->pruned) out["pruned"].push_back(p.string());
+    std::printf("%s\n", out.dump(2).c_str());
+  } else if (!g.quiet) {
     std::printf("%s: %zu files\n", r->archive.c_str(), r->files);
     if (!r->secrets_left_out.empty()) {
       std::string keys;
@@ -59,6 +78,7 @@ void RegisterBackup(CLI::App& app, AppState& st) {
   cmd->add_option("--to", o->to, "directory for the archive (default: backup.dir)");
   cmd->add_flag("--include-secrets", o->include_secrets, "also archive credential, token and key files");
   cmd->add_option("--verify", o->verify, "check an archive against its manifest instead");
+  cmd->add_flag("--json", o->json, "machine-readable result (archive, size, sha256, files)");
   cmd->callback([&st, o] { st.action = [&st, o] { return Backup(st.opts, *o); }; });
 }
 

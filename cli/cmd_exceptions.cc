@@ -56,7 +56,17 @@ int Decide(const GlobalOptions& g, const ExceptionsOptions& o, bool approve) {
   Status s = approve ? ApproveClaim(env->spool, env->config, d, env->clock.Now())
                      : RejectClaim(env->spool, d, env->clock.Now());
   if (!s.ok()) return Fail(s);
-  if (!g.quiet) {
+  if (o.json) {
+    auto after = env->spool.Load(d.id);
+    nlohmann::json out = {{"id", d.id},
+                          {"decision", approve ? "approved" : "rejected"},
+                          {"reviewer", d.reviewer},
+                          {"state", after.ok() ? ClaimStateName(after->state) : "unknown"},
+                          {"corrected", nlohmann::json::array()}};
+    for (const auto& [field, value] : d.corrections) out["corrected"].push_back(field);
+    if (!approve) out["reason"] = d.reason;
+    std::printf("%s\n", out.dump(2).c_str());
+  } else if (!g.quiet) {
     std::printf("%s: %s by %s%s\n", d.id.c_str(), approve ? "approved" : "rejected", d.reviewer.c_str(),
                 approve ? "; the next submit run sends it" : "");
   }
@@ -80,10 +90,12 @@ void RegisterExceptions(CLI::App& app, AppState& st) {
   approve->add_option("--set", o->sets, "FIELD=VALUE correction (repeatable)")->allow_extra_args(false);
   approve->add_option("--note", o->note, "note kept in the claim record");
   approve->add_option("--reviewer", o->reviewer, "who decided (default: your login name)");
+  approve->add_flag("--json", o->json, "machine-readable result: id, decision, new state, fields corrected");
   auto* reject = cmd->add_subcommand("reject", "reject the claim for good");
   reject->add_option("id", o->id, "claim id")->required();
   reject->add_option("--reason", o->reason, "why (kept in the history and the journal)")->required();
   reject->add_option("--reviewer", o->reviewer, "who decided (default: your login name)");
+  reject->add_flag("--json", o->json, "machine-readable result: id, decision, new state, reason");
 
   list->callback([&st, o] { st.action = [&st, o] { return List(st.opts, *o); }; });
   show->callback([&st, o] { st.action = [&st, o] { return Show(st.opts, *o); }; });

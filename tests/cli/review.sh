@@ -58,7 +58,10 @@ expect_grep "$review_id" "$WORK/out"
 
 # --- approve with corrections ---
 expect_code 0 n exceptions approve "$review_id" --set "total_amount=RM 12.5" --set service_date=2024-12-14 \
-  --note "confirmed with the clinic" --reviewer alice
+  --note "confirmed with the clinic" --reviewer alice --json
+[ "$(json_get "$WORK/out" 'd["id"], d["decision"], d["state"], d["reviewer"], sorted(d["corrected"])')" = \
+  "('$review_id', 'approved', 'ready', 'alice', ['service_date', 'total_amount'])" ] && pass ||
+  fail "approve --json: $(cat "$WORK/out")"
 expect_code 0 n claims --state ready --json
 expect_grep "$review_id" "$WORK/out"
 grep "\"$review_id\"" "$WORK/spool/journal/journal.log" | tail -1 > "$WORK/jline"
@@ -68,7 +71,9 @@ if grep -q -e "12.50" -e "clinic" -e "2024-12-14" "$WORK/jline"; then fail "jour
 expect_grep "confirmed with the clinic" "$WORK/spool/ready/$review_id/claim.json"
 
 # --- retry the failed claim: it failed at submit, so it goes back to ready ---
-expect_code 0 n retry "$failed_id"
+expect_code 0 n retry "$failed_id" --json
+[ "$(json_get "$WORK/out" '[(m["id"], m["to"]) for m in d["moved"]], d["refused"]')" = "([('$failed_id', 'ready')], [])" ] &&
+  pass || fail "retry --json: $(cat "$WORK/out")"
 expect_code 0 n claims --state ready --json
 expect_grep "$failed_id" "$WORK/out"
 expect_code 65 n retry "$review_id"   # ready: nothing to retry
@@ -91,8 +96,12 @@ grep -q '"Event date": "2024-12-14"' $body && pass || fail "the corrected date d
 
 # --- backup, verify, restore ---
 n claims --json > "$WORK/claims-before.json"
-expect_code 0 n backup
+expect_code 0 n backup --json
 archive=$(ls "$WORK"/backups/ncbocr-backup-*.tar.gz)
+[ "$(json_get "$WORK/out" 'd["archive"]')" = "$archive" ] && pass || fail "backup --json archive: $(cat "$WORK/out")"
+[ "$(json_get "$WORK/out" 'd["sha256"]')" = "$(sha256sum "$archive" | cut -d' ' -f1)" ] && pass ||
+  fail "backup --json sha256 is not the archive's"
+[ "$(json_get "$WORK/out" 'd["size"]')" = "$(stat -c %s "$archive")" ] && pass || fail "backup --json size"
 [ "$(stat -c %a "$archive")" = 600 ] && pass || fail "archive mode $(stat -c %a "$archive")"
 expect_code 0 n backup --verify "$archive"
 head -c 2000 "$archive" > "$WORK/cut.tar.gz"
