@@ -1,4 +1,11 @@
-// ncbocr run: one pass of every stage in order (the main job).
+// ncbocr run: one pass of every stage in order (the main job); with --watch,
+// a pass every gmail.poll_interval seconds until SIGTERM or SIGINT.
+#include <csignal>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "commands.h"
 #include "ncbocr/archive.h"
 #include "ncbocr/extract.h"
@@ -11,9 +18,11 @@ namespace ncbocr::cli {
 
 namespace {
 
-int RunAll(const GlobalOptions& opts) {
-  auto env = OpenEnv(opts);
-  if (!env.ok()) return Fail(env.status());
+std::atomic<bool> g_stop{false};
+
+extern "C" void OnStopSignal(int) { g_stop = true; }
+
+int OnePass(Env* env) {
   using StageFn = StageReport (*)(StageContext&);
   const std::pair<const char*, StageFn> stages[] = {
       {"fetch", RunFetchStage},   {"ocr", RunOcrStage},         {"extract", RunExtractStage},
@@ -35,11 +44,39 @@ int RunAll(const GlobalOptions& opts) {
   return first_failure;
 }
 
+int RunAll(const GlobalOptions& opts, bool watch) {
+  auto env = OpenEnv(opts);
+  if (!env.ok()) return Fail(env.status());
+  if (!watch) return OnePass(&*env);
+  // For hosts without cron and for a container's one long-running process:
+  // a stop signal ends the loop after the pass in progress (every stage is
+  // safe to cut anyway: the spool is crash-safe), or at once while waiting.
+  std::signal(SIGTERM, OnStopSignal);
+  std::signal(SIGINT, OnStopSignal);
+  auto log = MakeLogger(env->config.log, "run");
+  const auto interval = std::chrono::seconds(env->config.gmail.poll_interval);
+  log->info("watching: a pass every {} s (gmail.poll_interval) until stopped", interval.count());
+  int passes = 0;
+  while (!g_stop) {
+    OnePass(&*env);  // a failing pass is in the log, the status and the metrics
+    ++passes;
+    const auto until = std::chrono::steady_clock::now() + interval;
+    while (!g_stop && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  log->info("stopped after {} passes", passes);
+  return kExitOk;  // a stop is the normal end of a watch
+}
+
 }  // namespace
 
 void RegisterRun(CLI::App& app, AppState& st) {
   auto* cmd = app.add_subcommand("run", "one pass of all stages: fetch, ocr, extract, submit, archive");
-  cmd->callback([&st] { st.action = [&st] { return RunAll(st.opts); }; });
+  static bool watch = false;
+  cmd->add_flag("--watch", watch,
+                "keep running: a pass every gmail.poll_interval seconds (GMAIL_POLL_INTERVAL) until SIGTERM");
+  cmd->callback([&st] { st.action = [&st] { return RunAll(st.opts, watch); }; });
 }
 
 }  // namespace ncbocr::cli

@@ -109,4 +109,35 @@ PY
 perm=$(stat -c %a "$WORK/spool")
 [ "$perm" = 700 ] && pass || fail "spool mode $perm"
 
+# run --watch: a pass every gmail.poll_interval seconds picks up mail that
+# arrives while it runs; SIGTERM ends it cleanly (exit 0).
+mkdir -p "$WORK/watch-inbox"
+cat > "$WORK/watch.yaml" <<YAML
+spool: $WORK/watch-spool
+fetch:
+  source: eml
+  path: $WORK/watch-inbox
+gmail:
+  poll_interval: 1
+ncb:
+  base_url: file://$WORK/watch-outbox
+YAML
+W="$NCBOCR --config $WORK/watch.yaml"
+$W run --watch 2>"$WORK/watch.log" &
+watcher=$!
+sleep 1.5
+cp "$SOURCE_DIR/samples/inbox/08-ms-no-attachment.eml" "$WORK/watch-inbox/"
+for _ in $(seq 1 60); do
+  [ "$($W claims --state review --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1 ] && break
+  sleep 0.5
+done
+[ "$($W claims --state review --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1 ] &&
+  pass || fail "run --watch did not fetch mail that arrived while it ran"
+kill -TERM "$watcher"
+rc=0
+wait "$watcher" || rc=$?
+[ "$rc" = 0 ] && pass || fail "run --watch exited $rc on SIGTERM"
+grep -Eq "stopped after ([2-9]|[1-9][0-9]+) passes" "$WORK/watch.log" && pass ||
+  fail "run --watch: no 'stopped after N passes' (N >= 2) in its log: $(tail -3 "$WORK/watch.log")"
+
 finish
