@@ -40,4 +40,38 @@ done
 for ignored in var build; do
   grep -qx "$ignored" "$SOURCE_DIR/.dockerignore" && pass || fail ".dockerignore lacks $ignored"
 done
+# scripts/install-server.sh on the installed tree: the directories, modes
+# and config of the production walkthrough; a second run changes nothing.
+srv="$SOURCE_DIR/scripts/install-server.sh"
+"$srv" --root "$root" --no-user >"$WORK/out" 2>&1 && pass || fail "install-server.sh failed: $(tail -5 "$WORK/out")"
+for d in var/spool/ncbocr var/spool/backups var/lib/ncbocr var/log/ncbocr etc/ncbocr/secrets; do
+  [ "$(stat -c %a "$root/$d" 2>/dev/null)" = 700 ] && pass || fail "/$d is not 0700"
+done
+cfg="$root/etc/ncbocr/ncbocr.yaml"
+[ "$(stat -c %a "$cfg" 2>/dev/null)" = 640 ] && pass || fail "/etc/ncbocr/ncbocr.yaml is not 0640"
+grep -q '^spool: /var/spool/ncbocr$' "$cfg" && grep -q '^  file: /var/log/ncbocr/ncbocr.log$' "$cfg" && pass ||
+  fail "the config does not name the walkthrough's spool and log file"
+# Every directory the service writes is one the systemd units let it write.
+for d in /var/spool/ncbocr /var/spool/backups /var/lib/ncbocr /var/log/ncbocr; do
+  grep -q "^ReadWritePaths=.*-\?$d\b" "$SOURCE_DIR/systemd/ncbocr@.service" && pass || fail "ncbocr@.service may not write $d"
+done
+grep -q "validate-credentials --offline" "$WORK/out" && pass || fail "install-server.sh did not run the offline check"
+echo "# edited by the operator" >> "$cfg"
+sum=$(sha256sum "$cfg")
+"$srv" --root "$root" --no-user >"$WORK/out" 2>&1 && [ "$(sha256sum "$cfg")" = "$sum" ] && pass ||
+  fail "a second install-server.sh run changed the operator's config"
+
+# As root, with a real service user (created and removed by this test).
+if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null; then
+  u="ncbtest$$"
+  trap 'userdel "$u" 2>/dev/null || true; groupdel "$u" 2>/dev/null || true' EXIT
+  root3="$WORK/root3"
+  DESTDIR="$root3" cmake --install "$build" --prefix /usr >/dev/null
+  "$srv" --root "$root3" --user "$u" >"$WORK/out" 2>&1 && pass || fail "install-server.sh --user: $(tail -5 "$WORK/out")"
+  getent passwd "$u" | grep -q ":/usr/sbin/nologin$" && pass || fail "no system user $u with a nologin shell"
+  [ "$(stat -c %U "$root3/var/spool/ncbocr")" = "$u" ] && pass || fail "the spool is not owned by $u"
+  [ "$(stat -c %U:%G "$root3/etc/ncbocr/ncbocr.yaml")" = "root:$u" ] && pass || fail "the config is not root:$u"
+else
+  echo "install-server.sh with a real user: needs root, not checked"
+fi
 finish
