@@ -51,6 +51,7 @@ int Backup(const GlobalOptions& g, const BackupCliOptions& o) {
     auto bytes = ReadFile(r->archive);
     nlohmann::json out = {{"archive", r->archive.string()},
                           {"files", r->files},
+                          {"audit_files", r->audit_files},
                           {"size", bytes.ok() ? nlohmann::json(bytes->size()) : nlohmann::json()},
                           {"sha256", bytes.ok() ? nlohmann::json(Sha256Hex(*bytes)) : nlohmann::json()},
                           {"secrets_included", r->secrets_included},

@@ -113,28 +113,30 @@ Result<std::string> ConfigBytes(const std::string& path, bool include_secrets, s
 
 long long MtimeOf(const struct stat& st) { return static_cast<long long>(st.st_mtime); }
 
-// Adds the spool's files and directories (not tmp/, not locks/), sorted so
-// two backups of the same spool list the same entries in the same order.
-Status AddSpool(TarWriter& w, const fs::path& root, Json& files, size_t& count) {
+// Adds the files and directories below root as PREFIX/..., sorted so two
+// backups of the same tree list the same entries in the same order. For the
+// spool (spool_dirs) its tmp/ drafts and locks/ are left out.
+Status AddTree(TarWriter& w, const fs::path& root, const std::string& prefix, bool spool_dirs, Json& files,
+               size_t& count) {
   std::vector<fs::path> paths;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
     fs::path rel = it->path().lexically_relative(root);
     std::string top = rel.begin()->string();
-    if (it.depth() == 0 && (top == "tmp" || top == "locks")) {
+    if (spool_dirs && it.depth() == 0 && (top == "tmp" || top == "locks")) {
       it.disable_recursion_pending();
       continue;
     }
     paths.push_back(rel);
   }
-  if (ec) return Status::Io("cannot read spool " + root.string() + ": " + ec.message());
+  if (ec) return Status::Io("cannot read " + root.string() + ": " + ec.message());
   std::sort(paths.begin(), paths.end());
   for (const auto& rel : paths) {
     fs::path p = root / rel;
     struct stat st{};
     if (::lstat(p.c_str(), &st) != 0) return Status::Io("cannot stat " + p.string() + ": " + std::strerror(errno));
-    std::string name = "spool/" + rel.string();
+    std::string name = prefix + rel.string();
     Status s;
     if (S_ISDIR(st.st_mode)) {
       s = w.AddDir(name, st.st_mode, MtimeOf(st));
@@ -187,6 +189,37 @@ Status AddConfigAndSecrets(TarWriter& w, const Config& config, bool include_secr
   return Status::Ok();
 }
 
+// The local archive (archive.dir: the originals and their records) and the
+// audit CSV (archive.audit_csv), when configured and present: with the
+// spool they are the audit trail. archive/... and audit/NAME in the tar.
+Status AddAuditTrail(TarWriter& w, const Config& config, const Spool& spool, Json& manifest, BackupResult& result,
+                     TimePoint now) {
+  std::error_code ec;
+  const std::string& dir = config.archive.dir;
+  if (!dir.empty() && fs::is_directory(dir, ec) && !Inside(dir, spool.root())) {
+    size_t n = 0;
+    Status s = AddTree(w, dir, "archive/", false, manifest["files"], n);
+    if (!s.ok()) return s;
+    manifest["archive_dir"] = dir;
+    result.files += n;
+    result.audit_files += n;
+  }
+  const std::string& csv = config.archive.audit_csv;
+  if (!csv.empty() && fs::is_regular_file(csv, ec) && (dir.empty() || !Inside(csv, dir))) {
+    auto bytes = ReadFile(csv);
+    if (!bytes.ok()) return bytes.status();
+    std::string name = "audit/" + fs::path(csv).filename().string();
+    manifest["files"][name] = {{"sha256", Sha256Hex(*bytes)}, {"size", bytes->size()}};
+    manifest["audit_csv"] = csv;
+    long long t = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    Status s = w.AddFile(name, *bytes, 0600, t);
+    if (!s.ok()) return s;
+    ++result.files;
+    ++result.audit_files;
+  }
+  return Status::Ok();
+}
+
 // A fresh file name in dir: ncbocr-backup-<UTC time>[-N].tar.gz.
 fs::path NewArchiveName(const fs::path& dir, TimePoint now) {
   std::string base = "ncbocr-backup-" + CompactUtc(now);
@@ -209,8 +242,9 @@ Status WriteArchive(const Spool& spool, const Config& config, const BackupOption
   TarWriter w;
   Status s = w.Open(fd);
   size_t spool_files = 0;
-  if (s.ok()) s = AddSpool(w, spool.root(), manifest["files"], spool_files);
+  if (s.ok()) s = AddTree(w, spool.root(), "spool/", true, manifest["files"], spool_files);
   result.files += spool_files;
+  if (s.ok()) s = AddAuditTrail(w, config, spool, manifest, result, now);
   if (s.ok()) s = AddConfigAndSecrets(w, config, o.include_secrets, manifest, result, now);
   if (s.ok()) {
     long long t = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();

@@ -114,7 +114,7 @@ bool SafeEntryName(const std::string& name) {
   if (name == kManifestName) return true;
   if (name.empty() || name[0] == '/') return false;
   std::string top = name.substr(0, name.find('/'));
-  if (top != "spool" && top != "config" && top != "secrets") return false;
+  if (top != "spool" && top != "config" && top != "secrets" && top != "archive" && top != "audit") return false;
   size_t start = 0;
   while (start <= name.size()) {
     size_t slash = name.find('/', start);

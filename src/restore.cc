@@ -119,6 +119,38 @@ Status WriteConfig(const fs::path& archive, const fs::path& dir, RestoreResult& 
   });
 }
 
+// archive/ and audit/ entries below dir (archive/... keeps its tree, the
+// audit CSV goes to dir/NAME), never over an existing file, each checked
+// against the manifest again.
+Status WriteAuditTrail(const fs::path& archive, const Json& files, const fs::path& dir, RestoreResult& result) {
+  Status s = MakeDirs(dir, 0700);
+  if (!s.ok()) return s;
+  return ReadTar(archive, [&](const TarEntry& e) -> Status {
+    if (!SafeEntryName(e.name)) return Status::Permanent("unsafe entry name '" + e.name + "'");
+    fs::path dest;
+    if (e.name.rfind("archive/", 0) == 0) {
+      dest = dir / fs::path(e.name).lexically_normal();
+    } else if (e.name.rfind("audit/", 0) == 0 && !e.is_dir) {
+      dest = dir / fs::path(e.name).filename();
+    } else {
+      return Status::Ok();
+    }
+    if (e.is_dir) return MakeDirs(dest, 0700);
+    const Json* want = files.contains(e.name) ? &files[e.name] : nullptr;
+    if (want == nullptr || want->value("sha256", "") != Sha256Hex(e.bytes)) {
+      return Status::Permanent(e.name + " changed since the archive was verified");
+    }
+    std::error_code ec;
+    if (fs::exists(dest, ec)) return Status::Usage(dest.string() + " exists; choose an empty --audit-to directory");
+    Status m = MakeDirs(dest.parent_path(), 0700);
+    if (m.ok()) m = AtomicWriteFile(dest, e.bytes, 0600);
+    if (!m.ok()) return m;
+    SetMtime(dest, e.mtime);
+    ++result.audit_files;
+    return Status::Ok();
+  });
+}
+
 }  // namespace
 
 Result<RestoreResult> RestoreBackup(const fs::path& archive, const Spool& spool, const RestoreOptions& o,
@@ -154,6 +186,10 @@ Result<RestoreResult> RestoreBackup(const fs::path& archive, const Spool& spool,
   if (!reopened.ok()) return reopened.status();
   if (!o.config_to.empty()) {
     s = WriteConfig(archive, o.config_to, result);
+    if (!s.ok()) return s;
+  }
+  if (!o.audit_to.empty()) {
+    s = WriteAuditTrail(archive, (*manifest)["files"], o.audit_to, result);
     if (!s.ok()) return s;
   }
   return result;

@@ -6,6 +6,8 @@
 // they are read) holding
 //   spool/...        every claim directory, index, journal and stage record
 //                    (not tmp/ drafts, not locks/)
+//   archive/...      the local archive (archive.dir), when configured
+//   audit/NAME       the audit CSV (archive.audit_csv), when configured
 //   config/NAME      the configuration file, with inline secrets (ncb.api_key,
 //                    alerts.smtp_password) emptied unless secrets are included
 //   secrets/KEY      credential, token and key files the configuration names
@@ -48,6 +50,7 @@ struct BackupResult {
   std::vector<std::string> secrets_left_out;  // config keys whose secret was not saved
   std::vector<std::string> secrets_included;  // config keys whose secret was saved
   std::vector<fs::path> pruned;          // older archives removed
+  size_t audit_files = 0;                // of files: from archive.dir and the audit CSV
 };
 
 // The directory backups go to: backup.dir, else <spool>/../backups.
@@ -70,6 +73,7 @@ Result<nlohmann::json> VerifyBackup(const fs::path& archive);
 struct RestoreOptions {
   bool force = false;        // replace a non-empty spool (its contents are kept aside)
   std::string config_to;     // write config/ and secrets/ here (0600); empty: not at all
+  std::string audit_to;      // write archive/ and audit/ here, never over a file; empty: not at all
   std::chrono::seconds lock_wait{60};
 };
 
@@ -77,6 +81,7 @@ struct RestoreResult {
   size_t files = 0;          // spool files restored
   fs::path moved_aside;      // where a replaced spool's contents went ("" if none)
   std::vector<fs::path> config_written;
+  size_t audit_files = 0;    // files written under audit_to
 };
 
 // Restores archive into spool. kUsage if the spool holds anything and force
