@@ -8,6 +8,7 @@
 
 #include "ncbocr/extract.h"
 #include "ncbocr/ncb.h"
+#include "ncbocr/report.h"
 #include "test_util.h"
 
 using namespace ncbocr;
@@ -355,6 +356,17 @@ TEST_CASE("extract stage: a two-receipt attachment makes two claims, each with i
   CHECK(IdempotencyKey(second) == IdempotencyKey(*f.spool.Load(second.id)));
   ClaimValues v = LoadClaimValues(f.spool, second).value();
   CHECK(v.fields["source_filename"] == "receipt.jpg (page 2)");
+
+  // Listings name the pages, however short the column.
+  CHECK(AttachmentLabel(second) == "receipt.jpg (page 2)");
+  CHECK(AttachmentLabel(second, 14) == "rec~ (page 2)");
+  CHECK(AttachmentLabel(first, 14).size() <= 14);
+  nlohmann::json rows = ClaimsJson(f.spool, {ClaimState::kReady});
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[1]["pages"] == nlohmann::json::array({2, 2}));
+  CHECK(rows[1]["split_from"] == parent.id);
+  CHECK(ClaimsText(rows).find("receipt.jpg (page 2)") != std::string::npos);
+  CHECK(ClaimText(second, "").find("receipt      page 2 (the attachment holds 2 receipts)") != std::string::npos);
 
   // Run again: nothing new, nothing moved.
   f.Extract();

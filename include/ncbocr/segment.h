@@ -18,7 +18,8 @@
 // goes to a clerk with the reason "the document seems to hold more than one
 // receipt (PAGES: WHY)":
 // - one page shows a date and a total and then another date and another
-//   total (two receipts one above the other, on two dates);
+//   total (two receipts one above the other, on two dates; the TOTAL rows
+//   of a tax summary table do not count);
 // - the left and right halves of a page (by the words' boxes) each show a
 //   date and a labelled total (two receipts side by side);
 // - a page continues a receipt and shows a date other than the receipt's
