@@ -359,7 +359,7 @@ TEST_CASE("extract stage: a two-receipt attachment makes two claims, each with i
 
   // Listings name the pages, however short the column.
   CHECK(AttachmentLabel(second) == "receipt.jpg (page 2)");
-  CHECK(AttachmentLabel(second, 14) == "rec~ (page 2)");
+  CHECK(AttachmentLabel(second, 14) == "rece~ (page 2)");
   CHECK(AttachmentLabel(first, 14).size() <= 14);
   nlohmann::json rows = ClaimsJson(f.spool, {ClaimState::kReady});
   REQUIRE(rows.size() == 2);
