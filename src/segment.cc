@@ -35,7 +35,8 @@ std::vector<Mark> MarksOf(const std::vector<std::string>& lines, const Date& tod
   for (const std::string& raw : lines) {
     const std::string t = internal::FixDigitConfusions(raw);
     if (tax_summary > 0) --tax_summary;
-    if (HasLabel(t, "SUMMARY") && (HasLabel(t, "GST") || HasLabel(t, "TAX") || HasLabel(t, "SST"))) tax_summary = 5;
+    if (HasLabel(t, "SUMMARY") && (HasLabel(t, "GST") || HasLabel(t, "TAX") || HasLabel(t, "SST")))
+      tax_summary = 5;
     std::vector<DateToken> d = FindDates(t, Earliest(today), today);
     if (!d.empty()) marks.push_back({false, d.front().date});
     if (tax_summary == 0 && internal::IsTotalLine(t)) marks.push_back({true, {}});

@@ -44,15 +44,15 @@ namespace ncbocr {
 
 // What one page says about where receipts begin and end.
 struct PageSignals {
-  int page = 1;                       // 1-based
-  bool blank = false;                 // no text at all
-  bool header = false;                // a provider header above the first amount or date
-  std::optional<Date> date;           // the page's own date, as extraction would choose it
-  bool total = false;                 // a line labelled as the total, with an amount
-  std::string receipt_number;         // as extraction reads it; "" if none
-  bool continued = false;             // continues the page before: "page 2 of 3", "b/f"
-  bool continues = false;             // goes on over the page: "continued", "bersambung", "c/f"
-  std::string doubt;                  // why this page alone looks like two receipts; "" if not
+  int page = 1;                // 1-based
+  bool blank = false;          // no text at all
+  bool header = false;         // a provider header above the first amount or date
+  std::optional<Date> date;    // the page's own date, as extraction would choose it
+  bool total = false;          // a line labelled as the total, with an amount
+  std::string receipt_number;  // as extraction reads it; "" if none
+  bool continued = false;      // continues the page before: "page 2 of 3", "b/f"
+  bool continues = false;      // goes on over the page: "continued", "bersambung", "c/f"
+  std::string doubt;           // why this page alone looks like two receipts; "" if not
 };
 
 struct ReceiptSegment {
