@@ -119,10 +119,11 @@ Status EnsureSegmented(StageContext& ctx, Claim& c, const OcrDocument& doc) {
     }
     std::string others;
     for (int k = 1; k < n; ++k) {
-      others += std::string(k > 1 ? "; " : "") + segs[k].pages.Describe() + ": claim " + ChildId(c, segs[k].pages);
+      others += std::string(k > 1 ? "; " : "") + segs[k].pages.Describe() + ": claim " +
+                ChildId(c, segs[k].pages);
     }
-    ctx.log->info("claim {}: the attachment holds {} receipts: {} stays with this claim; {}", c.id, n,
-                  segs[0].pages.Describe(), others);
+    ctx.log->info("claim {}: the attachment holds {} receipts: {} stays with this claim; {}", c.id,
+                  n, segs[0].pages.Describe(), others);
   }
   c.pages = segs[0].pages;
   c.attachment_receipts = n;

@@ -130,8 +130,8 @@ nlohmann::json ClaimsJson(const Spool& spool, const std::vector<ClaimState>& sta
 std::string ClaimsText(const nlohmann::json& claims) {
   std::ostringstream out;
   char line[512];
-  std::snprintf(line, sizeof line, "%-30s %-9s %-18s %-22s %-12s %5s %-18s %s\n", "ID", "STATE", "EMAIL",
-                "FILE", "SHA256", "CONF", "NCB REF", "REASON");
+  std::snprintf(line, sizeof line, "%-30s %-9s %-18s %-22s %-12s %5s %-18s %s\n", "ID", "STATE",
+                "EMAIL", "FILE", "SHA256", "CONF", "NCB REF", "REASON");
   out << line;
   for (const auto& r : claims) {
     char conf[8] = "-";
@@ -140,7 +140,8 @@ std::string ClaimsText(const nlohmann::json& claims) {
     if (!r.value("duplicate_of", "").empty()) reason = "duplicate of " + r.value("duplicate_of", "");
     std::snprintf(line, sizeof line, "%-30s %-9s %-18s %-22s %-12s %5s %-18s %s\n",
                   r.value("id", "").c_str(), r.value("state", "").c_str(),
-                  Cut(r.value("email_id", ""), 18).c_str(), Cut(r.value("file", r.value("filename", "")), 22).c_str(),
+                  Cut(r.value("email_id", ""), 18).c_str(),
+                  Cut(r.value("file", r.value("filename", "")), 22).c_str(),
                   r.value("sha256", "").substr(0, 12).c_str(), conf,
                   Cut(r.value("ncb_reference", ""), 18).c_str(), Cut(reason, 100).c_str());
     out << line;

@@ -249,8 +249,8 @@ Json ListExceptions(const Spool& spool, TimePoint now) {
 std::string ExceptionsText(const Json& list) {
   std::ostringstream out;
   char line[1024];
-  std::snprintf(line, sizeof line, "%-30s %-7s %6s  %-28s %-20s %5s  %s\n", "ID", "STATE", "AGE", "SENDER",
-                "FILE", "CONF", "REASONS");
+  std::snprintf(line, sizeof line, "%-30s %-7s %6s  %-28s %-20s %5s  %s\n", "ID", "STATE", "AGE",
+                "SENDER", "FILE", "CONF", "REASONS");
   out << line;
   for (const auto& r : list) {
     char conf[8] = "-";
@@ -261,8 +261,8 @@ std::string ExceptionsText(const Json& list) {
     std::string age = r["age_s"].is_number() ? Age(r["age_s"].get<double>()) : "-";
     std::snprintf(line, sizeof line, "%-30s %-7s %6s  %-28s %-20s %5s  %s\n", Str(r, "id").c_str(),
                   Str(r, "state").c_str(), age.c_str(), Cut(Str(r, "sender"), 28).c_str(),
-                  Cut(Str(r, "file").empty() ? Str(r, "filename") : Str(r, "file"), 20).c_str(), conf,
-                  Cut(why, 160).c_str());
+                  Cut(Str(r, "file").empty() ? Str(r, "filename") : Str(r, "file"), 20).c_str(),
+                  conf, Cut(why, 160).c_str());
     out << line;
   }
   if (list.empty()) out << "(no claims waiting for review)\n";
