@@ -290,6 +290,12 @@ RECEIPTS = {
         [("Specialist Consultation", 1, "90.00", False), ("Ultrasound Abdomen", 1, "150.00", False),
          ("Omeprazole 20mg", 14, "1.10", False), ("Probiotic Sachet 10s", 1, "32.00", True)],
         sst_reg="N10-1903-31002245", cash="300.00", title="INVOIS / INVOICE"),
+    "klinik-mesra": Receipt(
+        "klinik-mesra", "KLINIK MESRA SDN BHD", "556677-W",
+        ["No. 8, Jalan Kenanga 2", "Taman Kenanga, 75200 Melaka", "Melaka"], "06-284 3321",
+        "27/11/2026", "17:45", "Receipt No", "KM-2026-04410",
+        [("Consultation", 1, "35.00", False), ("Cetirizine 10mg", 10, "0.70", False)],
+        cash="50.00"),
     # 09: one PDF, two receipts: a clinic visit and, two weeks later, the pharmacy.
     "klinik-mutiara": Receipt(
         "klinik-mutiara", "KLINIK MUTIARA SDN BHD", "512340-W",
@@ -312,6 +318,7 @@ MEMBERS = {
     "priya": ("Priya a/p Subramaniam", "priya.s@example.com", "M40420", "POL-2022-01010"),
     "rajesh": ("Rajesh Kumar a/l Muthu", "rajesh.k@example.com", None, None),
     "tan": ("Tan Mei Ling", "meiling.tan@example.com", "M60606", "POL-2024-00606"),
+    "faris": ("Muhammad Faris bin Omar", "faris.omar@example.com", "M70707", None),
     "siti": ("Siti Hajar binti Osman", "siti.hajar@example.com", "M90909", "POL-2025-00909"),
 }
 
@@ -321,7 +328,7 @@ def build(out):
     try:
         files = {}
         for key, r in RECEIPTS.items():
-            if key == "pusat-perubatan-cempaka":
+            if key in ("pusat-perubatan-cempaka", "klinik-mesra"):
                 write_pdf(r, os.path.join(tmp, key + ".pdf"))
                 files[key] = open(os.path.join(tmp, key + ".pdf"), "rb").read()
             elif key in ("klinik-mutiara", "farmasi-mutiara"):
@@ -467,6 +474,14 @@ def build(out):
         ["klinik-mutiara", "farmasi-mutiara"], ["fetched"],
         "two receipts in one two-page PDF (text layer): one claim at fetch, two claims after "
         "extraction (pages 1 and 2), each with its own page's fields", claims=2)
+    # 10: the member id only in the Subject, without a label; no policy number.
+    add(10, "en-subject-only-id", "faris", "Claim - M70707 - Faris", "Sat, 28 Nov 2026 09:12:30 +0800",
+        multipart("mixed", "=_s10_mixed", [
+            text_part("Hi,\n\nReceipt attached for my clinic visit yesterday.\n\nThanks,\nFaris"),
+            file_part(files["klinik-mesra"], "application/pdf", "klinik mesra.pdf")]),
+        ["klinik-mesra"], ["fetched"],
+        "member id only in the Subject ('Claim - M70707 - Faris'), no label: read from the Subject, submitted")
+    expected[-1]["end"] = ["done"]
 
     inbox = os.path.join(out, "inbox")
     os.makedirs(inbox, exist_ok=True)

@@ -213,6 +213,8 @@ Extraction Combine(const ReceiptFields& r, const std::optional<EmailFields>& e,
   // Values the member stated: agreement raises confidence, disagreement is
   // for a clerk to settle.
   if (e) {
+    for (const auto& p : e->problems) blocking.push_back(p);
+    for (const auto& r : e->remarks) why.push_back(r);
     Field& total = f["total_amount"];
     if (e->total) {
       if (!total.present()) {
@@ -335,7 +337,7 @@ Extraction ExtractClaim(const OcrDocument& doc, const std::optional<EmailInfo>& 
                         const ExtractConfig& config, const ExtractOptions& options) {
   ReceiptFields r = ExtractReceipt(doc, options.today);
   std::optional<EmailFields> e;
-  if (email) e = ExtractEmail(*email, options.today);
+  if (email) e = ExtractEmail(*email, options.today, config);
   return Combine(r, e, config, options);
 }
 

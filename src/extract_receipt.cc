@@ -67,11 +67,6 @@ bool HasAny(const std::string& text, const char* const (&labels)[N]) {
   return HasAny(text, labels, N);
 }
 
-int CountAlpha(const std::string& s) {
-  int n = 0;
-  for (unsigned char c : s) n += std::isalpha(c) != 0;
-  return n;
-}
 int CountUpper(const std::string& s) {
   int n = 0;
   for (unsigned char c : s) n += std::isupper(c) != 0;
@@ -109,7 +104,7 @@ bool IsRegistrationLine(const std::string& s) {
       HasLabel(n, "BUSINESS REG")) {
     return CountDigits(s) >= 5 || HasLabel(n, "ID") || HasLabel(n, "NO");
   }
-  int digits = CountDigits(s), alpha = CountAlpha(s);
+  int digits = CountDigits(s), alpha = internal::CountAlphaChars(s);
   // "(123456-X)" and the like; "LOT 2685" is an address line.
   return digits >= 4 && alpha <= 3 && !HasAny(n, kAddressWords);
 }
@@ -297,7 +292,7 @@ bool IsTitle(const std::string& s) {
 
 bool LooksLikeNameLine(const Line& l) {
   const std::string& s = l.text;
-  int alpha = CountAlpha(s);
+  int alpha = internal::CountAlphaChars(s);
   if (alpha < 3) return false;
   // A line with no capital at all is usually a handwritten or stamped note
   // on the scan, not the provider's printed name.
@@ -439,6 +434,8 @@ std::string RepairLabelWords(const std::string& text) {
     for (const char* k : kWords) {
       if (up.size() >= 5 && up != k && EditDistance(up, k) <= 1) fixed = k;
     }
+    // "BILL" with an L read as a 1 ("Bil1#:V001-540401").
+    if (up == "BIL1" || up == "B1LL" || up == "BI1L") fixed = "BILL";
     // "InvNo", "INVNO": the label's two words run together.
     if (up == "INVNO" || up == "BILLNO" || up == "DOCNO" || up == "RECEIPTNO")
       fixed = up.substr(0, up.size() - 2) + " NO";
@@ -693,21 +690,86 @@ void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
 
 // --- receipt number ---
 
+namespace {
+
+// The receipt number in the text after its label: the first token of
+// letters/digits/-/ that has a digit, after separators and a little OCR junk
+// (";", "+", a stray symbol); none when it is a date.
+std::optional<std::string> NumberAfter(const std::string& rest) {
+  std::string clean;
+  for (unsigned char ch : rest) clean += ch < 0x80 ? static_cast<char>(ch) : ' ';
+  // "$" inside a number is an S ("C$1801/26874").
+  static const std::regex kDollarS(R"(([A-Za-z0-9])\$(?=[A-Za-z0-9]))");
+  clean = std::regex_replace(clean, kDollarS, "$1S");
+  // OCR often spaces out the dashes of a number ("KS - 2026 -008812"):
+  // a - or / between two letters or digits binds them again.
+  static const std::regex kSpacedJoin(R"(([A-Za-z0-9])\s*([\-/])\s*(?=[A-Za-z0-9]))");
+  clean = std::regex_replace(clean, kSpacedJoin, "$1$2");
+  // Skips separators, a little junk and a stray one- or two-letter
+  // token ("INVOICE NO z 18299/162"), or joins a letter prefix spaced
+  // off its number ("CS 47832").
+  static const std::regex kTok(
+      R"(^\s*(?:(?:[:;,#.+=|\-~_'"`*$]|[^A-Za-z0-9\s])\s*){0,6}(?:N[Oo0][.:sS]?\s*[:#.]?\s*)?(?:[A-Za-z]{1,2}\s+(?=\d{3}))?([A-Za-z0-9][A-Za-z0-9\-/]{2,24}))");
+  static const std::regex kPrefixed(R"(^[\s:;,#.+=|\-~_'"`*$]*([A-Z]{1,3})\s+(\d{3,}[A-Za-z0-9\-/]*))");
+  std::smatch m;
+  std::string v;
+  if (std::regex_search(clean, m, kPrefixed)) {
+    v = m[1].str() + m[2].str();
+  } else if (std::regex_search(clean, m, kTok)) {
+    v = m[1].str();
+  } else {
+    return std::nullopt;
+  }
+  while (!v.empty() && (v.back() == '-' || v.back() == '/')) v.pop_back();
+  if (CountDigits(v) < 2 || v.size() < 3) return std::nullopt;
+  // Not a date or time that happens to follow the label.
+  if (!FindDates(v, Date{1990, 1, 1}, Date{2100, 1, 1}).empty()) return std::nullopt;
+  return v;
+}
+
+std::string AlnumUpper(const std::string& v) {
+  std::string n;
+  for (unsigned char c : v) {
+    if (std::isalnum(c)) n += static_cast<char>(std::toupper(c));
+  }
+  return n;
+}
+
+}  // namespace
+
 void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
+  // The labels receipts print for their number, English and Malay, most
+  // specific first. A weak label (a reference, a serial number, a bare BIL,
+  // which in Malay also heads an item-count column) may name another number
+  // than the receipt's: a value after it is kept below the submit
+  // threshold, and only from its own line.
+  struct Label {
+    const char* text;
+    bool weak;
+  };
   // clang-format off
-  static const char* const kLabels[] = {
-      "INVOICE NO", "INVOICE NUMBER", "INV NO", "INV", "INVOICE", "TAX INVOICE NO",
-      "RECEIPT NO", "RECEIPT NUMBER", "RECEIPT", "RCPT NO", "RCPT", "BILL NO", "BILL",
-      "DOC NO", "DOCUMENT NO", "DOCUMENT", "NO RESIT", "RESIT NO", "NO BIL", "TRANS NO",
-      "TRANSACTION NO", "TRN NO", "SLIP NO", "CHECK NO", "CHK NO", "CASH BILL NO",
-      "CB NO", "CB", "CS NO", "SALES NO", "ORDER NO", "REF NO", "REFERENCE NO", "SERIAL NO",
-      "TICKET NO", "TXN NO", "CHECK", "CHK", "ORDER", "ORD", "TRANS", "TXN"};
+  static const Label kLabels[] = {
+      {"INVOICE NO", false}, {"INVOICE NUMBER", false}, {"INV NO", false}, {"INV", false},
+      {"INVOICE", false}, {"TAX INVOICE NO", false}, {"NO INVOIS", false}, {"INVOIS NO", false},
+      {"NOMBOR INVOIS", false}, {"INVOIS", false},
+      {"RECEIPT NO", false}, {"RECEIPT NUMBER", false}, {"RECEIPT", false}, {"RCPT NO", false},
+      {"RCPT", false}, {"NO RESIT", false}, {"RESIT NO", false}, {"NOMBOR RESIT", false},
+      {"RESIT", false}, {"BILL NO", false}, {"BILL", false}, {"NO BIL", false}, {"BIL NO", false},
+      {"DOC NO", false}, {"DOCUMENT NO", false}, {"DOCUMENT", false}, {"TRANS NO", false},
+      {"TRANSACTION NO", false}, {"TRN NO", false}, {"SLIP NO", false}, {"CHECK NO", false},
+      {"CHK NO", false}, {"CASH BILL NO", false}, {"CB NO", false}, {"CB", false},
+      {"CASH SALE NO", false}, {"CASH SALES NO", false}, {"CASH SALE", false}, {"CS NO", false},
+      {"CS", false}, {"SALES NO", false}, {"ORDER NO", false}, {"TICKET NO", false},
+      {"TICKET", false}, {"TXN NO", false}, {"DOC", false}, {"CHECK", false}, {"CHK", false},
+      {"ORDER", false}, {"ORD", false}, {"TRANS", false}, {"TXN", false},
+      {"REF NO", true}, {"REFERENCE NO", true}, {"SERIAL NO", true}, {"BIL", true}};
   // clang-format on
   // Earlier labels are more specific.
   int best_rank = 1000;
   std::string best;
   double best_conf = 0;
   Field best_evidence;  // the pages of its label's line and its value's
+  std::string best_note;
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string t = RepairLabelWords(lines[i].text);
     // Registration, tax and telephone numbers are not receipt numbers.
@@ -719,43 +781,21 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
     }
     for (int rank = 0; rank < static_cast<int>(std::size(kLabels)); ++rank) {
       if (rank >= best_rank) break;
-      size_t e = FindLabelEnd(t, kLabels[rank]);
+      const Label& label = kLabels[rank];
+      size_t e = FindLabelEnd(t, label.text);
       if (e == std::string::npos) continue;
       std::string rest = t.substr(e);
-      const bool value_below = Trim(rest).empty() && i + 1 < lines.size();
-      if (value_below) rest = lines[i + 1].text;
-      // The value: the first token of letters/digits/-/ that has a digit,
-      // after separators and a little OCR junk (";", "+", a stray symbol).
-      std::string clean;
-      for (unsigned char ch : rest) clean += ch < 0x80 ? static_cast<char>(ch) : ' ';
-      // "$" inside a number is an S ("C$1801/26874").
-      static const std::regex kDollarS(R"(([A-Za-z0-9])\$(?=[A-Za-z0-9]))");
-      clean = std::regex_replace(clean, kDollarS, "$1S");
-      // OCR often spaces out the dashes of a number ("KS - 2026 -008812"):
-      // a - or / between two letters or digits binds them again.
-      static const std::regex kSpacedJoin(R"(([A-Za-z0-9])\s*([\-/])\s*(?=[A-Za-z0-9]))");
-      clean = std::regex_replace(clean, kSpacedJoin, "$1$2");
-      // Skips separators, a little junk and a stray one- or two-letter
-      // token ("INVOICE NO z 18299/162"), or joins a letter prefix spaced
-      // off its number ("CS 47832").
-      static const std::regex kTok(
-          R"(^\s*(?:(?:[:;,#.+=|\-~_'"`*$]|[^A-Za-z0-9\s])\s*){0,6}(?:N[Oo0][.:sS]?\s*[:#.]?\s*)?(?:[A-Za-z]{1,2}\s+(?=\d{3}))?([A-Za-z0-9][A-Za-z0-9\-/]{2,24}))");
-      static const std::regex kPrefixed(R"(^[\s:;,#.+=|\-~_'"`*$]*([A-Z]{1,3})\s+(\d{3,}[A-Za-z0-9\-/]*))");
-      std::smatch m;
-      std::string v;
-      if (std::regex_search(clean, m, kPrefixed)) {
-        v = m[1].str() + m[2].str();
-      } else if (std::regex_search(clean, m, kTok)) {
-        v = m[1].str();
-      } else {
-        continue;
+      const bool next_line = Trim(rest).empty();
+      const bool value_below = next_line && i + 1 < lines.size();
+      if (next_line) {
+        if (label.weak || !value_below) continue;
+        rest = lines[i + 1].text;
       }
-      while (!v.empty() && (v.back() == '-' || v.back() == '/')) v.pop_back();
-      if (CountDigits(v) < 2 || v.size() < 3) continue;
-      // Not a date or time that happens to follow the label.
-      if (!FindDates(v, Date{1990, 1, 1}, Date{2100, 1, 1}).empty()) continue;
+      std::optional<std::string> v = NumberAfter(rest);
+      if (!v) continue;
       best_rank = rank;
-      best = v;
+      best = *v;
+      best_note.clear();
       best_evidence = Field{};
       best_evidence.AddPage(lines[i].page + 1);
       if (value_below) best_evidence.AddPage(lines[i + 1].page + 1);
@@ -763,14 +803,49 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
       // what can still be off (the clerk sees it next to the image).
       // The number's own words, when they can be found in the line: a label
       // misread around a clear number ("INV# 002511900048269") is no reason
-      // to doubt the number.
-      const size_t at = Trim(rest).empty() ? std::string::npos : lines[i].text.find(v);
-      const double words = at != std::string::npos ? lines[i].ConfidenceOf(at, at + v.size()) : 0.0;
-      best_conf = std::max(lines[i].confidence, words) >= 0.6 ? 0.95 : 0.8;
+      // to doubt the number; a number OCR could hardly read is.
+      const Line& from = next_line ? lines[i + 1] : lines[i];
+      const size_t at = from.text.find(best);
+      const double words = at != std::string::npos ? from.ConfidenceOf(at, at + best.size()) : from.confidence;
+      best_conf = std::max(from.confidence, words) >= 0.6 && words >= 0.4 ? 0.95 : 0.8;
+      // The line read a second time (ocr.reread_lines) giving another
+      // number after the same label: the clerk settles it.
+      if (!next_line && !from.alt.empty()) {
+        const std::string alt = RepairLabelWords(from.alt);
+        size_t ae = FindLabelEnd(alt, label.text);
+        std::optional<std::string> av = ae != std::string::npos ? NumberAfter(alt.substr(ae)) : std::nullopt;
+        auto alnum = [](const std::string& v) {
+          std::string n;
+          for (unsigned char c : v) {
+            if (std::isalnum(c)) n += static_cast<char>(c);
+          }
+          return n;
+        };
+        const std::string a = av ? alnum(*av) : "", b = alnum(best);
+        // Readings that differ only by a capital-letter prefix one of them
+        // lost to the junk before it ("CS00012013" and "00012013") agree:
+        // the longer is the number. A lower-case letter in front is junk
+        // ("sKSB80051978").
+        auto letters_then = [](const std::string& longer, const std::string& shorter) {
+          const size_t extra = longer.size() - std::min(longer.size(), shorter.size());
+          return extra > 0 && AlnumUpper(longer.substr(extra)) == AlnumUpper(shorter) &&
+                 std::all_of(longer.begin(), longer.begin() + extra, [](unsigned char c) { return std::isupper(c); });
+        };
+        if (!av || AlnumUpper(a) == AlnumUpper(b) || letters_then(b, a)) {
+          // agreed
+        } else if (letters_then(a, b)) {
+          best = *av;
+        } else {
+          best_conf = std::min(best_conf, 0.8);
+          best_note = "the receipt number reads " + best + " or " + *av;
+        }
+      }
+      if (label.weak) best_conf = std::min(best_conf, 0.85);
       break;
     }
   }
   if (!best.empty()) r.receipt_number = {best, best_conf, "ocr", best_evidence.pages};
+  if (!best_note.empty()) r.problems.push_back(best_note);
 }
 
 }  // namespace internal

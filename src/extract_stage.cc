@@ -29,13 +29,6 @@ namespace {
 
 constexpr int kMaxAttempts = 5;
 
-Date DateOf(TimePoint t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  localtime_r(&tt, &tm);
-  return Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
-}
-
 Result<OcrDocument> ReadOcr(const Spool& spool, const Claim& c) {
   Result<std::string> raw = spool.ReadClaimFile(c, "ocr.json");
   if (!raw.ok()) return Status::Permanent("ocr.json missing or unreadable: " + raw.status().message());
@@ -101,7 +94,7 @@ Status CreateReceiptClaim(StageContext& ctx, const Claim& parent, const ReceiptS
 // receipts are committed before c's own page range is saved.
 Status EnsureSegmented(StageContext& ctx, Claim& c, const OcrDocument& doc) {
   if (c.attachment_receipts > 0 && c.pages) return Status::Ok();
-  std::vector<ReceiptSegment> segs = SegmentDocument(doc, DateOf(ctx.clock.Now()));
+  std::vector<ReceiptSegment> segs = SegmentDocument(doc, LocalDateOf(ctx.clock.Now()));
   const int n = static_cast<int>(segs.size());
   if (n > 1) {
     nlohmann::json receipts = nlohmann::json::array();
@@ -180,7 +173,7 @@ StageReport RunExtractStage(StageContext& ctx) {
       // Only this claim's pages: no field can come from another receipt.
       const OcrDocument own = PagesOf(*doc, *c.pages);
       std::vector<std::string> doubts;
-      std::vector<ReceiptSegment> again = SegmentDocument(own, DateOf(ctx.clock.Now()));
+      std::vector<ReceiptSegment> again = SegmentDocument(own, LocalDateOf(ctx.clock.Now()));
       for (const ReceiptSegment& s : again) {
         if (!s.doubt.empty()) doubts.push_back(s.doubt);
       }
@@ -202,7 +195,7 @@ StageReport RunExtractStage(StageContext& ctx) {
       }
 
       ExtractOptions opt;
-      opt.today = DateOf(ctx.clock.Now());
+      opt.today = LocalDateOf(ctx.clock.Now());
       opt.claim_id = c.id;
       Extraction x = ExtractClaim(own, email, ctx.config.extract, opt);
       if (!doubts.empty()) {

@@ -89,13 +89,17 @@ Result<std::string> BuildNcbBody(const ClaimValues& v, const NcbConfig& config,
       start = bar + 1;
     }
   };
+  // Every missing field at once: a clerk approving a claim fixes them in
+  // one go, not one per attempt.
+  std::vector<std::string> missing;
   for (const auto& [ncb_name, alternatives] : config.field_map) {
     auto [field, value] = lookup(alternatives);
     bool required = ncb_name == "Event date" || ncb_name == "Claim Amount" ||
                     ncb_name == "Policy Number" ||
                     (ncb_name == "Invoice Number" && !extract.allow_empty_invoice_number);
     if (value.empty() && required) {
-      return Status::Permanent("required NCB field '" + ncb_name + "' has no value (" + alternatives + ")");
+      missing.push_back("'" + ncb_name + "' (" + alternatives + ")");
+      continue;
     }
     if (field == "confidence") {
       SetPath(body, ncb_name, std::round(v.confidence * 1000) / 1000);
@@ -116,6 +120,12 @@ Result<std::string> BuildNcbBody(const ClaimValues& v, const NcbConfig& config,
     } else {
       SetPath(body, ncb_name, value);
     }
+  }
+  if (missing.size() == 1) return Status::Permanent("required NCB field " + missing[0] + " has no value");
+  if (!missing.empty()) {
+    std::string list;
+    for (const std::string& m : missing) list += (list.empty() ? "" : ", ") + m;
+    return Status::Permanent("required NCB fields have no value: " + list);
   }
   std::string out = body.dump(2);
   for (const auto& [token, number] : money) {

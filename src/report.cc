@@ -58,6 +58,17 @@ nlohmann::json StatusJson(const Spool& spool, TimePoint now) {
       j["oldest_age_s"][name] = nullptr;
     }
   }
+  // What waits for a clerk: receipts that could not go on, and emails with
+  // nothing to claim (no receipt attached: a clerk answers the member).
+  int receipts = 0, nothing = 0;
+  for (ClaimState s : {ClaimState::kReview, ClaimState::kFailed}) {
+    for (const auto& id : spool.List(s)) {
+      auto c = spool.LoadIn(s, id);
+      if (!c.ok()) continue;
+      (c->attachment ? receipts : nothing)++;
+    }
+  }
+  j["for_clerk"] = {{"receipts", receipts}, {"nothing_to_claim", nothing}};
   j["stages"] = nlohmann::json::object();
   for (const auto& s : PipelineStages()) {
     auto run = spool.ReadStageRun(s);
@@ -76,6 +87,12 @@ std::string StatusText(const nlohmann::json& j) {
     const auto& age = j["oldest_age_s"][state];
     std::snprintf(line, sizeof line, "%-10s %7d  %s\n", state.c_str(), count.get<int>(),
                   age.is_number() ? Age(age.get<double>()).c_str() : "-");
+    out << line;
+  }
+  if (j.contains("for_clerk")) {
+    std::snprintf(line, sizeof line,
+                  "\nfor a clerk (review, failed): %d receipts, %d emails with nothing to claim\n",
+                  j["for_clerk"].value("receipts", 0), j["for_clerk"].value("nothing_to_claim", 0));
     out << line;
   }
   out << "\n";

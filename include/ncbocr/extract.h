@@ -77,6 +77,9 @@ struct EmailFields {
   std::optional<Cents> total;          // an amount the member stated
   std::optional<Date> service_date;    // a visit/receipt date the member stated
   std::string provider;                // a clinic/hospital name the member stated
+  // What sends the claim to a clerk (two different member ids, an id that
+  // runs on into characters no id holds) and what only lowers confidence.
+  std::vector<std::string> problems, remarks;
 };
 
 struct Extraction {
@@ -103,8 +106,13 @@ struct ExtractOptions {
 // Reads the receipt fields from OCR output. today bounds plausible dates.
 ReceiptFields ExtractReceipt(const OcrDocument& doc, const Date& today);
 
-// Reads the member fields and stated values from the email.
-EmailFields ExtractEmail(const EmailInfo& email, const Date& today);
+// Reads the member fields and stated values from the email: the Subject and
+// body, own text before forwarded text before quoted text before signatures.
+// A member id or policy number is a token of a shape in
+// config.member_id_patterns / policy_number_patterns, taken after a label
+// (English, Malay, Chinese) anywhere, or without one from the Subject and
+// from short bodies. Time is linear in the email's size.
+EmailFields ExtractEmail(const EmailInfo& email, const Date& today, const ExtractConfig& config = {});
 
 // Merges receipt and email, scores, and routes.
 Extraction Combine(const ReceiptFields& receipt, const std::optional<EmailFields>& email,

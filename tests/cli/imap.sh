@@ -12,7 +12,7 @@
 # committed) ends with exactly one NCB claim per receipt that reached done.
 source "$(dirname "$0")/lib.bash"
 DOVECOT=/usr/sbin/dovecot
-[ -x "$DOVECOT" ] || { echo "skipped: $DOVECOT not installed (apt-get install dovecot-imapd)"; exit 77; }
+[ -x "$DOVECOT" ] || { echo "skipped: $DOVECOT not installed (apt-get install dovecot-imapd)"; exit 125; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The man pages: every page renders without a single groff warning
-# (groff -man -ww -z); every subcommand `ncbocr --help` lists has its page and
+# (groff -man -ww -z) and lints clean under mandoc (-Tlint -W warning: the
+# other common man reader, which also checks the .TH date); every subcommand `ncbocr --help` lists has its page and
 # is listed in ncbocr(1); ncbocr(1) documents every exit code and every
 # environment variable of src/config.cc, and ncbocr.yaml(5) every key of its
-# schema. Skips (77) without groff.
+# schema. Skips (125) without groff.
 set -euo pipefail
 : "${NCBOCR:?path to the ncbocr binary}" "${SOURCE_DIR:?source tree}"
-command -v groff >/dev/null 2>&1 || { echo "groff not installed (Debian groff-base): skipped"; exit 77; }
+command -v groff >/dev/null 2>&1 || { echo "groff not installed (Debian groff-base): skipped"; exit 125; }
 man="$SOURCE_DIR/man"
 errors=0
 err() { echo "FAIL: $*" >&2; errors=$((errors + 1)); }
@@ -16,7 +17,14 @@ pages=("$man"/*.[1-8])
 for p in "${pages[@]}"; do
   out=$(groff -man -ww -z "$p" 2>&1) || err "$(basename "$p"): groff failed"
   [ -z "$out" ] || err "$(basename "$p"): $out"
+  if command -v mandoc >/dev/null 2>&1; then
+    lint=$(mandoc -Tlint -W warning "$p" 2>&1) || err "$(basename "$p"): mandoc: $lint"
+  fi
+  # One .TH shape for all: NAME SECTION YYYY-MM-DD "ncbocr VERSION" TITLE.
+  head -n 3 "$p" | grep -Eq '^\.TH [A-Z.\\-]+ [1-8] [0-9]{4}-[0-9]{2}-[0-9]{2} "ncbocr [0-9.]+" "[A-Za-z ]+"$' ||
+    err "$(basename "$p"): .TH is not NAME SECTION YYYY-MM-DD \"ncbocr VERSION\" TITLE"
 done
+command -v mandoc >/dev/null 2>&1 || err "mandoc not installed (scripts/setup.sh --test-deps installs it)"
 
 # Subcommands from the binary's own help ("SUBCOMMANDS:" then "  name  text").
 subs=$("$NCBOCR" --help | awk 'toupper($0) ~ /^SUBCOMMANDS:/ { on = 1; next } on && /^  [a-z]/ { print $1 }')

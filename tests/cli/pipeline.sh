@@ -70,6 +70,14 @@ assert len(rows) == len(done) + 1, (len(rows), len(done))
 for c in claims:
     if c["state"] == "review":
         assert c["reason"], c
+# Emails whose end is stated in expected.json end there.
+for e in expected:
+    if "end" not in e:
+        continue
+    mine = [c for c in claims if c["email_id"] == e["file"]]
+    assert mine, f"no claim of {e['file']}"
+    for c in mine:
+        assert c["state"] in e["end"], (e["file"], c["state"], c["reason"])
 print("states:", states)
 PY
 

@@ -1,0 +1,82 @@
+// Status counts: what waits for a clerk, split into receipts and emails with
+// nothing to claim (issue 12).
+#include "ncbocr/report.h"
+
+#include <doctest/doctest.h>
+
+#include "mail_fixtures.h"
+#include "ncbocr/fetch.h"
+#include "ncbocr/log.h"
+#include "test_util.h"
+
+using namespace ncbocr;
+using namespace ncbocr::testing;
+
+namespace {
+
+// An email with no receipt, as fetch parks it: no attachment, in review.
+void PutEmailWithNothing(const Spool& spool) {
+  auto d = spool.NewDraft(NewClaimId());
+  REQUIRE(d.ok());
+  d->claim.source.kind = "eml";
+  d->claim.source.email_id = "mail-2";
+  d->claim.skipped = {"claim-form.docx: not an image or PDF"};
+  REQUIRE(spool.Commit(*d, ClaimState::kReview, "fetch", "no receipt attachment").ok());
+}
+
+}  // namespace
+
+TEST_CASE("status: emails with nothing to claim are counted apart from receipts for a clerk") {
+  TempDir t;
+  Spool spool = Spool::Open(t.path() / "spool").value();
+  PutClaim(spool, ClaimState::kReview, "r1");
+  PutClaim(spool, ClaimState::kFailed, "r2");
+  PutClaim(spool, ClaimState::kReady, "r3");
+  PutEmailWithNothing(spool);
+  PutEmailWithNothing(spool);
+  nlohmann::json j = StatusJson(spool, std::chrono::system_clock::now());
+  CHECK(j["queues"]["review"] == 3);
+  CHECK(j["for_clerk"]["receipts"] == 2);
+  CHECK(j["for_clerk"]["nothing_to_claim"] == 2);
+  std::string text = StatusText(j);
+  CHECK(text.find("2 receipts, 2 emails with nothing to claim") != std::string::npos);
+}
+
+TEST_CASE(
+    "status: emails with only a claim form, a zip or a logo are each one item with nothing to "
+    "claim") {
+  TempDir t;
+  Config config;
+  config.spool = (t.path() / "spool").string();
+  config.fetch.source = "eml";
+  config.fetch.path = (t.path() / "inbox").string();
+  std::filesystem::create_directories(config.fetch.path);
+  Spool spool = Spool::Open(config.spool).value();
+  const std::string docx = std::string("PK\x03\x04", 4) + std::string(5000, 'd');
+  const std::string zip = std::string("PK\x03\x04", 4) + std::string(5000, 'z');
+  auto add = [&](const std::string& name, const std::vector<TestPart>& parts) {
+    AtomicWriteFile(std::filesystem::path(config.fetch.path) / name,
+                    MakeEmail("Please process my claim.", parts, "Claim", name + "@example.test"));
+  };
+  add("form.eml", {{"application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    "claim-form.docx", docx}});
+  add("zip.eml", {{"application/zip", "receipts.zip", zip}});
+  add("logo.eml", {{"image/jpeg", "logo.jpg", FakeJpeg(64, 32, 3000, 1), true}});
+  add("none.eml", {});
+  add("receipt.eml", {{"image/jpeg", "r.jpg", FakeJpeg(1240, 1754, 6000, 2)}});
+  Clock clock;
+  StageContext ctx{config, spool, NullLogger(), clock, "fetch"};
+  REQUIRE(RunFetchStage(ctx).status.ok());
+
+  std::vector<std::string> review = spool.List(ClaimState::kReview);
+  REQUIRE(review.size() == 4);  // one item per email with nothing to claim
+  for (const auto& id : review) {
+    Claim c = spool.LoadIn(ClaimState::kReview, id).value();
+    CHECK_FALSE(c.attachment.has_value());
+    CHECK(c.reason.find("no receipt attachment") != std::string::npos);
+  }
+  nlohmann::json j = StatusJson(spool, std::chrono::system_clock::now());
+  CHECK(j["for_clerk"]["nothing_to_claim"] == 4);
+  CHECK(j["for_clerk"]["receipts"] == 0);
+  CHECK(j["queues"]["fetched"] == 1);
+}
