@@ -167,6 +167,15 @@ std::string AttachmentLabel(const Claim& c) {
   return c.attachment->filename;
 }
 
+std::string AttachmentLabel(const Claim& c, size_t width) {
+  std::string label = AttachmentLabel(c);
+  if (label.size() <= width || !c.attachment)
+    return label.size() <= width ? label : label.substr(0, width - 1) + "~";
+  const std::string pages = label.substr(c.attachment->filename.size());
+  const size_t room = width > pages.size() + 4 ? width - pages.size() : 4;
+  return c.attachment->filename.substr(0, room - 1) + "~" + pages;
+}
+
 std::string NewClaimId() {
   auto now = std::chrono::system_clock::now();
   std::time_t tt = std::chrono::system_clock::to_time_t(now);

@@ -111,9 +111,12 @@ Status EnsureSegmented(StageContext& ctx, Claim& c, const OcrDocument& doc) {
       if (*holder && **holder != c.id) c.duplicate_of = **holder;
     }
     std::string others;
-    for (int k = 1; k < n; ++k) others += (k > 1 ? ", " : "") + ChildId(c, segs[k].pages);
-    ctx.log->info("claim {}: the attachment holds {} receipts: {} stay here, the others are claims {}", c.id, n,
-                  segs[0].pages.Describe(), others);
+    for (int k = 1; k < n; ++k) {
+      others += std::string(k > 1 ? "; " : "") + segs[k].pages.Describe() + ": claim " +
+                ChildId(c, segs[k].pages);
+    }
+    ctx.log->info("claim {}: the attachment holds {} receipts: {} stays with this claim; {}", c.id,
+                  n, segs[0].pages.Describe(), others);
   }
   c.pages = segs[0].pages;
   c.attachment_receipts = n;

@@ -135,7 +135,8 @@ nlohmann::json ClaimsJson(const Spool& spool, const std::vector<ClaimState>& sta
       r["state"] = ClaimStateName(c->state);
       r["created_at"] = c->created_at;
       r["email_id"] = c->source.email_id;
-      r["filename"] = AttachmentLabel(*c);
+      r["filename"] = c->attachment ? c->attachment->filename : "";
+      r["file"] = AttachmentLabel(*c, 22);
       r["pages"] = c->pages ? nlohmann::json::array({c->pages->first, c->pages->last}) : nlohmann::json();
       r["attachment_receipts"] = c->attachment_receipts;
       r["split_from"] = c->split_from;
@@ -156,17 +157,18 @@ nlohmann::json ClaimsJson(const Spool& spool, const std::vector<ClaimState>& sta
 std::string ClaimsText(const nlohmann::json& claims) {
   std::ostringstream out;
   char line[512];
-  std::snprintf(line, sizeof line, "%-24s %-9s %-18s %-22s %-12s %5s %-18s %s\n", "ID", "STATE", "EMAIL",
-                "FILE", "SHA256", "CONF", "NCB REF", "REASON");
+  std::snprintf(line, sizeof line, "%-30s %-9s %-18s %-22s %-12s %5s %-18s %s\n", "ID", "STATE",
+                "EMAIL", "FILE", "SHA256", "CONF", "NCB REF", "REASON");
   out << line;
   for (const auto& r : claims) {
     char conf[8] = "-";
     if (r["confidence"].is_number()) std::snprintf(conf, sizeof conf, "%.2f", r["confidence"].get<double>());
     std::string reason = r.value("reason", "");
     if (!r.value("duplicate_of", "").empty()) reason = "duplicate of " + r.value("duplicate_of", "");
-    std::snprintf(line, sizeof line, "%-24s %-9s %-18s %-22s %-12s %5s %-18s %s\n",
+    std::snprintf(line, sizeof line, "%-30s %-9s %-18s %-22s %-12s %5s %-18s %s\n",
                   r.value("id", "").c_str(), r.value("state", "").c_str(),
-                  Cut(r.value("email_id", ""), 18).c_str(), Cut(r.value("filename", ""), 22).c_str(),
+                  Cut(r.value("email_id", ""), 18).c_str(),
+                  Cut(r.value("file", r.value("filename", "")), 22).c_str(),
                   r.value("sha256", "").substr(0, 12).c_str(), conf,
                   Cut(r.value("ncb_reference", ""), 18).c_str(), Cut(reason, 100).c_str());
     out << line;

@@ -218,7 +218,8 @@ Json ListExceptions(const Spool& spool, TimePoint now) {
       auto t = ParseIso(since);
       r["age_s"] = t ? Json(std::chrono::duration_cast<std::chrono::seconds>(now - *t).count()) : Json();
       r["sender"] = JsonString(ParseOr(spool.ReadClaimFile(*c, "email.json"), Json::object()), "from_address");
-      r["filename"] = AttachmentLabel(*c);
+      r["filename"] = c->attachment ? c->attachment->filename : "";
+      r["file"] = AttachmentLabel(*c, 20);
       r["pages"] = c->pages ? Json::array({c->pages->first, c->pages->last}) : Json();
       r["confidence"] = c->confidence ? Json(*c->confidence) : Json();
       r["reasons"] = c->review_reasons;
@@ -236,8 +237,8 @@ Json ListExceptions(const Spool& spool, TimePoint now) {
 std::string ExceptionsText(const Json& list) {
   std::ostringstream out;
   char line[1024];
-  std::snprintf(line, sizeof line, "%-24s %-7s %6s  %-28s %-20s %5s  %s\n", "ID", "STATE", "AGE", "SENDER",
-                "FILE", "CONF", "REASONS");
+  std::snprintf(line, sizeof line, "%-30s %-7s %6s  %-28s %-20s %5s  %s\n", "ID", "STATE", "AGE",
+                "SENDER", "FILE", "CONF", "REASONS");
   out << line;
   for (const auto& r : list) {
     char conf[8] = "-";
@@ -246,9 +247,10 @@ std::string ExceptionsText(const Json& list) {
     for (const auto& x : r["reasons"]) why += (why.empty() ? "" : "; ") + x.get<std::string>();
     if (why.empty()) why = JsonString(r, "reason");
     std::string age = r["age_s"].is_number() ? Age(r["age_s"].get<double>()) : "-";
-    std::snprintf(line, sizeof line, "%-24s %-7s %6s  %-28s %-20s %5s  %s\n", JsonString(r, "id").c_str(),
+    const std::string file = JsonString(r, "file").empty() ? JsonString(r, "filename") : JsonString(r, "file");
+    std::snprintf(line, sizeof line, "%-30s %-7s %6s  %-28s %-20s %5s  %s\n", JsonString(r, "id").c_str(),
                   JsonString(r, "state").c_str(), age.c_str(), Cut(JsonString(r, "sender"), 28).c_str(),
-                  Cut(JsonString(r, "filename"), 20).c_str(), conf, Cut(why, 160).c_str());
+                  Cut(file, 20).c_str(), conf, Cut(why, 160).c_str());
     out << line;
   }
   if (list.empty()) out << "(no claims waiting for review)\n";

@@ -31,11 +31,15 @@ struct Mark {
 
 std::vector<Mark> MarksOf(const std::vector<std::string>& lines, const Date& today) {
   std::vector<Mark> marks;
+  int tax_summary = 0;  // rows left of a "GST SUMMARY" table, whose TOTAL is the tax's
   for (const std::string& raw : lines) {
     const std::string t = internal::FixDigitConfusions(raw);
+    if (tax_summary > 0) --tax_summary;
+    if (HasLabel(t, "SUMMARY") && (HasLabel(t, "GST") || HasLabel(t, "TAX") || HasLabel(t, "SST")))
+      tax_summary = 5;
     std::vector<DateToken> d = FindDates(t, Earliest(today), today);
     if (!d.empty()) marks.push_back({false, d.front().date});
-    if (internal::IsTotalLine(t)) marks.push_back({true, {}});
+    if (tax_summary == 0 && internal::IsTotalLine(t)) marks.push_back({true, {}});
   }
   return marks;
 }
@@ -47,8 +51,9 @@ bool HasDateAndTotal(const std::vector<Mark>& marks) {
 }
 
 // Two receipts one above the other: a date, a total, another date, another
-// total (or a total, a date, another total, another date: receipts that
-// print the date at the foot), the two dates different.
+// total, the two dates different. (Receipts that print the date at the foot
+// would read total, date, total, date; so does one receipt whose number OCR
+// read as a date, which is far more common: not counted.)
 bool TwoStacked(const std::vector<Mark>& marks) {
   const size_t n = marks.size();
   std::vector<int> totals_before(n + 1, 0);
@@ -59,7 +64,7 @@ bool TwoStacked(const std::vector<Mark>& marks) {
     for (size_t b = a + 1; b < n; ++b) {
       if (marks[b].total || marks[b].date == marks[a].date) continue;
       if (totals_between(a + 1, b) == 0) continue;
-      if (totals_between(b + 1, n) > 0 || totals_between(0, a) > 0) return true;
+      if (totals_between(b + 1, n) > 0) return true;
     }
   }
   return false;

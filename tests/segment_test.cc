@@ -2,12 +2,13 @@
 // split of a multi-receipt attachment into claims.
 #include "ncbocr/segment.h"
 
-#include <set>
-
 #include <doctest/doctest.h>
+
+#include <set>
 
 #include "ncbocr/extract.h"
 #include "ncbocr/ncb.h"
+#include "ncbocr/report.h"
 #include "test_util.h"
 
 using namespace ncbocr;
@@ -100,7 +101,8 @@ OcrPage SideBySide(const std::string& left, const std::string& right) {
       size_t start = 0;
       while (start < text.size()) {
         size_t sp = text.find(' ', start);
-        std::string w = text.substr(start, sp == std::string::npos ? std::string::npos : sp - start);
+        std::string w =
+            text.substr(start, sp == std::string::npos ? std::string::npos : sp - start);
         if (!w.empty()) {
           int wpx = 22 * static_cast<int>(w.size());
           line.words.push_back({w, 0.95, {x, 50 + 60 * static_cast<int>(row), wpx, 40}});
@@ -116,7 +118,8 @@ OcrPage SideBySide(const std::string& left, const std::string& right) {
     for (const auto& w : line.words) line.text += (line.text.empty() ? "" : " ") + w.text;
     line.confidence = 0.95;
     int x1 = line.words.back().box.x + line.words.back().box.w;
-    line.box = {line.words.front().box.x, line.words.front().box.y, x1 - line.words.front().box.x, 40};
+    line.box = {line.words.front().box.x, line.words.front().box.y, x1 - line.words.front().box.x,
+                40};
     page.lines.push_back(line);
   }
   return page;
@@ -173,7 +176,8 @@ TEST_CASE("segment: a repeated header is not a new receipt when the page says it
   REQUIRE(s.size() == 1);
 
   // "Continued" at the foot of the first page.
-  s = SegmentDocument(Pages({std::string(kPharmacy) + "CONTINUED ON NEXT PAGE\n", kClinic}), kToday);
+  s = SegmentDocument(Pages({std::string(kPharmacy) + "CONTINUED ON NEXT PAGE\n", kClinic}),
+                      kToday);
   REQUIRE(s.size() == 1);
 }
 
@@ -202,16 +206,19 @@ TEST_CASE("segment: two receipts side by side on one page are a doubt naming the
   std::vector<ReceiptSegment> s = SegmentDocument(doc, kToday);
   REQUIRE(s.size() == 1);
   REQUIRE(Doubtful(s[0]));
-  CHECK(s[0].doubt == std::string(kMoreThanOneReceipt) + " (page 1: a date and a total on each side of the page)");
+  CHECK(s[0].doubt == std::string(kMoreThanOneReceipt) +
+                          " (page 1: a date and a total on each side of the page)");
 
   // One receipt laid out wide, labels left and amounts right, is not.
   OcrDocument wide;
-  wide.pages.push_back(SideBySide("KLINIK DAMAI SDN BHD\n47300 PETALING JAYA\nDate :\nTOTAL RM\nCASH",
-                                  "\n\n02/11/2026\n65.50\n70.00"));
+  wide.pages.push_back(
+      SideBySide("KLINIK DAMAI SDN BHD\n47300 PETALING JAYA\nDate :\nTOTAL RM\nCASH",
+                 "\n\n02/11/2026\n65.50\n70.00"));
   CHECK_FALSE(Doubtful(SegmentDocument(wide, kToday)[0]));
 }
 
-TEST_CASE("segment: a later page with its own total under another date casts doubt on the receipt") {
+TEST_CASE(
+    "segment: a later page with its own total under another date casts doubt on the receipt") {
   // The second receipt's header is unreadable: it cannot be told apart for
   // sure, and must not be read as one receipt either.
   std::string headless = R"(Invoice No : FB-77001
@@ -270,7 +277,9 @@ namespace {
 
 class FixedClock : public Clock {
  public:
-  TimePoint Now() const override { return std::chrono::system_clock::from_time_t(1796119200); }  // 2026-12-01
+  TimePoint Now() const override {
+    return std::chrono::system_clock::from_time_t(1796119200);
+  }  // 2026-12-01
 };
 
 struct SplitFixture {
@@ -312,7 +321,8 @@ struct SplitFixture {
 
 }  // namespace
 
-TEST_CASE("extract stage: a two-receipt attachment makes two claims, each with its own page's fields") {
+TEST_CASE(
+    "extract stage: a two-receipt attachment makes two claims, each with its own page's fields") {
   SplitFixture f;
   Claim parent = f.Add(Pages({kClinic, kPharmacy}), "two receipts, one PDF");
   StageReport r = f.Extract();
@@ -356,6 +366,18 @@ TEST_CASE("extract stage: a two-receipt attachment makes two claims, each with i
   ClaimValues v = LoadClaimValues(f.spool, second).value();
   CHECK(v.fields["source_filename"] == "receipt.jpg (page 2)");
 
+  // Listings name the pages, however short the column.
+  CHECK(AttachmentLabel(second) == "receipt.jpg (page 2)");
+  CHECK(AttachmentLabel(second, 14) == "rece~ (page 2)");
+  CHECK(AttachmentLabel(first, 14).size() <= 14);
+  nlohmann::json rows = ClaimsJson(f.spool, {ClaimState::kReady});
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[1]["pages"] == nlohmann::json::array({2, 2}));
+  CHECK(rows[1]["split_from"] == parent.id);
+  CHECK(ClaimsText(rows).find("receipt.jpg (page 2)") != std::string::npos);
+  CHECK(ClaimText(second, "").find("receipt      page 2 (the attachment holds 2 receipts)") !=
+        std::string::npos);
+
   // Run again: nothing new, nothing moved.
   f.Extract();
   CHECK(f.All().size() == 2);
@@ -390,7 +412,9 @@ TEST_CASE("extract stage: the same receipt of the same attachment is a duplicate
   SplitFixture f;
   Claim parent = f.Add(Pages({kClinic, kPharmacy}), "two receipts, one PDF");
   // Another claim already holds page 2 of these bytes.
-  REQUIRE(f.spool.ClaimSha(ReceiptKey(parent.attachment->sha256, {2, 2}), "20250101-000000-00000000").ok());
+  REQUIRE(
+      f.spool.ClaimSha(ReceiptKey(parent.attachment->sha256, {2, 2}), "20250101-000000-00000000")
+          .ok());
   f.Extract();
   Claim second = *f.spool.Load(parent.id + "-p2-2");
   CHECK(second.state == ClaimState::kDuplicate);
@@ -412,7 +436,8 @@ TEST_CASE("extract stage: a long receipt over two pages is one claim of both pag
   CHECK(LoadClaimValues(f.spool, got).value().fields["source_filename"] == "receipt.jpg");
 }
 
-TEST_CASE("extract stage: receipts side by side or stacked on one page go to a clerk, the page named") {
+TEST_CASE(
+    "extract stage: receipts side by side or stacked on one page go to a clerk, the page named") {
   SplitFixture f;
   OcrDocument side;
   side.pages.push_back(SideBySide(kClinic, kPharmacy));
@@ -424,8 +449,10 @@ TEST_CASE("extract stage: receipts side by side or stacked on one page go to a c
     Claim got = *f.spool.Load(c.id);
     CHECK(got.state == ClaimState::kReview);
     REQUIRE_FALSE(got.review_reasons.empty());
-    CHECK(got.review_reasons[0].rfind("the document seems to hold more than one receipt (page 1: ", 0) == 0);
-    CHECK(got.reason.find("the document seems to hold more than one receipt (page 1") != std::string::npos);
+    CHECK(got.review_reasons[0].rfind("the document seems to hold more than one receipt (page 1: ",
+                                      0) == 0);
+    CHECK(got.reason.find("the document seems to hold more than one receipt (page 1") !=
+          std::string::npos);
   }
 }
 

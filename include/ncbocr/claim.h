@@ -109,6 +109,9 @@ struct Claim {
 // one of several receipts in one attachment its pages, "scan.pdf (page 2)".
 // "" without an attachment.
 std::string AttachmentLabel(const Claim& c);
+// The same in at most `width` bytes for a column: the file name is cut
+// (ending in "~"), the pages are kept.
+std::string AttachmentLabel(const Claim& c, size_t width);
 
 // A fresh claim id: "YYYYMMDD-HHMMSS-xxxxxxxx" (UTC time + 32 random bits).
 std::string NewClaimId();

@@ -18,7 +18,8 @@
 // goes to a clerk with the reason "the document seems to hold more than one
 // receipt (PAGES: WHY)":
 // - one page shows a date and a total and then another date and another
-//   total (two receipts one above the other, on two dates);
+//   total (two receipts one above the other, on two dates; the TOTAL rows
+//   of a tax summary table do not count);
 // - the left and right halves of a page (by the words' boxes) each show a
 //   date and a labelled total (two receipts side by side);
 // - a page continues a receipt and shows a date other than the receipt's
@@ -43,15 +44,15 @@ namespace ncbocr {
 
 // What one page says about where receipts begin and end.
 struct PageSignals {
-  int page = 1;                       // 1-based
-  bool blank = false;                 // no text at all
-  bool header = false;                // a provider header above the first amount or date
-  std::optional<Date> date;           // the page's own date, as extraction would choose it
-  bool total = false;                 // a line labelled as the total, with an amount
-  std::string receipt_number;         // as extraction reads it; "" if none
-  bool continued = false;             // continues the page before: "page 2 of 3", "b/f"
-  bool continues = false;             // goes on over the page: "continued", "bersambung", "c/f"
-  std::string doubt;                  // why this page alone looks like two receipts; "" if not
+  int page = 1;                // 1-based
+  bool blank = false;          // no text at all
+  bool header = false;         // a provider header above the first amount or date
+  std::optional<Date> date;    // the page's own date, as extraction would choose it
+  bool total = false;          // a line labelled as the total, with an amount
+  std::string receipt_number;  // as extraction reads it; "" if none
+  bool continued = false;      // continues the page before: "page 2 of 3", "b/f"
+  bool continues = false;      // goes on over the page: "continued", "bersambung", "c/f"
+  std::string doubt;           // why this page alone looks like two receipts; "" if not
 };
 
 struct ReceiptSegment {
