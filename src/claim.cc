@@ -77,6 +77,11 @@ nlohmann::json Claim::ToJson() const {
   }
   j["skipped"] = skipped;
   j["attempts"] = attempts;
+  if (interrupted) j["interrupted"] = interrupted;
+  if (open_attempt) {
+    j["open_attempt"] = {{"stage", open_attempt->stage}, {"run", open_attempt->run},
+                         {"started_at", open_attempt->started_at}};
+  }
   j["next_attempt_at"] = next_attempt_at;
   j["resume_state"] = resume_state ? nlohmann::json(ClaimStateName(*resume_state)) : nlohmann::json();
   j["reason"] = reason;
@@ -128,6 +133,11 @@ Result<Claim> Claim::FromJson(const nlohmann::json& j) {
     }
   }
   c.attempts = Int(j, "attempts");
+  c.interrupted = Int(j, "interrupted");
+  if (j.contains("open_attempt") && j["open_attempt"].is_object()) {
+    const auto& a = j["open_attempt"];
+    c.open_attempt = OpenAttempt{Str(a, "stage"), Str(a, "run"), Str(a, "started_at")};
+  }
   c.next_attempt_at = Str(j, "next_attempt_at");
   if (auto r = ParseClaimState(Str(j, "resume_state"))) c.resume_state = *r;
   c.reason = Str(j, "reason");
