@@ -164,6 +164,25 @@ def pdf_encrypted():
     return pdf(objs, b"/Encrypt 4 0 R /ID [<" + b"01" * 16 + b"> <" + b"01" * 16 + b">] ")
 
 
+def pdf_huge_image_pages(count, side, mediabox=b"[0 0 612 792]"):
+    """count pages, each drawing the same side x side gray image (one
+    compressed stream a fraction of a megabyte; poppler decodes it again for
+    every page): within every page and pixel limit, slow to render."""
+    raw = zlib.compress(b"\xff" * side * side, 9)
+    content = b"q 612 0 0 792 0 0 cm /Im0 Do Q"
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (5 + i) for i in range(count))
+            + b"] /Count %d >>" % count,
+            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+            b"/BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n" % (side, side, len(raw))
+            + raw + b"\nendstream",
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"]
+    for _ in range(count):
+        objs.append(b"<< /Type /Page /Parent 2 0 R /MediaBox " + mediabox
+                    + b" /Resources << /XObject << /Im0 3 0 R >> >> /Contents 4 0 R >>")
+    return pdf(objs)
+
+
 # -------------------------------------------------------------------- mail
 
 def headers(name, extra=b""):
@@ -249,9 +268,11 @@ def build(source_dir):
 
     cases = []
 
-    def add(name, raw, states, reason=None, attachment=None, note=""):
+    def add(name, raw, states, reason=None, attachment=None, note="", some_reason=None):
+        # reason: words every claim's reason has; some_reason: words at least
+        # one claim's reason has (an email whose claims fail differently).
         cases.append({"file": name + ".eml", "raw": raw, "states": states, "reason": reason,
-                      "attachment": attachment, "note": note})
+                      "attachment": attachment, "note": note, "some_reason": some_reason})
 
     # Good emails mixed in: they must come through to extraction.
     add("good-01-jpeg", raw_good["01-en-clinic-jpeg.eml"], FLOWS, note="good")
@@ -401,6 +422,30 @@ def build(source_dir):
     add("size-message-over-limit", with_attachment("s2", unique_pdf("s2") + b"%" + b"y" * (9 << 20),
                                                    "application/pdf", "r.pdf"),
         ["failed"], "max_message_bytes")
+
+    # ---- issue 15: time limits and budgets (limits in tests/cli/hostile.sh)
+    # A PDF whose pages each draw one huge compressed image: seconds a page to
+    # render, within every page and pixel limit. Stopped at ocr.claim_timeout.
+    add("pdf-huge-image-pages", with_attachment("h1", pdf_huge_image_pages(10, 12000), "application/pdf",
+                                                "r.pdf"), UNREADABLE, "ocr.claim_timeout")
+    # Six TIFFs of 12 pages of 59.5 MP (the issue's had 50 pages; the suite
+    # allows 12): each page under ocr.max_pixels, each file under
+    # ocr.max_pages, each file over ocr.max_claim_pixels.
+    big_page = zlib.compress(b"\xff" * (8000 * 7437), 9)
+    add("tiff-six-files-of-59mp-pages", headers("h2") + multipart(
+        [text_part()] + [part(tiff(12, big_page + bytes([n]), 8000, 7437), "image/tiff", "filename=r%d.tif" % n)
+                         for n in range(6)]), UNREADABLE, "ocr.max_claim_pixels")
+    # Three TIFFs of 5 blank pages of 12 MP: each within ocr.max_claim_pixels,
+    # together over ocr.max_email_pixels: the first two are read, the third
+    # refused.
+    mid_page = zlib.compress(b"\xff" * (4000 * 3000), 9)
+    add("tiff-email-over-budget", headers("h3") + multipart(
+        [text_part()] + [part(tiff(5, mid_page + bytes([n]), 4000, 3000), "image/tiff", "filename=r%d.tif" % n)
+                         for n in range(3)]), PARKED, None, some_reason="ocr.max_email_pixels")
+    # One TIFF page of 59.5 MP: under ocr.max_pixels, over what one worker may
+    # use (ocr.worker_memory_mb): refused before it is decoded.
+    add("tiff-page-over-worker-memory", with_attachment("h4", tiff(1, big_page, 8000, 7437), "image/tiff",
+                                                        "r.tif"), UNREADABLE, "ocr.worker_memory_mb")
     return cases
 
 
