@@ -29,8 +29,8 @@ ocr:
   # Issue 15: time limits and budgets small enough for the suite's cases
   # (a page of 59.5 MP needs more than a worker may use here).
   claim_timeout: 30
-  max_claim_pixels: 100000000
-  max_email_pixels: 150000000
+  max_claim_pixels: 120000000
+  max_email_pixels: 180000000
   worker_memory_mb: 450
 ncb:
   base_url: file://$WORK/outbox

@@ -41,16 +41,26 @@ poison=$(ls "$WORK/spool/fetched" | head -1)
 good=$(ls "$WORK/spool/fetched" | tail -1)
 [ -n "$poison" ] && [ "$poison" != "$good" ] && pass || fail "two claims in fetched"
 
-# Kills `ncbocr ocr` with SIGNAL as soon as the poison's attempt is on record
-# (the worker is then on it, for several seconds a page).
+# The run that has an attempt open on the poison, if any.
+open_run() {
+  python3 -c 'import json, sys; print((json.load(open(sys.argv[1])).get("open_attempt") or {}).get("run", ""))' \
+    "$WORK/spool/fetched/$poison/claim.json" 2>/dev/null || true
+}
+# Kills `ncbocr ocr` with SIGNAL as soon as this run's attempt on the poison
+# is on record (the worker is then on it, for seconds a page). The attempt a
+# killed run left open stays on record until the next run counts it: wait for
+# a new one.
 kill_on_poison() {
+  local before i now=""
+  before=$(open_run)
   $N ocr >"$WORK/ocr.log" 2>&1 &
-  local pid=$! i
+  local pid=$!
   for i in $(seq 1 600); do
-    if grep -q '"open_attempt"' "$WORK/spool/fetched/$poison/claim.json" 2>/dev/null; then break; fi
+    now=$(open_run)
+    if [ -n "$now" ] && [ "$now" != "$before" ]; then break; fi
     sleep 0.05
   done
-  grep -q '"open_attempt"' "$WORK/spool/fetched/$poison/claim.json" && pass || fail "no attempt on record"
+  [ -n "$now" ] && [ "$now" != "$before" ] && pass || fail "no new attempt on record"
   kill -s "$1" "$pid"
   local rc=0
   wait "$pid" || rc=$?

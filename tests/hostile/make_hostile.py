@@ -426,7 +426,7 @@ def build(source_dir):
     # ---- issue 15: time limits and budgets (limits in tests/cli/hostile.sh)
     # A PDF whose pages each draw one huge compressed image: seconds a page to
     # render, within every page and pixel limit. Stopped at ocr.claim_timeout.
-    add("pdf-huge-image-pages", with_attachment("h1", pdf_huge_image_pages(10, 12000), "application/pdf",
+    add("pdf-huge-image-pages", with_attachment("h1", pdf_huge_image_pages(12, 16000), "application/pdf",
                                                 "r.pdf"), UNREADABLE, "ocr.claim_timeout")
     # Six TIFFs of 12 pages of 59.5 MP (the issue's had 50 pages; the suite
     # allows 12): each page under ocr.max_pixels, each file under
@@ -435,12 +435,12 @@ def build(source_dir):
     add("tiff-six-files-of-59mp-pages", headers("h2") + multipart(
         [text_part()] + [part(tiff(12, big_page + bytes([n]), 8000, 7437), "image/tiff", "filename=r%d.tif" % n)
                          for n in range(6)]), UNREADABLE, "ocr.max_claim_pixels")
-    # Three TIFFs of 5 blank pages of 12 MP: each within ocr.max_claim_pixels,
+    # Three TIFFs of 6 blank pages of 12 MP: each within ocr.max_claim_pixels,
     # together over ocr.max_email_pixels: the first two are read, the third
     # refused.
     mid_page = zlib.compress(b"\xff" * (4000 * 3000), 9)
     add("tiff-email-over-budget", headers("h3") + multipart(
-        [text_part()] + [part(tiff(5, mid_page + bytes([n]), 4000, 3000), "image/tiff", "filename=r%d.tif" % n)
+        [text_part()] + [part(tiff(6, mid_page + bytes([n]), 4000, 3000), "image/tiff", "filename=r%d.tif" % n)
                          for n in range(3)]), PARKED, None, some_reason="ocr.max_email_pixels")
     # One TIFF page of 59.5 MP: under ocr.max_pixels, over what one worker may
     # use (ocr.worker_memory_mb): refused before it is decoded.
