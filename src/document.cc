@@ -143,8 +143,14 @@ struct PageCost {
 Status CheckBudgets(const std::string& file, const std::vector<PageCost>& pages, const OcrConfig& config,
                     long long* total) {
   long long sum = 0;
+  for (const auto& p : pages) sum += p.pixels;
+  *total = sum;
+  if (sum > config.max_claim_pixels) {
+    return Status::Permanent(file + ": its " + std::to_string(pages.size()) + " pages hold " + std::to_string(sum) +
+                             " pixels together, more than the limit of " + std::to_string(config.max_claim_pixels) +
+                             " (ocr.max_claim_pixels)");
+  }
   for (size_t i = 0; i < pages.size(); ++i) {
-    sum += pages[i].pixels;
     const double mb = PageMemoryEstimateMb(pages[i].pixels, pages[i].channels);
     if (mb > config.worker_memory_mb) {
       return Status::Permanent(file + ": page " + std::to_string(i + 1) + " (" + std::to_string(pages[i].pixels) +
@@ -152,12 +158,6 @@ Status CheckBudgets(const std::string& file, const std::vector<PageCost>& pages,
                                " MB to read, more than the " + std::to_string(config.worker_memory_mb) +
                                " MB a worker may use (ocr.worker_memory_mb)");
     }
-  }
-  *total = sum;
-  if (sum > config.max_claim_pixels) {
-    return Status::Permanent(file + ": its " + std::to_string(pages.size()) + " pages hold " + std::to_string(sum) +
-                             " pixels together, more than the limit of " + std::to_string(config.max_claim_pixels) +
-                             " (ocr.max_claim_pixels)");
   }
   return Status::Ok();
 }
