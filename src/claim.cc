@@ -79,7 +79,8 @@ nlohmann::json Claim::ToJson() const {
   j["attempts"] = attempts;
   if (interrupted) j["interrupted"] = interrupted;
   if (open_attempt) {
-    j["open_attempt"] = {{"stage", open_attempt->stage}, {"run", open_attempt->run},
+    j["open_attempt"] = {{"stage", open_attempt->stage},
+                         {"run", open_attempt->run},
                          {"started_at", open_attempt->started_at}};
   }
   j["next_attempt_at"] = next_attempt_at;

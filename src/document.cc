@@ -140,23 +140,24 @@ struct PageCost {
 
 // The budgets over a document's pages (ocr.max_claim_pixels,
 // ocr.worker_memory_mb), checked before any page is decoded. Sets *total.
-Status CheckBudgets(const std::string& file, const std::vector<PageCost>& pages, const OcrConfig& config,
-                    long long* total) {
+Status CheckBudgets(const std::string& file, const std::vector<PageCost>& pages,
+                    const OcrConfig& config, long long* total) {
   long long sum = 0;
   for (const auto& p : pages) sum += p.pixels;
   *total = sum;
   if (sum > config.max_claim_pixels) {
-    return Status::Permanent(file + ": its " + std::to_string(pages.size()) + " pages hold " + std::to_string(sum) +
-                             " pixels together, more than the limit of " + std::to_string(config.max_claim_pixels) +
-                             " (ocr.max_claim_pixels)");
+    return Status::Permanent(file + ": its " + std::to_string(pages.size()) + " pages hold " +
+                             std::to_string(sum) + " pixels together, more than the limit of " +
+                             std::to_string(config.max_claim_pixels) + " (ocr.max_claim_pixels)");
   }
   for (size_t i = 0; i < pages.size(); ++i) {
     const double mb = PageMemoryEstimateMb(pages[i].pixels, pages[i].channels);
     if (mb > config.worker_memory_mb) {
-      return Status::Permanent(file + ": page " + std::to_string(i + 1) + " (" + std::to_string(pages[i].pixels) +
-                               " pixels) would need about " + std::to_string(static_cast<long long>(mb)) +
-                               " MB to read, more than the " + std::to_string(config.worker_memory_mb) +
-                               " MB a worker may use (ocr.worker_memory_mb)");
+      return Status::Permanent(
+          file + ": page " + std::to_string(i + 1) + " (" + std::to_string(pages[i].pixels) +
+          " pixels) would need about " + std::to_string(static_cast<long long>(mb)) +
+          " MB to read, more than the " + std::to_string(config.worker_memory_mb) +
+          " MB a worker may use (ocr.worker_memory_mb)");
     }
   }
   return Status::Ok();
@@ -194,7 +195,8 @@ Result<std::vector<PageCost>> CheckImageHeader(const std::string& file, std::str
   // as it is stored.
   std::vector<PageCost> costs;
   for (size_t i = 0; i < sizes.size(); ++i) {
-    costs.push_back({static_cast<long long>(sizes[i].width) * sizes[i].height, i < channels.size() ? channels[i] : 1});
+    costs.push_back({static_cast<long long>(sizes[i].width) * sizes[i].height,
+                     i < channels.size() ? channels[i] : 1});
   }
   return costs;
 }
@@ -327,7 +329,8 @@ double PageMemoryEstimateMb(long long pixels, int channels) {
   // binarised, scaled) about kCopies bytes a pixel more.
   constexpr double kEngineMb = 350, kCopies = 4;
   if (pixels <= 0) return 0;
-  return kEngineMb + (std::max(1, channels) + kCopies) * static_cast<double>(pixels) / (1024.0 * 1024.0);
+  return kEngineMb +
+         (std::max(1, channels) + kCopies) * static_cast<double>(pixels) / (1024.0 * 1024.0);
 }
 
 bool IsUsableTextLayer(const std::string& text) {

@@ -93,7 +93,8 @@ void CheckPoison(const Spool& spool, std::vector<HealthProblem>& out) {
     if (c.ok() && IsGaveUpInterrupted(c->reason)) parked.push_back(id);
   }
   if (!parked.empty()) {
-    out.push_back({"poison", std::to_string(parked.size()) + " claims parked in failed after their stage died on " +
+    out.push_back({"poison", std::to_string(parked.size()) +
+                                 " claims parked in failed after their stage died on " +
                                  "them (killed / timed out): " + FirstIds(parked) +
                                  "; see 'ncbocr claims show ID'"});
   }
@@ -103,9 +104,10 @@ void CheckPoison(const Spool& spool, std::vector<HealthProblem>& out) {
     for (const auto& id : spool.List(*in)) {
       auto c = spool.LoadIn(*in, id);
       if (!c.ok() || c->interrupted == 0) continue;
-      out.push_back({"poison", stage + " died on claim " + id + " " + std::to_string(c->interrupted) +
-                                   (c->interrupted == 1 ? " time" : " times") +
-                                   " (killed, timed out or out of memory); it will be tried again"});
+      out.push_back(
+          {"poison", stage + " died on claim " + id + " " + std::to_string(c->interrupted) +
+                         (c->interrupted == 1 ? " time" : " times") +
+                         " (killed, timed out or out of memory); it will be tried again"});
     }
   }
 }

@@ -115,7 +115,8 @@ class Limits {
       return Status::Permanent(file_ + ": timed out: stopped at " + where + " after " +
                                std::to_string(config_.claim_timeout) + " s (ocr.claim_timeout)");
     }
-    if (config_.page_timeout > 0 && now - page_start_ >= std::chrono::seconds(config_.page_timeout)) {
+    if (config_.page_timeout > 0 &&
+        now - page_start_ >= std::chrono::seconds(config_.page_timeout)) {
       return Status::Permanent(file_ + ": timed out: " + where + " took more than " +
                                std::to_string(config_.page_timeout) + " s (ocr.page_timeout)");
     }

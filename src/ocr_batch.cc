@@ -71,8 +71,8 @@ long PeakRssKb() {
 }
 
 OcrRunStats OcrFilesInBatches(OcrPool& pool, const std::vector<std::filesystem::path>& files,
-                              const OcrConfig& config, const PreprocessOptions& options, int batch_size,
-                              const OcrResultFn& done, const OcrFileHooks* hooks) {
+                              const OcrConfig& config, const PreprocessOptions& options,
+                              int batch_size, const OcrResultFn& done, const OcrFileHooks* hooks) {
   OcrRunStats stats;
   stats.workers = pool.size();
   const auto t0 = std::chrono::steady_clock::now();

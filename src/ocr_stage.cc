@@ -46,7 +46,8 @@ std::string DescribeForLog(const Claim& c) {
 // claims are admitted in part order while the sum fits, and the others are
 // refused with the reason. Claims of an email taken up in different runs (a
 // retry) are counted apart. Returns claim id -> why it was refused.
-std::map<std::string, std::string> OverEmailBudget(const StageContext& ctx, const std::vector<std::string>& ids,
+std::map<std::string, std::string> OverEmailBudget(const StageContext& ctx,
+                                                   const std::vector<std::string>& ids,
                                                    const std::vector<std::filesystem::path>& files,
                                                    const std::vector<Claim>& claims) {
   std::map<std::string, std::string> refused;
@@ -94,7 +95,8 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
       files.push_back(spool.ClaimDir(*c) / c->attachment->stored_name);
       job_claims.push_back(*c);
     }
-    const std::map<std::string, std::string> over_budget = OverEmailBudget(ctx, job_ids, files, job_claims);
+    const std::map<std::string, std::string> over_budget =
+        OverEmailBudget(ctx, job_ids, files, job_claims);
     if (!over_budget.empty()) {
       std::vector<std::string> keep_ids;
       std::vector<std::filesystem::path> keep_files;
@@ -152,8 +154,10 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
         Result<Claim> c = spool.LoadIn(ClaimState::kFetched, job_ids[batch[k]]);
         if (!c.ok()) return c.status();
         if (HasInterruptedAttempt(ctx, *c)) {
-          ctx.log->warn("claim {}: an ocr run died on it before (killed, timed out or out of memory); "
-                        "attempt {} of {}", c->id, c->attempts + 2, max_attempts);
+          ctx.log->warn(
+              "claim {}: an ocr run died on it before (killed, timed out or out of memory); "
+              "attempt {} of {}",
+              c->id, c->attempts + 2, max_attempts);
         }
         Result<bool> begun = BeginAttempt(ctx, *c, max_attempts);
         if (!begun.ok()) return begun.status();
@@ -164,10 +168,12 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
         Result<Claim> c = spool.LoadIn(ClaimState::kFetched, job_ids[batch[k]]);
         if (c.ok()) EndAttempt(ctx, *c);
       };
-      OcrRunStats stats = OcrFilesInBatches(*pool, batch_files, ctx.config.ocr, pre, ctx.config.ocr.batch_size,
-                                            [&](size_t k, Result<OcrDocument> r) {
-        done.insert_or_assign(job_ids[batch[k]], std::move(r));
-      }, &hooks);
+      OcrRunStats stats = OcrFilesInBatches(
+          *pool, batch_files, ctx.config.ocr, pre, ctx.config.ocr.batch_size,
+          [&](size_t k, Result<OcrDocument> r) {
+            done.insert_or_assign(job_ids[batch[k]], std::move(r));
+          },
+          &hooks);
       ctx.log->info("recognised {} attachments on {} workers in {:.1f} s ({:.0f}% outside recognition, "
                     "peak memory {:.0f} MB)",
                     batch_files.size(), pool->size(), stats.wall_ms / 1000.0, stats.OutsideRecognition() * 100,
@@ -181,7 +187,8 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
       }
       if (auto o = over_budget.find(c.id); o != over_budget.end()) {
         ctx.log->warn("claim {}: {}: refused: over ocr.max_email_pixels", c.id, DescribeForLog(c));
-        return Disposition::Park(ClaimState::kFailed, Describe(c) + ": refused: " + o->second, "over_budget");
+        return Disposition::Park(ClaimState::kFailed, Describe(c) + ": refused: " + o->second,
+                                 "over_budget");
       }
       auto it = done.find(c.id);
       if (auto j = job_index.find(c.id); it == done.end() && j != job_index.end() && !started[j->second]) {
@@ -192,7 +199,11 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
         // Arrived after the batch started: recognise it now.
         if (!pool) {
           Result<OcrPool> p = OcrPool::Create(1, factory);
-          if (!p.ok()) { Disposition d = Disposition::To(c.state); d.stop = p.status(); return d; }
+          if (!p.ok()) {
+            Disposition d = Disposition::To(c.state);
+            d.stop = p.status();
+            return d;
+          }
           pool = std::move(p).value();
         }
         std::vector<Result<OcrDocument>> r =
@@ -217,12 +228,14 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
           return d;
         }
         if (IsOcrTimeout(s)) {
-          return Disposition::Park(ClaimState::kFailed, Describe(c) + ": " + s.message(), "timed_out");
+          return Disposition::Park(ClaimState::kFailed, Describe(c) + ": " + s.message(),
+                                   "timed_out");
         }
         return Disposition::Park(ClaimState::kFailed, Describe(c) + ": unreadable: " + s.message(), "unreadable");
       }
       Status w = spool.WriteClaimFile(c, "ocr.json", doc->ToJson().dump() + "\n");
-      if (!w.ok()) return Disposition::Retry(Backoff(c.attempts + 1), "cannot write ocr.json: " + w.message());
+      if (!w.ok())
+        return Disposition::Retry(Backoff(c.attempts + 1), "cannot write ocr.json: " + w.message());
       int words = 0;
       for (const auto& p : doc->pages) {
         for (const auto& l : p.lines) words += static_cast<int>(l.words.size());

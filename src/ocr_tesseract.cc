@@ -78,12 +78,14 @@ class TesseractEngine : public OcrEngine {
     // abandons the page once it has passed (ocr.page_timeout).
     tesseract::ETEXT_DESC monitor;
     if (deadline_) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline_ - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          *deadline_ - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
         api_.Clear();
         return Status::Permanent("Tesseract timed out");
       }
-      monitor.set_deadline_msecs(static_cast<int32_t>(std::min<long long>(left.count(), INT32_MAX)));
+      monitor.set_deadline_msecs(
+          static_cast<int32_t>(std::min<long long>(left.count(), INT32_MAX)));
     }
     int rc = api_.Recognize(deadline_ ? &monitor : nullptr);
     if (deadline_ && monitor.deadline_exceeded()) {

@@ -86,7 +86,8 @@ std::string GaveUpReason(const std::string& stage, const Claim& c) {
 }
 
 bool IsGaveUpInterrupted(const std::string& reason) {
-  return reason.rfind("gave up after ", 0) == 0 && reason.find("killed / timed out during ") != std::string::npos;
+  return reason.rfind("gave up after ", 0) == 0 &&
+         reason.find("killed / timed out during ") != std::string::npos;
 }
 
 StageReport ForEachClaim(StageContext& ctx, ClaimState input, int max_attempts,
@@ -115,8 +116,10 @@ StageReport ForEachClaim(StageContext& ctx, ClaimState input, int max_attempts,
     const bool interrupted = HasInterruptedAttempt(ctx, c);
     Result<bool> begun = BeginAttempt(ctx, c, max_attempts);
     if (interrupted) {
-      ctx.log->warn("claim {}: a {} run died on it ({} of {} attempts never finished: killed, timed out "
-                    "or out of memory)", c.id, ctx.stage, c.interrupted, c.attempts);
+      ctx.log->warn(
+          "claim {}: a {} run died on it ({} of {} attempts never finished: killed, timed out "
+          "or out of memory)",
+          c.id, ctx.stage, c.interrupted, c.attempts);
     }
     Disposition d;
     if (!begun.ok()) {
@@ -130,7 +133,8 @@ StageReport ForEachClaim(StageContext& ctx, ClaimState input, int max_attempts,
       try {
         d = handler(c);
       } catch (const std::exception& e) {
-        d = Disposition::Park(ClaimState::kFailed, std::string("internal error: ") + e.what(), "failed");
+        d = Disposition::Park(ClaimState::kFailed, std::string("internal error: ") + e.what(),
+                              "failed");
       }
     }
     if (!d.stop.ok()) {

@@ -60,9 +60,11 @@ TEST_CASE("config: the documented example loads and matches the defaults") {
 TEST_CASE("config: OCR budgets, time limits and attempts") {
   g_env.clear();
   TempDir t;
-  auto ok = LoadConfig(Write(t, "ocr:\n  max_claim_pixels: 100000000\n  max_email_pixels: 150000000\n"
-                                "  worker_memory_mb: 450\n  page_timeout: 0\n  claim_timeout: 20\n"
-                                "  max_attempts: 2\n"), {}, FakeEnv);
+  auto ok = LoadConfig(Write(t,
+                             "ocr:\n  max_claim_pixels: 100000000\n  max_email_pixels: 150000000\n"
+                             "  worker_memory_mb: 450\n  page_timeout: 0\n  claim_timeout: 20\n"
+                             "  max_attempts: 2\n"),
+                       {}, FakeEnv);
   REQUIRE_MESSAGE(ok.ok(), ok.status().ToString());
   CHECK(ok->ocr.max_claim_pixels == 100000000);
   CHECK(ok->ocr.max_email_pixels == 150000000);

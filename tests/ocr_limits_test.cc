@@ -82,7 +82,8 @@ TEST_CASE("ocr limits: a page past ocr.page_timeout is refused, naming the limit
   REQUIRE_FALSE(r.ok());
   CHECK(IsOcrTimeout(r.status()));
   CHECK(r.status().kind() == ErrorKind::kPermanent);
-  CHECK(r.status().message().find("receipt.png: timed out: page 1 of 1 took more than 1 s (ocr.page_timeout)") !=
+  CHECK(r.status().message().find(
+            "receipt.png: timed out: page 1 of 1 took more than 1 s (ocr.page_timeout)") !=
         std::string::npos);
   CHECK_FALSE(engine.deadline().has_value());  // the next file starts without the old deadline
 
@@ -98,7 +99,8 @@ TEST_CASE("ocr limits: a file past ocr.claim_timeout is stopped between pages") 
   auto r = OcrFile(engine, kData / "two_pages.tif", cfg, DefaultPreprocessOptions());
   REQUIRE_FALSE(r.ok());
   CHECK(IsOcrTimeout(r.status()));
-  CHECK(r.status().message().find("stopped at page 2 of 2 after 1 s (ocr.claim_timeout)") != std::string::npos);
+  CHECK(r.status().message().find("stopped at page 2 of 2 after 1 s (ocr.claim_timeout)") !=
+        std::string::npos);
   CHECK_FALSE(IsOcrTimeout(Status::Permanent("x.png: cannot decode PNG image")));
 }
 
@@ -114,8 +116,8 @@ TEST_CASE("ocr limits: Tesseract abandons a page at its deadline") {
   // A dense page of text: far more than the deadline's 50 ms to read.
   cv::Mat page(3000, 2200, CV_8UC1, cv::Scalar(255));
   for (int y = 40; y < page.rows; y += 36) {
-    cv::putText(page, "TOTAL RM 45.05 CASH 50.00 CHANGE 4.95 GST 6% 2.55", {20, y}, cv::FONT_HERSHEY_SIMPLEX, 1.1,
-                cv::Scalar(0), 2);
+    cv::putText(page, "TOTAL RM 45.05 CASH 50.00 CHANGE 4.95 GST 6% 2.55", {20, y},
+                cv::FONT_HERSHEY_SIMPLEX, 1.1, cv::Scalar(0), 2);
   }
   (*engine)->set_deadline(std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
   auto cut = (*engine)->Recognize(page);
@@ -153,12 +155,14 @@ TEST_CASE("ocr limits: the stage parks a timed-out claim with the reason, and go
   Claim s = *spool.Load(slow.id);
   CHECK(s.state == ClaimState::kFailed);
   CHECK(s.reason.find("email mail-1 attachment receipt.jpg: ") != std::string::npos);
-  CHECK(s.reason.find("timed out: page 1 of 1 took more than 1 s (ocr.page_timeout)") != std::string::npos);
+  CHECK(s.reason.find("timed out: page 1 of 1 took more than 1 s (ocr.page_timeout)") !=
+        std::string::npos);
   CHECK(s.reason.find("unreadable") == std::string::npos);
   CHECK(spool.Load(fine.id)->state == ClaimState::kOcred);
 }
 
-TEST_CASE("ocr limits: an email's receipts are admitted in order while they fit ocr.max_email_pixels") {
+TEST_CASE(
+    "ocr limits: an email's receipts are admitted in order while they fit ocr.max_email_pixels") {
   testing::TempDir t;
   Config config;
   config.ocr = NoRereads();
@@ -172,7 +176,8 @@ TEST_CASE("ocr limits: an email's receipts are admitted in order while they fit 
   Claim a = PutPart(spool, png, 0, 3);
   Claim b = PutPart(spool, png + "b", 1, 3);  // distinct files, same pixels
   Claim c = PutPart(spool, png + "c", 2, 3);
-  Claim alone = testing::PutClaim(spool, ClaimState::kFetched, png + "d", nullptr, Id(3));  // another email
+  Claim alone =
+      testing::PutClaim(spool, ClaimState::kFetched, png + "d", nullptr, Id(3));  // another email
   int recognised = 0;
   std::mutex mu;
   StageReport r = RunOcrStageWith(ctx, [&]() -> Result<std::unique_ptr<OcrEngine>> {
@@ -189,7 +194,8 @@ TEST_CASE("ocr limits: an email's receipts are admitted in order while they fit 
   Claim refused = *spool.Load(c.id);
   CHECK(refused.state == ClaimState::kFailed);
   CHECK(refused.reason.find("(ocr.max_email_pixels)") != std::string::npos);
-  CHECK(refused.reason.find("would bring them to " + std::to_string(3 * page)) != std::string::npos);
+  CHECK(refused.reason.find("would bring them to " + std::to_string(3 * page)) !=
+        std::string::npos);
   CHECK(r.outcomes["over_budget"] == 1);
 }
 
@@ -203,7 +209,8 @@ TEST_CASE("ocr limits: a claim's attempt is on record while a worker reads it, a
   StageContext ctx{config, spool, NullLogger(), clock, "ocr"};
   std::string png = ReadFile(kData / "receipt.png").value();
   std::vector<Claim> claims;
-  for (int i = 0; i < 3; ++i) claims.push_back(testing::PutClaim(spool, ClaimState::kFetched, png + char('a' + i)));
+  for (int i = 0; i < 3; ++i)
+    claims.push_back(testing::PutClaim(spool, ClaimState::kFetched, png + char('a' + i)));
   std::vector<int> open_while_reading;
   StageReport r = RunOcrStageWith(ctx, [&]() -> Result<std::unique_ptr<OcrEngine>> {
     return std::unique_ptr<OcrEngine>(new SlowEngine(std::chrono::milliseconds(0), [&] {
@@ -239,8 +246,9 @@ TEST_CASE("ocr limits: budgets over a document's pages are checked before decodi
   cfg.max_claim_pixels = 2 * 16 * 16 - 1;
   auto over = DocumentReader::Open(t.path() / "two.tif", cfg);
   REQUIRE_FALSE(over.ok());
-  CHECK(over.status().message().find("its 2 pages hold 512 pixels together, more than the limit of 511 "
-                                     "(ocr.max_claim_pixels)") != std::string::npos);
+  CHECK(over.status().message().find(
+            "its 2 pages hold 512 pixels together, more than the limit of 511 "
+            "(ocr.max_claim_pixels)") != std::string::npos);
 
   // The memory a worker would need for a page, from its header.
   CHECK(PageMemoryEstimateMb(60'000'000, 3) > PageMemoryEstimateMb(60'000'000, 1));

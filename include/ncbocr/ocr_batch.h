@@ -65,8 +65,9 @@ struct OcrFileHooks {
 // handed on. done is called under a lock, one call at a time, from the
 // worker threads.
 OcrRunStats OcrFilesInBatches(OcrPool& pool, const std::vector<std::filesystem::path>& files,
-                              const OcrConfig& config, const PreprocessOptions& options, int batch_size,
-                              const OcrResultFn& done, const OcrFileHooks* hooks = nullptr);
+                              const OcrConfig& config, const PreprocessOptions& options,
+                              int batch_size, const OcrResultFn& done,
+                              const OcrFileHooks* hooks = nullptr);
 
 }  // namespace ncbocr
 
