@@ -14,7 +14,7 @@ RUN apt-get update \
       build-essential cmake pkg-config \
       libtesseract-dev libleptonica-dev libopencv-dev libgmime-3.0-dev libpoppler-cpp-dev \
       libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev \
-      libcli11-dev doctest-dev libarchive-dev ca-certificates \
+      libcli11-dev doctest-dev libarchive-dev libxml2-dev ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY . /src
 RUN rm -rf /src/build \
@@ -27,7 +27,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libtesseract5 liblept5 libopencv-core406 libopencv-imgproc406 libopencv-imgcodecs406 \
       libgmime-3.0-0 libpoppler-cpp0v5 libcurl4 libssl3 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
-      libarchive13 ca-certificates \
+      libarchive13 libxml2 ca-certificates \
       tesseract-ocr-eng tesseract-ocr-msa tesseract-ocr-chi-sim tesseract-ocr-tam tesseract-ocr-osd \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/usr/bin/ncbocr /usr/bin/ncbocr

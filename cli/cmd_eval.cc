@@ -12,7 +12,7 @@ namespace ncbocr::cli {
 namespace {
 
 struct EvalCliOptions {
-  std::string images, keys, cache, preprocess, lang, holdout;
+  std::string images, keys, cache, preprocess, lang, holdout, numbers;
   int psm = -1, workers = -1, limit = 0;
   bool json = false, show_holdout_misses = false;
 };
@@ -31,6 +31,11 @@ int EvalCommand(const GlobalOptions& g, const EvalCliOptions& c) {
     o.holdout = std::move(h).value();
   }
   o.show_holdout_misses = c.show_holdout_misses;
+  if (!c.numbers.empty()) {
+    auto n = ReadReceiptNumbers(c.numbers);
+    if (!n.ok()) return Fail(n.status());
+    o.receipt_numbers = std::move(n).value();
+  }
   if (!c.preprocess.empty()) {
     Result<PreprocessOptions> p = ParsePreprocessSpec(c.preprocess);
     if (!p.ok()) return Fail(p.status());
@@ -75,6 +80,9 @@ void RegisterEval(CLI::App& app, AppState& st) {
   cmd->add_option("--limit", c.limit, "only the first N receipts");
   cmd->add_option("--holdout", c.holdout,
                   "file of receipt stems kept out of tuning: scored apart, their misses not listed");
+  cmd->add_option("--receipt-numbers", c.numbers,
+                  "JSON of receipt numbers read by hand ({\"numbers\": {STEM: NUMBER|null}}): "
+                  "found/right/wrong");
   cmd->add_flag("--show-holdout-misses", c.show_holdout_misses, "list the hold-out receipts' misses too");
   cmd->add_flag("--json", c.json, "JSON report");
   cmd->callback([&st] { st.action = [&st] { return EvalCommand(st.opts, c); }; });

@@ -3,13 +3,18 @@
 // Without a file: the spool stage (ocred -> ready or review). With a file
 // (an image, a PDF, or OCR JSON from `ncbocr ocr --json`, "-" for stdin) it
 // prints the extraction; --email adds the member fields from an .eml file.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
-#include <iterator>
 
 #include "commands.h"
 #include "ncbocr/extract.h"
 #include "ncbocr/mime.h"
+#include "ncbocr/segment.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr::cli {
@@ -33,18 +38,70 @@ Result<OcrDocument> ReadOcrJson(const std::string& text, const std::string& name
   }
 }
 
-Result<OcrDocument> LoadInput(const std::string& file, const Config& config) {
+// A file given on the command line, read whole: a regular file or "-" (stdin),
+// at most max_bytes (named by `limit`). A device (/dev/zero), a FIFO or a
+// directory is refused before anything is read.
+Result<std::string> ReadInputFile(const std::string& file, long long max_bytes,
+                                  const std::string& limit) {
+  auto over = [&](const std::string& name) {
+    return Status::Permanent(name + ": larger than " + limit + " (" + std::to_string(max_bytes) +
+                             " bytes)");
+  };
   if (file == "-") {
-    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    return ReadOcrJson(text, "stdin");
+    std::string bytes;
+    char buf[65536];
+    while (std::cin.read(buf, sizeof buf) || std::cin.gcount() > 0) {
+      bytes.append(buf, static_cast<size_t>(std::cin.gcount()));
+      if (static_cast<long long>(bytes.size()) > max_bytes) return over("stdin");
+    }
+    if (std::cin.bad()) return Status::Io("stdin: cannot read");
+    return bytes;
   }
-  Result<std::string> head = ReadFile(file);
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return Status::Io(file + ": " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) return Status::Permanent(file + ": is a directory, not a file");
+  if (!S_ISREG(st.st_mode)) {
+    return Status::Permanent(file + ": not a regular file (give a file, or - for stdin)");
+  }
+  if (st.st_size > max_bytes) return over(file);
+  return ReadFile(file);
+}
+
+Result<OcrDocument> LoadInput(const std::string& file, const Config& config) {
+  // A receipt is at most fetch.max_attachment_bytes; its OCR JSON is smaller.
+  Result<std::string> head =
+      ReadInputFile(file, config.fetch.max_attachment_bytes, "fetch.max_attachment_bytes");
   if (!head.ok()) return head.status();
+  const std::string name = file == "-" ? "stdin" : file;
   size_t p = head->find_first_not_of(" \t\r\n");
-  if (p != std::string::npos && (*head)[p] == '{') return ReadOcrJson(*head, file);
+  if (p != std::string::npos && (*head)[p] == '{') return ReadOcrJson(*head, name);
   Result<std::unique_ptr<OcrEngine>> engine = MakeTesseractEngine(config.ocr);
   if (!engine.ok()) return engine.status();
-  return OcrFile(**engine, file, config.ocr, DefaultPreprocessOptions());
+  if (file != "-") return OcrFile(**engine, file, config.ocr, DefaultPreprocessOptions());
+  // An image or PDF piped in (`cat receipt.jpg | ncbocr extract -`): the
+  // document readers take a path, so the bytes go to a private temporary
+  // file (0600, removed as soon as it is read).
+  std::string tmpl = (fs::temp_directory_path() / "ncbocr-stdin-XXXXXX").string();
+  int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) return Status::Io("stdin: cannot make a temporary file: " + std::string(std::strerror(errno)));
+  bool written = ::fchmod(fd, 0600) == 0;
+  for (size_t off = 0; written && off < head->size();) {
+    ssize_t n = ::write(fd, head->data() + off, head->size() - off);
+    if (n <= 0) written = false;
+    else off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  Result<OcrDocument> doc = written ? OcrFile(**engine, tmpl, config.ocr, DefaultPreprocessOptions())
+                                    : Result<OcrDocument>(Status::Io("stdin: cannot write a temporary file"));
+  std::error_code ec;
+  fs::remove(tmpl, ec);
+  if (!doc.ok() && doc.status().kind() == ErrorKind::kPermanent) {
+    // Bad bytes: say "stdin", not the temporary file's name.
+    std::string why = doc.status().message();
+    for (size_t at = why.find(tmpl); at != std::string::npos; at = why.find(tmpl)) why.replace(at, tmpl.size(), "stdin");
+    return Status::Permanent(why);
+  }
+  return doc;
 }
 
 std::string Text(const Extraction& x) {
@@ -74,7 +131,8 @@ int ExtractFileCommand(const GlobalOptions& g, const ExtractCliOptions& o) {
   if (!doc.ok()) return Fail(doc.status());
   std::optional<EmailInfo> email;
   if (!o.email.empty()) {
-    Result<std::string> raw = ReadFile(o.email);
+    Result<std::string> raw =
+        ReadInputFile(o.email, config->fetch.max_message_bytes, "fetch.max_message_bytes");
     if (!raw.ok()) return Fail(raw.status());
     Result<ParsedEmail> pe = ParseEmail(*raw);
     if (!pe.ok()) return Fail(pe.status().WithContext(o.email));
@@ -83,9 +141,29 @@ int ExtractFileCommand(const GlobalOptions& g, const ExtractCliOptions& o) {
   ExtractOptions xo;
   xo.today = Today();
   xo.claim_id = o.file;
-  Extraction x = ExtractClaim(*doc, email, config->extract, xo);
-  if (o.json) std::cout << x.ToJson().dump(2) << "\n";
-  else std::cout << Text(x);
+  // As the spool stage does: one extraction per receipt, each from its own
+  // pages; a doubt of the segmentation sends it to review.
+  std::vector<ReceiptSegment> segs = SegmentDocument(*doc, xo.today);
+  nlohmann::json all = nlohmann::json::array();
+  for (size_t k = 0; k < segs.size(); ++k) {
+    Extraction x = ExtractClaim(PagesOf(*doc, segs[k].pages), email, config->extract, xo);
+    if (!segs[k].doubt.empty()) {
+      x.decision = "review";
+      x.reasons.insert(x.reasons.begin(), segs[k].doubt);
+    }
+    nlohmann::json j = x.ToJson();
+    j["pages"] = {segs[k].pages.first, segs[k].pages.last};
+    all.push_back(j);
+    if (o.json) continue;
+    if (segs.size() > 1) {
+      std::cout << (k ? "\n" : "") << "receipt " << k + 1 << " of " << segs.size() << " ("
+                << segs[k].pages.Describe() << ")\n";
+    }
+    std::cout << Text(x);
+  }
+  if (o.json) {
+    std::cout << (all.size() == 1 ? all[0] : nlohmann::json{{"receipts", all}}).dump(2) << "\n";
+  }
   return kExitOk;
 }
 

@@ -18,7 +18,7 @@ void RegisterFetch(CLI::App& app, AppState& st) {
   auto* cmd = app.add_subcommand("fetch", "read claim emails into the spool (one pass)");
   auto opts = std::make_shared<FetchOptions>();
   cmd->add_option("--source", opts->source, "mail source (overrides fetch.source)")
-      ->check(CLI::IsMember({"maildir", "eml", "gmail"}));
+      ->check(CLI::IsMember({"maildir", "eml", "gmail", "imap"}));
   cmd->add_option("--path", opts->path, "Maildir or .eml folder (overrides fetch.path)");
   cmd->callback([&st, opts] {
     st.action = [&st, opts]() -> int {

@@ -4,6 +4,7 @@
 #include "ncbocr/extract.h"
 #include "ncbocr/fetch.h"
 #include "ncbocr/ocr.h"
+#include "ncbocr/stderr_capture.h"
 #include "ncbocr/submit.h"
 
 namespace ncbocr::cli {
@@ -23,7 +24,12 @@ int RunAll(const GlobalOptions& opts) {
     StageContext ctx{env->config, env->spool, MakeLogger(env->config.log, name), env->clock, name};
     // A failing stage does not stop the pass: later stages still move the
     // claims that are already queued for them.
-    int code = ExitFor(fn(ctx));
+    StageReport report;
+    {
+      StderrToLog library_messages(ctx.log, LogLeavesStderr(env->config.log));
+      report = fn(ctx);
+    }
+    int code = ExitFor(report);
     if (code != kExitOk && first_failure == kExitOk) first_failure = code;
   }
   return first_failure;

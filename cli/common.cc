@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "ncbocr/stderr_capture.h"
 
 namespace ncbocr::cli {
 
@@ -45,7 +46,12 @@ int RunStageCommand(const GlobalOptions& opts, const std::string& stage,
   auto env = OpenEnv(opts);
   if (!env.ok()) return Fail(env.status());
   StageContext ctx{env->config, env->spool, MakeLogger(env->config.log, stage), env->clock, stage};
-  return ExitFor(fn(ctx));
+  StageReport report;
+  {
+    StderrToLog library_messages(ctx.log, LogLeavesStderr(env->config.log));
+    report = fn(ctx);
+  }
+  return ExitFor(report);
 }
 
 }  // namespace ncbocr::cli

@@ -136,30 +136,46 @@ def render_logo(path):
                     "-define", "png:exclude-chunks=date,time", path], check=True)
 
 
-def write_pdf(receipt, path):
-    """A one-page PDF with a text layer (Courier), written by hand."""
-    lines = receipt.lines()
-    size, lead = 10, 14
-    width = int(WIDTH_CHARS * size * 0.6 + 40)
-    height = lead * len(lines) + 60
+def write_pdf(receipts, path):
+    """A PDF with a text layer (Courier), one receipt a page, written by hand."""
+    if not isinstance(receipts, list):
+        receipts = [receipts]
     esc = lambda s: s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    ops = ["BT", f"{lead} TL"]
-    y = height - 30
-    for text, bold, centred in lines:
-        x = 20 + ((WIDTH_CHARS - len(text)) * size * 0.6 / 2 if centred else 0)
-        ops.append(f"/{'F2' if bold else 'F1'} {size} Tf 1 0 0 1 {x:.1f} {y} Tm ({esc(text)}) Tj")
-        y -= lead
-    ops.append("ET")
-    stream = "\n".join(ops).encode("latin-1")
+    pages = []  # (width, height, content stream)
+    for receipt in receipts:
+        lines = receipt.lines()
+        size, lead = 10, 14
+        width = int(WIDTH_CHARS * size * 0.6 + 40)
+        height = lead * len(lines) + 60
+        ops = ["BT", f"{lead} TL"]
+        y = height - 30
+        for text, bold, centred in lines:
+            x = 20 + ((WIDTH_CHARS - len(text)) * size * 0.6 / 2 if centred else 0)
+            ops.append(f"/{'F2' if bold else 'F1'} {size} Tf 1 0 0 1 {x:.1f} {y} Tm ({esc(text)}) Tj")
+            y -= lead
+        ops.append("ET")
+        pages.append((width, height, "\n".join(ops).encode("latin-1")))
+
+    def page(box, content):
+        return (f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {box[0]} {box[1]}] "
+                f"/Resources << /Font << /F1 4 0 R /F2 5 0 R >> >> /Contents {content} 0 R >>").encode()
+
+    def stream(data):
+        return b"<< /Length " + str(len(data)).encode() + b" >>\nstream\n" + data + b"\nendstream"
+
+    # Objects 1-6 as for a one-page PDF; each further page adds its page
+    # object and its content stream.
+    kids = [3] + [7 + 2 * i for i in range(len(pages) - 1)]
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width} {height}] "
-        f"/Resources << /Font << /F1 4 0 R /F2 5 0 R >> >> /Contents 6 0 R >>".encode(),
+        f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in kids)}] /Count {len(pages)} >>".encode(),
+        page(pages[0][:2], 6),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier-Bold /Encoding /WinAnsiEncoding >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        stream(pages[0][2]),
     ]
+    for i, (w, h, data) in enumerate(pages[1:]):
+        objects += [page((w, h), 8 + 2 * i), stream(data)]
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for n, body in enumerate(objects, 1):
@@ -274,6 +290,25 @@ RECEIPTS = {
         [("Specialist Consultation", 1, "90.00", False), ("Ultrasound Abdomen", 1, "150.00", False),
          ("Omeprazole 20mg", 14, "1.10", False), ("Probiotic Sachet 10s", 1, "32.00", True)],
         sst_reg="N10-1903-31002245", cash="300.00", title="INVOIS / INVOICE"),
+    "klinik-mesra": Receipt(
+        "klinik-mesra", "KLINIK MESRA SDN BHD", "556677-W",
+        ["No. 8, Jalan Kenanga 2", "Taman Kenanga, 75200 Melaka", "Melaka"], "06-284 3321",
+        "27/11/2026", "17:45", "Receipt No", "KM-2026-04410",
+        [("Consultation", 1, "35.00", False), ("Cetirizine 10mg", 10, "0.70", False)],
+        cash="50.00"),
+    # 09: one PDF, two receipts: a clinic visit and, two weeks later, the pharmacy.
+    "klinik-mutiara": Receipt(
+        "klinik-mutiara", "KLINIK MUTIARA SDN BHD", "512340-W",
+        ["7, Jalan Kampung Attap", "50460 Kuala Lumpur", "W.P. Kuala Lumpur"], "03-2274 5518",
+        "09/11/2026", "11:20", "Receipt No", "KM-2026-04417",
+        [("Consultation / Konsultasi", 1, "45.00", False), ("Throat Swab Test", 1, "38.00", False),
+         ("Lozenges 16s", 1, "9.50", False)], cash="100.00"),
+    "farmasi-mutiara": Receipt(
+        "farmasi-mutiara", "FARMASI PERMATA SDN BHD", "600712-U",
+        ["G-12, Jalan Tun Sambanthan", "50470 Kuala Lumpur", "W.P. Kuala Lumpur"], "03-2260 3391",
+        "23/11/2026", "17:48", "Receipt No", "FP-0098175",
+        [("Salbutamol Inhaler", 1, "21.40", False), ("Spacer Device", 1, "35.00", False),
+         ("Face Mask 10s", 2, "6.90", False)], cash="80.00"),
 }
 
 MEMBERS = {
@@ -283,6 +318,8 @@ MEMBERS = {
     "priya": ("Priya a/p Subramaniam", "priya.s@example.com", "M40420", "POL-2022-01010"),
     "rajesh": ("Rajesh Kumar a/l Muthu", "rajesh.k@example.com", None, None),
     "tan": ("Tan Mei Ling", "meiling.tan@example.com", "M60606", "POL-2024-00606"),
+    "faris": ("Muhammad Faris bin Omar", "faris.omar@example.com", "M90909", None),
+    "siti": ("Siti Hajar binti Osman", "siti.hajar@example.com", "M90909", "POL-2025-00909"),
 }
 
 
@@ -291,9 +328,11 @@ def build(out):
     try:
         files = {}
         for key, r in RECEIPTS.items():
-            if key == "pusat-perubatan-cempaka":
+            if key in ("pusat-perubatan-cempaka", "klinik-mesra"):
                 write_pdf(r, os.path.join(tmp, key + ".pdf"))
                 files[key] = open(os.path.join(tmp, key + ".pdf"), "rb").read()
+            elif key in ("klinik-mutiara", "farmasi-mutiara"):
+                continue  # together in one PDF, below
             else:
                 photo = key == "klinik-keluarga-bahagia"
                 ext = "jpg" if key in ("klinik-sejahtera", "poliklinik-harmoni",
@@ -301,6 +340,9 @@ def build(out):
                 path = os.path.join(tmp, f"{key}.{ext}")
                 render_image(r, path, photo=photo)
                 files[key] = open(path, "rb").read()
+        write_pdf([RECEIPTS["klinik-mutiara"], RECEIPTS["farmasi-mutiara"]],
+                  os.path.join(tmp, "two-receipts.pdf"))
+        files["two-receipts"] = open(os.path.join(tmp, "two-receipts.pdf"), "rb").read()
         render_logo(os.path.join(tmp, "logo.png"))
         logo = open(os.path.join(tmp, "logo.png"), "rb").read()
     finally:
@@ -308,7 +350,7 @@ def build(out):
 
     emails, expected = [], []
 
-    def add(n, slug, member, subject, date, body_mime, receipts, outcome, note):
+    def add(n, slug, member, subject, date, body_mime, receipts, outcome, note, claims=None):
         name, addr, mid, pol = MEMBERS[member]
         emails.append((f"{n:02d}-{slug}.eml", headers(n, (name, addr), subject, date) + body_mime))
         expected.append({
@@ -316,6 +358,10 @@ def build(out):
             "member_name": name, "member_id": mid, "policy_number": pol,
             "receipts": [RECEIPTS[k].expected() | {"key": k} for k in receipts],
         })
+        if claims is not None:
+            # Claims at the end of the pipeline, when extraction splits an
+            # attachment into several receipts: one per receipt.
+            expected[-1]["claims"] = claims
 
     # 01: English, plain text, one JPEG receipt.
     m = MEMBERS["ahmad"]
@@ -413,6 +459,29 @@ def build(out):
                   f"semalam.\nNombor ahli saya {m[2]}, nombor polisi {m[3]}.\n\n"
                   f"Terima kasih,\n{m[0]}", "quoted-printable", "utf-8"),
         [], ["review"], "no attachment: one claim in review, reason 'no receipt attachment'")
+
+    # 09: Malay and English, one two-page PDF: a clinic visit on page 1, the
+    # pharmacy two weeks later on page 2. Fetch makes one claim of it;
+    # extraction splits it into one claim per receipt.
+    m = MEMBERS["siti"]
+    add(9, "ms-two-receipts-one-pdf", "siti", "Tuntutan: klinik & farmasi (1 PDF)",
+        "Tue, 24 Nov 2026 20:03:15 +0800",
+        multipart("mixed", "=_s09_mixed", [
+            text_part(f"Salam,\n\nSaya imbas dua resit dalam satu PDF: klinik dan farmasi.\n"
+                      f"I scanned both receipts into one PDF.\n\n"
+                      f"Nama: {m[0]}\nNombor ahli: {m[2]}\nNombor polisi: {m[3]}\n\nTerima kasih."),
+            file_part(files["two-receipts"], "application/pdf", "imbasan_resit.pdf")]),
+        ["klinik-mutiara", "farmasi-mutiara"], ["fetched"],
+        "two receipts in one two-page PDF (text layer): one claim at fetch, two claims after "
+        "extraction (pages 1 and 2), each with its own page's fields", claims=2)
+    # 10: the member id only in the Subject, without a label; no policy number.
+    add(10, "en-subject-only-id", "faris", "Claim - M90909 - Faris", "Sat, 28 Nov 2026 09:12:30 +0800",
+        multipart("mixed", "=_s10_mixed", [
+            text_part("Hi,\n\nReceipt attached for my clinic visit yesterday.\n\nThanks,\nFaris"),
+            file_part(files["klinik-mesra"], "application/pdf", "klinik mesra.pdf")]),
+        ["klinik-mesra"], ["fetched"],
+        "member id only in the Subject ('Claim - M90909 - Faris'), no label: read from the Subject, submitted")
+    expected[-1]["end"] = ["done"]
 
     inbox = os.path.join(out, "inbox")
     os.makedirs(inbox, exist_ok=True)

@@ -18,7 +18,7 @@ pkgs=(
   libopencv-dev libgmime-3.0-dev libpoppler-cpp-dev
   libcurl4-openssl-dev libssl-dev openssl ca-certificates
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev doctest-dev
-  libarchive-dev
+  libarchive-dev libxml2-dev
 )
 # What the tests use besides: loopback servers, promtool, man page checks.
 test_pkgs=(

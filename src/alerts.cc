@@ -10,7 +10,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ncbocr/email.h"
 #include "ncbocr/report.h"
 #include "ncbocr/util.h"
 
@@ -163,19 +162,13 @@ Status Deliver(const Config& config, MailSender& sender, const MailMessage& m, T
   return sender.Send(config.alerts.from, config.alerts.recipients, BuildMessage(config.alerts, m, now));
 }
 
-// Claims waiting for a person, with what ops needs to act: id, state, the
-// sender's address and the reason. Nothing else from the email.
-std::string ClaimLine(const Spool& spool, const Claim& c) {
-  std::string sender = "(unknown sender)";
-  if (auto raw = spool.ReadClaimFile(c, "email.json"); raw.ok()) {
-    try {
-      auto e = EmailInfo::FromJson(json::parse(*raw));
-      if (e.ok() && !e->from_address.empty()) sender = e->from_address;
-    } catch (const json::exception&) {
-    }
-  }
-  return "- " + c.id + " (" + ClaimStateName(c.state) + ")\n  from:   " + sender +
-         "\n  reason: " + (c.reason.empty() ? "(none given)" : c.reason) + "\n";
+// Claims waiting for a person, with what ops needs to act: id, state and
+// the reason. Nothing from the email, not even the sender's address: alert
+// mail leaves the server like a log line does, and the team looks the rest
+// up with `ncbocr exceptions show ID`.
+std::string ClaimLine(const Claim& c) {
+  return "- " + c.id + " (" + ClaimStateName(c.state) + ")\n  reason: " +
+         (c.reason.empty() ? "(none given)" : c.reason) + "\n";
 }
 
 Status AlertNewClaims(const Config& config, const Spool& spool, MailSender& sender, TimePoint now,
@@ -205,7 +198,8 @@ Status AlertNewClaims(const Config& config, const Spool& spool, MailSender& send
   m.subject = SubjectPrefix() + std::to_string(fresh.size()) + (fresh.size() == 1 ? " claim needs" : " claims need") +
               " a person";
   m.body = std::to_string(fresh.size()) + " claim(s) newly waiting for review or parked as failed:\n\n";
-  for (const auto& c : fresh) m.body += ClaimLine(spool, c);
+  for (const auto& c : fresh) m.body += ClaimLine(c);
+  m.body += "\nDetails: ncbocr exceptions show ID\n";
   m.body += Footer(spool);
   m.extra_headers = {{"X-Ncbocr-Alert", "exceptions"}};
   Status s = Deliver(config, sender, m, now);

@@ -84,7 +84,7 @@ std::vector<std::string> AuditRow(const Spool& spool, const Claim& c, const std:
           c.id,
           c.source.email_id,
           sender,
-          c.attachment ? c.attachment->filename : "",
+          AttachmentLabel(c),
           FieldValue(spool, c, "member_id"),
           FieldValue(spool, c, "provider_name"),
           FieldValue(spool, c, "service_date"),

@@ -240,11 +240,19 @@ AttachmentDecision ClassifyAttachment(const MimePart& part, const FetchConfig& c
     return d;
   }
   if (IsImage(d.kind)) {
+    std::optional<ImageSize> dim = ReadImageSize(part.bytes, d.kind);
     if (size < config.min_image_bytes) {
-      d.reason = label + "image too small to be a receipt (logo or signature?)";
+      // Few bytes are a logo, unless the header claims a page-sized image:
+      // those pixels cannot fit in so few bytes.
+      if (dim && dim->width >= config.min_image_pixels && dim->height >= config.min_image_pixels) {
+        d.reason = label + "image header claims " + std::to_string(dim->width) + "x" +
+                   std::to_string(dim->height) + " pixels in only " + FormatBytes(size) +
+                   ": truncated or not a real image";
+      } else {
+        d.reason = label + "image too small to be a receipt (logo or signature?)";
+      }
       return d;
     }
-    std::optional<ImageSize> dim = ReadImageSize(part.bytes, d.kind);
     if (!dim) {
       d.reason = label + "unreadable image header";
       return d;

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <yaml-cpp/yaml.h>
@@ -43,6 +45,45 @@ bool Inside(const fs::path& dir, const fs::path& root) {
   return !rel.empty() && *rel.begin() != "..";
 }
 
+// A URL with a password in its userinfo ("https://user:pw@host/"), without
+// the password ("https://user@host/"); nullopt for any other text.
+std::optional<std::string> UrlWithoutPassword(const std::string& v) {
+  size_t scheme = v.find("://");
+  if (scheme == std::string::npos || scheme == 0) return std::nullopt;
+  for (size_t i = 0; i < scheme; ++i) {
+    if (!std::isalnum(static_cast<unsigned char>(v[i])) && v[i] != '+' && v[i] != '-' && v[i] != '.')
+      return std::nullopt;
+  }
+  size_t start = scheme + 3;
+  size_t end = v.find_first_of("/?#", start);
+  std::string authority = v.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  size_t at = authority.rfind('@');
+  if (at == std::string::npos) return std::nullopt;
+  size_t colon = authority.find(':');
+  if (colon == std::string::npos || colon > at) return std::nullopt;
+  return v.substr(0, start + colon) + v.substr(start + at);
+}
+
+// Empties URL passwords anywhere in the tree (ncb.base_url, a proxy...),
+// naming each key in `redacted`.
+void RedactUrlPasswords(YAML::Node node, const std::string& path, std::vector<std::string>& redacted) {
+  if (node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      std::string key = it->first.IsScalar() ? it->first.Scalar() : "?";
+      RedactUrlPasswords(it->second, path.empty() ? key : path + "." + key, redacted);
+    }
+  } else if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      RedactUrlPasswords(node[i], path + "[" + std::to_string(i) + "]", redacted);
+    }
+  } else if (node.IsScalar()) {
+    if (auto clean = UrlWithoutPassword(node.Scalar())) {
+      node = *clean;
+      redacted.push_back(path + " (password in the URL)");
+    }
+  }
+}
+
 // The config file as it goes into the archive: verbatim, or re-emitted with
 // inline secrets emptied (yaml-cpp drops comments then; the manifest says so).
 Result<std::string> ConfigBytes(const std::string& path, bool include_secrets, std::vector<std::string>& redacted) {
@@ -59,6 +100,7 @@ Result<std::string> ConfigBytes(const std::string& path, bool include_secrets, s
         redacted.push_back(std::string(section) + "." + key);
       }
     }
+    RedactUrlPasswords(root, "", redacted);
     if (redacted.empty()) return bytes;
     YAML::Emitter out;
     out << root;

@@ -22,11 +22,6 @@ constexpr StateName kStates[] = {
     {ClaimState::kRejected, "rejected"},   {ClaimState::kDuplicate, "duplicate"},
 };
 
-std::string Str(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 int Int(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_number_integer() ? it->get<int>() : 0;
@@ -76,6 +71,9 @@ nlohmann::json Claim::ToJson() const {
     j["attachment"] = nullptr;
   }
   j["skipped"] = skipped;
+  j["pages"] = pages ? nlohmann::json::array({pages->first, pages->last}) : nlohmann::json();
+  j["attachment_receipts"] = attachment_receipts;
+  j["split_from"] = split_from;
   j["attempts"] = attempts;
   if (interrupted) j["interrupted"] = interrupted;
   if (open_attempt) {
@@ -104,28 +102,28 @@ nlohmann::json Claim::ToJson() const {
 Result<Claim> Claim::FromJson(const nlohmann::json& j) {
   if (!j.is_object()) return Status::Permanent("claim manifest is not a JSON object");
   Claim c;
-  c.id = Str(j, "id");
+  c.id = JsonString(j, "id");
   if (c.id.empty()) return Status::Permanent("claim manifest has no id");
-  if (auto s = ParseClaimState(Str(j, "state"))) c.state = *s;
-  c.created_at = Str(j, "created_at");
+  if (auto s = ParseClaimState(JsonString(j, "state"))) c.state = *s;
+  c.created_at = JsonString(j, "created_at");
   if (j.contains("source") && j["source"].is_object()) {
     const auto& s = j["source"];
-    c.source.kind = Str(s, "kind");
-    c.source.email_id = Str(s, "email_id");
-    c.source.message_id = Str(s, "message_id");
-    c.source.source_key = Str(s, "source_key");
+    c.source.kind = JsonString(s, "kind");
+    c.source.email_id = JsonString(s, "email_id");
+    c.source.message_id = JsonString(s, "message_id");
+    c.source.source_key = JsonString(s, "source_key");
     c.source.part_index = Int(s, "part_index");
     c.source.part_count = Int(s, "part_count");
-    c.source.received_at = Str(s, "received_at");
+    c.source.received_at = JsonString(s, "received_at");
   }
   if (j.contains("attachment") && j["attachment"].is_object()) {
     const auto& a = j["attachment"];
     Attachment att;
-    att.filename = Str(a, "filename");
-    att.content_type = Str(a, "content_type");
-    att.sha256 = Str(a, "sha256");
+    att.filename = JsonString(a, "filename");
+    att.content_type = JsonString(a, "content_type");
+    att.sha256 = JsonString(a, "sha256");
     att.size = a.contains("size") && a["size"].is_number() ? a["size"].get<long long>() : 0;
-    att.stored_name = Str(a, "stored_name");
+    att.stored_name = JsonString(a, "stored_name");
     c.attachment = att;
   }
   if (j.contains("skipped") && j["skipped"].is_array()) {
@@ -133,33 +131,52 @@ Result<Claim> Claim::FromJson(const nlohmann::json& j) {
       if (s.is_string()) c.skipped.push_back(s.get<std::string>());
     }
   }
+  if (j.contains("pages") && j["pages"].is_array() && j["pages"].size() == 2 &&
+      j["pages"][0].is_number_integer() && j["pages"][1].is_number_integer()) {
+    PageRange r{j["pages"][0].get<int>(), j["pages"][1].get<int>()};
+    if (r.first >= 1 && r.last >= r.first) c.pages = r;
+  }
+  c.attachment_receipts = Int(j, "attachment_receipts");
+  c.split_from = JsonString(j, "split_from");
   c.attempts = Int(j, "attempts");
   c.interrupted = Int(j, "interrupted");
   if (j.contains("open_attempt") && j["open_attempt"].is_object()) {
     const auto& a = j["open_attempt"];
-    c.open_attempt = OpenAttempt{Str(a, "stage"), Str(a, "run"), Str(a, "started_at")};
+    c.open_attempt =
+        OpenAttempt{JsonString(a, "stage"), JsonString(a, "run"), JsonString(a, "started_at")};
   }
-  c.next_attempt_at = Str(j, "next_attempt_at");
-  if (auto r = ParseClaimState(Str(j, "resume_state"))) c.resume_state = *r;
-  c.reason = Str(j, "reason");
+  c.next_attempt_at = JsonString(j, "next_attempt_at");
+  if (auto r = ParseClaimState(JsonString(j, "resume_state"))) c.resume_state = *r;
+  c.reason = JsonString(j, "reason");
   if (j.contains("review_reasons") && j["review_reasons"].is_array()) {
     for (const auto& s : j["review_reasons"]) {
       if (s.is_string()) c.review_reasons.push_back(s.get<std::string>());
     }
   }
   if (j.contains("confidence") && j["confidence"].is_number()) c.confidence = j["confidence"].get<double>();
-  c.ncb_reference = Str(j, "ncb_reference");
-  c.submitted_at = Str(j, "submitted_at");
-  c.duplicate_of = Str(j, "duplicate_of");
-  c.archived_path = Str(j, "archived_path");
+  c.ncb_reference = JsonString(j, "ncb_reference");
+  c.submitted_at = JsonString(j, "submitted_at");
+  c.duplicate_of = JsonString(j, "duplicate_of");
+  c.archived_path = JsonString(j, "archived_path");
   if (j.contains("history") && j["history"].is_array()) {
     for (const auto& e : j["history"]) {
       if (!e.is_object()) continue;
-      c.history.push_back({Str(e, "at"), Str(e, "from"), Str(e, "to"), Str(e, "actor"), Str(e, "reason")});
+      c.history.push_back({JsonString(e, "at"), JsonString(e, "from"), JsonString(e, "to"), JsonString(e, "actor"), JsonString(e, "reason")});
     }
   }
   if (j.contains("notes") && j["notes"].is_object()) c.notes = j["notes"];
   return c;
+}
+
+std::string PageRange::Describe() const {
+  if (first == last) return "page " + std::to_string(first);
+  return "pages " + std::to_string(first) + "-" + std::to_string(last);
+}
+
+std::string AttachmentLabel(const Claim& c) {
+  if (!c.attachment) return "";
+  if (c.attachment_receipts > 1 && c.pages) return c.attachment->filename + " (" + c.pages->Describe() + ")";
+  return c.attachment->filename;
 }
 
 std::string NewClaimId() {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <regex>
 #include <set>
 
 #include <yaml-cpp/yaml.h>
@@ -80,6 +81,8 @@ const std::map<std::string, Key>& Schema() {
       {"extract.review_sample_rate", {Kind::kDouble, [](Config& c, N n) { c.extract.review_sample_rate = n.as<double>(); }}},
       {"extract.allow_empty_invoice_number", {Kind::kBool, [](Config& c, N n) { c.extract.allow_empty_invoice_number = n.as<bool>(); }}},
       {"extract.max_service_age_days", {Kind::kInt, [](Config& c, N n) { c.extract.max_service_age_days = n.as<int>(); }}},
+      {"extract.member_id_patterns", {Kind::kStringList, [](Config& c, N n) { c.extract.member_id_patterns = n.as<std::vector<std::string>>(); }}},
+      {"extract.policy_number_patterns", {Kind::kStringList, [](Config& c, N n) { c.extract.policy_number_patterns = n.as<std::vector<std::string>>(); }}},
 
       {"ncb.base_url", {Kind::kString, [](Config& c, N n) { c.ncb.base_url = n.as<std::string>(); }}},
       {"ncb.api_key", {Kind::kString, [](Config& c, N n) { c.ncb.api_key = n.as<std::string>(); }}},
@@ -160,6 +163,15 @@ const std::vector<std::pair<const char*, const char*>>& EnvNames() {
       {"SMTP_PASSWORD", "alerts.smtp_password"},
       {"ALERT_RECIPIENTS", "alerts.recipients"},
       {"METRICS_ENABLED", "metrics.enabled"},
+      // What differs from host to host of one deployment.
+      {"FETCH_SOURCE", "fetch.source"},
+      {"FETCH_PATH", "fetch.path"},
+      {"IMAP_URL", "imap.url"},
+      {"IMAP_USERNAME", "imap.username"},
+      {"IMAP_PASSWORD_FILE", "imap.password_file"},
+      {"NCB_API_KEY_FILE", "ncb.api_key_file"},
+      {"OCR_WORKERS", "ocr.workers"},
+      {"LOG_FILE", "log.file"},
   };
   return names;
 }
@@ -200,6 +212,19 @@ Status ApplyKey(Config& c, const std::string& key, const YAML::Node& n, const st
 }
 
 Status Walk(Config& c, const YAML::Node& node, const std::string& prefix, const std::string& where) {
+  // yaml-cpp keeps both entries of a key written twice and lookups see only
+  // one of them: an operator who edits one copy would change nothing.
+  std::map<std::string, int> line_of;
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) continue;
+    const int line = kv.first.Mark().line + 1;
+    auto [it, fresh] = line_of.emplace(kv.first.Scalar(), line);
+    if (!fresh) {
+      const std::string key = prefix.empty() ? kv.first.Scalar() : prefix + "." + kv.first.Scalar();
+      return Status::Config("key '" + key + "' appears twice in " + where + " (lines " +
+                            std::to_string(it->second) + " and " + std::to_string(line) + ")");
+    }
+  }
   for (const auto& kv : node) {
     // YAML allows any node as a mapping key ("? [a, b]: 1", "{x: y}: 1"); ours are names.
     if (!kv.first.IsScalar()) {
@@ -246,8 +271,13 @@ void ResolvePaths(Config& c, const fs::path& base) {
 }
 
 
-Status Validate(const Config& c, const std::string& where) {
+// from_env: the keys whose value an environment variable set, and which.
+Status Validate(const Config& c, const std::string& where, const std::map<std::string, std::string>& from_env) {
   auto bad = [&](const std::string& key, const std::string& why) {
+    auto env = from_env.find(key);
+    if (env != from_env.end()) {
+      return Status::Config("environment variable " + env->second + " (key '" + key + "'): " + why);
+    }
     return Status::Config("key '" + key + "' in " + where + ": " + why);
   };
   static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -301,6 +331,19 @@ Status Validate(const Config& c, const std::string& where) {
     return bad("extract.review_sample_rate", "must be between 0 and 1");
   }
   if (c.extract.max_service_age_days < 1) return bad("extract.max_service_age_days", "must be at least 1");
+  if (c.extract.member_id_patterns.empty()) return bad("extract.member_id_patterns", "must list at least one shape");
+  for (const char* key : {"extract.member_id_patterns", "extract.policy_number_patterns"}) {
+    const auto& list = std::string(key) == "extract.member_id_patterns" ? c.extract.member_id_patterns
+                                                                         : c.extract.policy_number_patterns;
+    for (const auto& p : list) {
+      if (Trim(p).empty()) return bad(key, "holds an empty pattern");
+      try {
+        std::regex re(p, std::regex::ECMAScript | std::regex::icase);
+      } catch (const std::regex_error& e) {
+        return bad(key, "'" + p + "' is not a regular expression (" + e.what() + ")");
+      }
+    }
+  }
   const std::string& u = c.ncb.base_url;
   if (!u.empty()) {
     if (u.rfind("file://", 0) == 0) {
@@ -403,9 +446,11 @@ Result<Config> LoadConfig(const std::string& path, const ConfigOverrides& overri
                             FormatMode(st.st_mode) + " let others read it; run: chmod 600 " + path);
     }
   }
+  std::map<std::string, std::string> from_env;
   for (const auto& [name, key] : EnvNames()) {
     auto v = env(name);
     if (!v) continue;
+    from_env[key] = name;
     std::string where = "environment variable " + std::string(name);
     const Key& k = Schema().at(key);
     YAML::Node n;
@@ -430,7 +475,8 @@ Result<Config> LoadConfig(const std::string& path, const ConfigOverrides& overri
   }
   if (overrides.spool) c.spool = *overrides.spool;
   if (overrides.log_level) c.log.level = *overrides.log_level;
-  Status s = Validate(c, path.empty() ? "the configuration" : path);
+  c.log.level = AsciiLower(c.log.level);  // LOG_LEVEL=INFO, as other tools take it
+  Status s = Validate(c, path.empty() ? "the configuration" : path, from_env);
   if (!s.ok()) return s;
   return c;
 }

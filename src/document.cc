@@ -356,6 +356,14 @@ Result<DocumentReader> DocumentReader::Open(const std::filesystem::path& path,
   r.file_ = path.string();
   r.config_ = config;
   const std::string& file = r.file_;
+  std::error_code ec;
+  std::filesystem::file_status st = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(st)) {
+    return Status::Permanent(file + ": is a directory, not a receipt file");
+  }
+  if (!ec && !std::filesystem::is_regular_file(st)) {
+    return Status::Permanent(file + ": not a regular file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::Io(file + ": cannot open for reading");
   std::string head(1024, '\0');

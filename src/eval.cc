@@ -1,6 +1,7 @@
 #include "ncbocr/eval.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -26,6 +27,18 @@ bool SameDate(const std::string& expected, const std::string& found) {
 bool SameAmount(const std::string& expected, const std::string& found) {
   std::optional<Cents> a = ParseAmount(expected), b = ParseAmount(found);
   return a && b && *a == *b;
+}
+
+bool SameNumber(const std::string& expected, const std::string& found) {
+  auto norm = [](const std::string& v) {
+    std::string n;
+    for (unsigned char c : v) {
+      if (std::isalnum(c)) n += static_cast<char>(std::toupper(c));
+    }
+    return n;
+  };
+  std::string a = norm(expected);
+  return !a.empty() && a == norm(found);
 }
 
 std::string OcrSignature(const OcrConfig& config, const PreprocessOptions& options) {
@@ -84,6 +97,7 @@ Result<EvalReport> RunEval(const EvalOptions& o, const Config& config, const Eng
 
   EvalReport rep;
   rep.has_holdout = !o.holdout.empty();
+  rep.has_numbers = !o.receipt_numbers.empty();
   rep.show_holdout_misses = o.show_holdout_misses;
   const std::string sig = OcrSignature(config.ocr, o.preprocess);
   std::vector<std::optional<OcrDocument>> docs(images.size());
@@ -153,6 +167,13 @@ Result<EvalReport> RunEval(const EvalOptions& o, const Config& config, const Eng
       r.decision = x.decision;
       r.confidence = x.confidence;
       r.reasons = x.reasons;
+      r.number_found = x.fields["receipt_number"].value;
+      r.number_confidence = x.fields["receipt_number"].confidence;
+    }
+    if (auto it = o.receipt_numbers.find(r.id); it != o.receipt_numbers.end()) {
+      r.number_labelled = true;
+      r.number_expected = it->second;
+      rep.numbers.Add(r, xc.high_confidence_threshold);
     }
     r.company.correct = SameText(r.company.expected, r.company.found);
     r.address.correct = SameText(r.address.expected, r.address.found);
@@ -209,6 +230,65 @@ Result<std::set<std::string>> ReadHoldoutList(const fs::path& file) {
   return stems;
 }
 
+Result<std::map<std::string, std::optional<std::string>>> ReadReceiptNumbers(const fs::path& file) {
+  Result<std::string> raw = ReadFile(file);
+  if (!raw.ok()) return Status::Usage("--receipt-numbers: " + raw.status().message());
+  std::map<std::string, std::optional<std::string>> out;
+  try {
+    Json j = Json::parse(*raw);
+    if (!j.is_object() || !j.contains("numbers") || !j["numbers"].is_object()) {
+      return Status::Usage("--receipt-numbers: " + file.string() + ": expected {\"numbers\": {STEM: NUMBER or null}}");
+    }
+    for (const auto& [stem, v] : j["numbers"].items()) {
+      if (v.is_null()) {
+        out[stem] = std::nullopt;
+      } else if (v.is_string() && !Trim(v.get<std::string>()).empty()) {
+        out[stem] = v.get<std::string>();
+      } else {
+        return Status::Usage("--receipt-numbers: " + file.string() + ": " + stem +
+                             " must be a non-empty string or null");
+      }
+    }
+  } catch (const Json::exception& e) {
+    return Status::Usage("--receipt-numbers: " + file.string() + ": not JSON (" + e.what() + ")");
+  }
+  if (out.empty()) return Status::Usage("--receipt-numbers: " + file.string() + " labels no receipt");
+  return out;
+}
+
+void EvalNumberScore::Add(const EvalReceipt& r, double threshold) {
+  labelled++;
+  bool found_any = !r.number_found.empty();
+  if (!r.number_expected) {
+    found_where_none += found_any;
+    return;
+  }
+  printed++;
+  if (!found_any) return;
+  found++;
+  if (SameNumber(*r.number_expected, r.number_found)) {
+    right++;
+  } else {
+    wrong++;
+    wrong_confident += r.number_confidence >= threshold;
+  }
+}
+
+Json EvalNumberScore::ToJson() const {
+  return {{"labelled", labelled}, {"printed", printed}, {"found", found}, {"right", right}, {"wrong", wrong},
+          {"wrong_confident", wrong_confident}, {"found_where_none", found_where_none}};
+}
+
+std::string EvalNumberScore::ToText() const {
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                "receipt numbers: %d receipts labelled by hand, %d print one: found %d (%.3f), right %d "
+                "(%.3f), wrong %d (%d of them confident); found where none is printed: %d\n",
+                labelled, printed, found, Share(found, printed), right, Share(right, printed), wrong,
+                wrong_confident, found_where_none);
+  return buf;
+}
+
 void EvalScore::Add(const EvalReceipt& r) {
   n++;
   company += r.company.correct;
@@ -254,6 +334,20 @@ Json EvalReport::ToJson() const {
            {"routing", routing_note},
            {"ocr", {{"computed", ocr_computed}, {"cached", ocr_cached}}},
            {"misses", std::move(misses)}};
+  if (has_numbers) {
+    Json nm = Json::array();
+    for (const auto& r : receipts) {
+      if (!r.number_labelled || (r.holdout && !show_holdout_misses)) continue;
+      bool ok = r.number_expected ? SameNumber(*r.number_expected, r.number_found) : r.number_found.empty();
+      if (ok) continue;
+      nm.push_back({{"id", r.id},
+                    {"expected", r.number_expected ? Json(*r.number_expected) : Json(nullptr)},
+                    {"found", r.number_found},
+                    {"confidence", r.number_confidence}});
+    }
+    out["receipt_numbers"] = numbers.ToJson();
+    out["receipt_number_misses"] = std::move(nm);
+  }
   if (has_holdout) {
     out["tuning"] = tuning.ToJson();
     out["holdout"] = holdout.ToJson();
@@ -274,6 +368,7 @@ std::string EvalReport::ToText() const {
   std::snprintf(buf, sizeof buf, "submit:   %.3f (%d of %d); wrong total or date among them: %d (%.3f)\n",
                 Share(submitted, n), submitted, n, submitted_wrong, Share(submitted_wrong, submitted));
   s << buf << "note:     " << routing_note << "\n";
+  if (has_numbers) s << numbers.ToText();
   if (has_holdout) {
     s << "\n" << ScoreLine("tuning:", tuning) << ScoreLine("hold-out:", holdout);
     if (!show_holdout_misses) s << "(misses of the hold-out receipts are not listed)\n";
@@ -289,6 +384,13 @@ std::string EvalReport::ToText() const {
     miss("date", r.date);
     miss("company", r.company);
     miss("address", r.address);
+    if (r.number_labelled) {
+      bool ok = r.number_expected ? SameNumber(*r.number_expected, r.number_found) : r.number_found.empty();
+      if (!ok) {
+        s << "  " << r.id << " receipt number: " << (r.number_expected ? *r.number_expected : "(none printed)")
+          << " | " << r.number_found << "\n";
+      }
+    }
     if (r.decision == "submit" && (!r.total.correct || !r.date.correct)) {
       s << "  " << r.id << " ** submitted with a wrong total or date (confidence " << r.confidence << ")\n";
     }

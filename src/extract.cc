@@ -154,6 +154,11 @@ std::vector<Line> BuildLines(const OcrDocument& doc) {
 
 }  // namespace internal
 
+void Field::AddPage(int page) {
+  auto at = std::lower_bound(pages.begin(), pages.end(), page);
+  if (at == pages.end() || *at != page) pages.insert(at, page);
+}
+
 ReceiptFields ExtractReceipt(const OcrDocument& doc, const Date& today) {
   ReceiptFields r;
   std::vector<internal::Line> lines = internal::BuildLines(doc);
@@ -208,6 +213,8 @@ Extraction Combine(const ReceiptFields& r, const std::optional<EmailFields>& e,
   // Values the member stated: agreement raises confidence, disagreement is
   // for a clerk to settle.
   if (e) {
+    for (const auto& p : e->problems) blocking.push_back(p);
+    for (const auto& r : e->remarks) why.push_back(r);
     Field& total = f["total_amount"];
     if (e->total) {
       if (!total.present()) {
@@ -330,16 +337,18 @@ Extraction ExtractClaim(const OcrDocument& doc, const std::optional<EmailInfo>& 
                         const ExtractConfig& config, const ExtractOptions& options) {
   ReceiptFields r = ExtractReceipt(doc, options.today);
   std::optional<EmailFields> e;
-  if (email) e = ExtractEmail(*email, options.today);
+  if (email) e = ExtractEmail(*email, options.today, config);
   return Combine(r, e, config, options);
 }
 
 nlohmann::json Extraction::ToJson() const {
   nlohmann::json fj = nlohmann::json::object();
   auto field = [](const Field& v) {
-    return nlohmann::json{{"value", v.present() ? nlohmann::json(v.value) : nlohmann::json(nullptr)},
-                          {"confidence", std::round(v.confidence * 1000) / 1000},
-                          {"source", v.source.empty() ? "ocr" : v.source}};
+    nlohmann::json j{{"value", v.present() ? nlohmann::json(v.value) : nlohmann::json(nullptr)},
+                     {"confidence", std::round(v.confidence * 1000) / 1000},
+                     {"source", v.source.empty() ? "ocr" : v.source}};
+    if (v.present() && !v.pages.empty()) j["pages"] = v.pages;
+    return j;
   };
   for (const auto& [k, v] : fields) fj[k] = field(v);
   nlohmann::json items = nlohmann::json::array();

@@ -48,6 +48,11 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r);
 void ExtractDate(const std::vector<Line>& lines, const Date& today, ReceiptFields& r);
 void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r);
 
+// True if the line is labelled as the receipt's total (not a subtotal, a
+// tax, a total per tax rate or a quantity) and carries an amount: what
+// segment.cc counts as a receipt's own total.
+bool IsTotalLine(const std::string& text);
+
 }  // namespace ncbocr::internal
 
 #endif  // NCBOCR_EXTRACT_INTERNAL_H_

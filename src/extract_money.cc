@@ -224,6 +224,7 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     if (m.kind != Kind::kTax || m.amount <= 0) continue;
     std::string up = ToUpper(lines[m.index].text);
     Field f{FormatCents(m.amount), 0.6 * m.confidence, "ocr"};
+    f.AddPage(lines[m.index].page + 1);
     if (HasLabel(up, "SST") || HasLabel(up, "SERVICE TAX")) r.sst_amount = f;
     else if (HasLabel(up, "GST")) r.gst_amount = f;
   }
@@ -611,6 +612,10 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   if (margin < 1.0) conf = std::min(conf, 0.6 + 0.3 * std::max(0.0, margin));
   conf *= std::min(1.0, b.conf + 0.2);
   r.total_amount = {FormatCents(best->first), conf, "ocr"};
+  for (const auto& m : ml) {
+    if (m.amount == best->first || std::find(m.readings.begin(), m.readings.end(), best->first) != m.readings.end())
+      r.total_amount.AddPage(lines[m.index].page + 1);
+  }
   for (const auto& w : b.why) r.notes.push_back(w);
   if (!b.labelled) r.problems.push_back("no line labelled TOTAL carries the chosen amount");
   if (margin < 1.0) r.problems.push_back("several amounts compete for the total");
@@ -748,6 +753,30 @@ void ExtractDate(const std::vector<Line>& lines, const Date& today, ReceiptField
     r.problems.push_back("the year of the date was unreadable and has been guessed");
   }
   r.service_date = {best->first.Iso(), conf, "ocr"};
+  // The evidence: every line that shows the chosen date, in either reading;
+  // failing that, the lines a repaired reading found it on.
+  for (int pass = 0; pass < 2 && r.service_date.pages.empty(); ++pass) {
+    for (const Line& l : lines) {
+      for (const std::string* t : {&l.text, &l.alt}) {
+        std::vector<DateToken> d;
+        if (pass == 0) {
+          d = FindDates(*t, earliest, today);
+        } else {
+          d = FindDatesLeniently(*t, earliest, today);
+          std::vector<DateToken> y = FindDatesRepairingYear(*t, earliest, today);
+          d.insert(d.end(), y.begin(), y.end());
+        }
+        if (std::any_of(d.begin(), d.end(), [&](const DateToken& k) { return k.date == best->first; }))
+          r.service_date.AddPage(l.page + 1);
+      }
+    }
+  }
+}
+
+bool IsTotalLine(const std::string& text) {
+  if (FindAmounts(text).empty()) return false;
+  const Kind k = Classify(RepairMoneyLabelWords(text));
+  return (k == Kind::kTotal || k == Kind::kStrongTotal) && !IsPartialTotal(text);
 }
 
 }  // namespace ncbocr::internal

@@ -67,11 +67,6 @@ bool HasAny(const std::string& text, const char* const (&labels)[N]) {
   return HasAny(text, labels, N);
 }
 
-int CountAlpha(const std::string& s) {
-  int n = 0;
-  for (unsigned char c : s) n += std::isalpha(c) != 0;
-  return n;
-}
 int CountUpper(const std::string& s) {
   int n = 0;
   for (unsigned char c : s) n += std::isupper(c) != 0;
@@ -109,7 +104,7 @@ bool IsRegistrationLine(const std::string& s) {
       HasLabel(n, "BUSINESS REG")) {
     return CountDigits(s) >= 5 || HasLabel(n, "ID") || HasLabel(n, "NO");
   }
-  int digits = CountDigits(s), alpha = CountAlpha(s);
+  int digits = CountDigits(s), alpha = internal::CountAlphaChars(s);
   // "(123456-X)" and the like; "LOT 2685" is an address line.
   return digits >= 4 && alpha <= 3 && !HasAny(n, kAddressWords);
 }
@@ -297,7 +292,7 @@ bool IsTitle(const std::string& s) {
 
 bool LooksLikeNameLine(const Line& l) {
   const std::string& s = l.text;
-  int alpha = CountAlpha(s);
+  int alpha = internal::CountAlphaChars(s);
   if (alpha < 3) return false;
   // A line with no capital at all is usually a handwritten or stamped note
   // on the scan, not the provider's printed name.
@@ -505,6 +500,7 @@ bool IsLabelledNumber(const std::string& line) {
 // the town and state lines that may follow it.
 std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, size_t to) {
   std::vector<std::string> parts;
+  Field evidence;  // the pages of the lines taken
   bool postcode = false;
   double conf_sum = 0;
   for (size_t i = from; i < lines.size() && i < to; ++i) {
@@ -534,11 +530,13 @@ std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, si
       if (town_then_state) {
         parts.push_back(cut);
         conf_sum += lines[i].confidence;
+        evidence.AddPage(lines[i].page + 1);
         continue;
       }
       if (IsStateLine(cut) || town) {
         parts.push_back(cut);
         conf_sum += lines[i].confidence;
+        evidence.AddPage(lines[i].page + 1);
       }
       break;
     }
@@ -554,6 +552,7 @@ std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, si
     }
     parts.push_back(cut);
     conf_sum += lines[i].confidence;
+    evidence.AddPage(lines[i].page + 1);
     if (HasPostcode(cut)) postcode = true;
     if (cut.size() < t.size()) break;  // a contact label ended the line
   }
@@ -571,7 +570,7 @@ std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, si
     addr += p;
   }
   double c = (postcode ? 0.85 : 0.5) * std::min(1.0, conf_sum / parts.size() + 0.15);
-  return Field{CollapseSpaces(addr), c, "ocr"};
+  return Field{CollapseSpaces(addr), c, "ocr", evidence.pages};
 }
 
 // "12, Jalan ...", "LOT PTD 101051", "Jalan Permas 10/10": a digit or an
@@ -647,6 +646,7 @@ void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
   if (name_at < 0) return;
   std::string name = CleanName(lines[name_at].text);
   double line_conf = lines[name_at].confidence;
+  int name_first = name_at;  // the name's first line, when it runs over two
   // Names broken over two lines: "POPULAR BOOK" / "CO. (M) SDN BHD".
   const std::string raw_name = Trim(lines[name_at].text);
   if (name_at + 1 < static_cast<int>(lines.size()) && !raw_name.empty() && raw_name.back() == '&' &&
@@ -662,6 +662,7 @@ void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
   } else if (IsSuffixOnly(lines[name_at].text) && name_at > 0 &&
              LooksLikeNameLine(lines[name_at - 1])) {
     name = CleanName(lines[name_at - 1].text + " " + name);
+    name_first = name_at - 1;
   } else if (name_at > 0 && StartsWithGenericWord(name) && LooksLikeNameLine(lines[name_at - 1]) &&
              CountDigits(lines[name_at - 1].text) == 0 && !IsTitle(lines[name_at - 1].text) &&
              lines[name_at - 1].confidence >= 0.75 &&
@@ -672,8 +673,10 @@ void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
     // that starts with a kind of business or a branch in brackets goes on
     // from the line above.
     name = CleanName(lines[name_at - 1].text + " " + name);
+    name_first = name_at - 1;
   }
   r.provider_name = {name, name_conf * std::min(1.0, line_conf + 0.15), "ocr"};
+  for (int i = name_first; i <= name_at; ++i) r.provider_name.AddPage(lines[i].page + 1);
 
   // Address: the lines after the name, up to and including the postcode
   // line. Some receipts (petrol stations) print the site's address above
@@ -686,19 +689,38 @@ void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
 // --- receipt number ---
 
 void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
+  // The labels receipts print for their number, English and Malay, most
+  // specific first. A weak label (an order, a transaction, a reference, a
+  // ticket, a bare BIL, CS, CB or DOC) may name another number than the
+  // receipt's: a value after it is kept below the submit threshold, and
+  // only from its own line.
+  struct Label {
+    const char* text;
+    bool weak;
+  };
   // clang-format off
-  static const char* const kLabels[] = {
-      "INVOICE NO", "INVOICE NUMBER", "INV NO", "INV", "INVOICE", "TAX INVOICE NO",
-      "RECEIPT NO", "RECEIPT NUMBER", "RECEIPT", "RCPT NO", "RCPT", "BILL NO", "BILL",
-      "DOC NO", "DOCUMENT NO", "DOCUMENT", "NO RESIT", "RESIT NO", "NO BIL", "TRANS NO",
-      "TRANSACTION NO", "TRN NO", "SLIP NO", "CHECK NO", "CHK NO", "CASH BILL NO",
-      "CB NO", "CB", "CS NO", "SALES NO", "ORDER NO", "REF NO", "REFERENCE NO", "SERIAL NO",
-      "TICKET NO", "TXN NO", "CHECK", "CHK", "ORDER", "ORD", "TRANS", "TXN"};
+  static const Label kLabels[] = {
+      {"INVOICE NO", false}, {"INVOICE NUMBER", false}, {"INV NO", false}, {"INV", false},
+      {"INVOICE", false}, {"TAX INVOICE NO", false}, {"NO INVOIS", false}, {"INVOIS NO", false},
+      {"NOMBOR INVOIS", false}, {"INVOIS", false},
+      {"RECEIPT NO", false}, {"RECEIPT NUMBER", false}, {"RECEIPT", false}, {"RCPT NO", false},
+      {"RCPT", false}, {"NO RESIT", false}, {"RESIT NO", false}, {"NOMBOR RESIT", false},
+      {"RESIT", false}, {"BILL NO", false}, {"BILL", false}, {"NO BIL", false}, {"BIL NO", false},
+      {"DOC NO", false}, {"DOCUMENT NO", false}, {"DOCUMENT", false}, {"DOC", true},
+      {"CASH BILL NO", false}, {"CASH BILL", false}, {"CASH SALE NO", false},
+      {"CASH SALES NO", false}, {"CASH SALE", false}, {"CB NO", false}, {"CB", true},
+      {"CS NO", false}, {"CS", true},
+      {"TRANS NO", true}, {"TRANSACTION NO", true}, {"TRN NO", true}, {"SLIP NO", true},
+      {"CHECK NO", true}, {"CHK NO", true}, {"SALES NO", true}, {"ORDER NO", true},
+      {"REF NO", true}, {"REFERENCE NO", true}, {"SERIAL NO", true}, {"TICKET NO", true},
+      {"TICKET", true}, {"TXN NO", true}, {"CHECK", true}, {"CHK", true}, {"ORDER", true},
+      {"ORD", true}, {"TRANS", true}, {"TXN", true}, {"BIL", true}};
   // clang-format on
   // Earlier labels are more specific.
   int best_rank = 1000;
   std::string best;
   double best_conf = 0;
+  Field best_evidence;  // the pages of its label's line and its value's
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string t = RepairLabelWords(lines[i].text);
     // Registration, tax and telephone numbers are not receipt numbers.
@@ -710,10 +732,15 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
     }
     for (int rank = 0; rank < static_cast<int>(std::size(kLabels)); ++rank) {
       if (rank >= best_rank) break;
-      size_t e = FindLabelEnd(t, kLabels[rank]);
+      const Label& label = kLabels[rank];
+      size_t e = FindLabelEnd(t, label.text);
       if (e == std::string::npos) continue;
       std::string rest = t.substr(e);
-      if (Trim(rest).empty() && i + 1 < lines.size()) rest = lines[i + 1].text;
+      const bool value_below = Trim(rest).empty() && i + 1 < lines.size();
+      if (Trim(rest).empty()) {
+        if (label.weak || !value_below) continue;
+        rest = lines[i + 1].text;
+      }
       // The value: the first token of letters/digits/-/ that has a digit,
       // after separators and a little OCR junk (";", "+", a stray symbol).
       std::string clean;
@@ -746,6 +773,9 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
       if (!FindDates(v, Date{1990, 1, 1}, Date{2100, 1, 1}).empty()) continue;
       best_rank = rank;
       best = v;
+      best_evidence = Field{};
+      best_evidence.AddPage(lines[i].page + 1);
+      if (value_below) best_evidence.AddPage(lines[i + 1].page + 1);
       // A specific label is strong evidence; the number's own reading is
       // what can still be off (the clerk sees it next to the image).
       // The number's own words, when they can be found in the line: a label
@@ -754,10 +784,11 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
       const size_t at = Trim(rest).empty() ? std::string::npos : lines[i].text.find(v);
       const double words = at != std::string::npos ? lines[i].ConfidenceOf(at, at + v.size()) : 0.0;
       best_conf = std::max(lines[i].confidence, words) >= 0.6 ? 0.95 : 0.8;
+      if (label.weak) best_conf = std::min(best_conf, 0.85);
       break;
     }
   }
-  if (!best.empty()) r.receipt_number = {best, best_conf, "ocr"};
+  if (!best.empty()) r.receipt_number = {best, best_conf, "ocr", best_evidence.pages};
 }
 
 }  // namespace internal

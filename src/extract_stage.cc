@@ -1,15 +1,26 @@
 // The extract stage: ocred -> ready (confident) or review (a clerk decides).
 //
-// Reads ocr.json and email.json, extracts and routes (extract.h), writes
-// extract.json and records the confidence and the review reasons in the
-// manifest. Pure computation over files in the claim directory, so running
-// it twice on a claim gives the same result.
+// First every claim waiting in ocred is segmented into receipts (segment.h):
+// an attachment that holds several receipts keeps the first with its claim
+// and gives each other one a claim of its own, committed into ocred before
+// the first claim's page range is saved, so the same run extracts them all.
+// The new claims' ids are the first claim's id and their page range
+// ("...-p2-2"), so after a crash anywhere in between a second run finds
+// what the first committed and creates nothing twice.
+//
+// Then each claim is extracted from its own pages only: reads ocr.json and
+// email.json, extracts and routes (extract.h), writes extract.json and
+// records the confidence and the review reasons in the manifest. A doubt of
+// the segmentation sends the claim to review. Pure computation over files
+// in the claim directory, so running it twice on a claim gives the same
+// result.
 #include <chrono>
 #include <memory>
 
 #include "ncbocr/email.h"
 #include "ncbocr/extract.h"
 #include "ncbocr/google_archive.h"
+#include "ncbocr/segment.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {
@@ -18,11 +29,109 @@ namespace {
 
 constexpr int kMaxAttempts = 5;
 
-Date DateOf(TimePoint t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  localtime_r(&tt, &tm);
-  return Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
+Result<OcrDocument> ReadOcr(const Spool& spool, const Claim& c) {
+  Result<std::string> raw = spool.ReadClaimFile(c, "ocr.json");
+  if (!raw.ok()) return Status::Permanent("ocr.json missing or unreadable: " + raw.status().message());
+  try {
+    return OcrDocument::FromJson(nlohmann::json::parse(*raw));
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Permanent(std::string("ocr.json is not JSON: ") + e.what());
+  }
+}
+
+std::string ChildId(const Claim& parent, const PageRange& pages) {
+  return parent.id + "-p" + std::to_string(pages.first) + "-" + std::to_string(pages.last);
+}
+
+// Commits the claim of one more receipt of parent's attachment into ocred
+// (or duplicate, when another claim holds the same attachment and pages),
+// unless it exists already.
+Status CreateReceiptClaim(StageContext& ctx, const Claim& parent, const ReceiptSegment& seg, int receipts) {
+  const Spool& spool = ctx.spool;
+  const std::string id = ChildId(parent, seg.pages);
+  if (spool.Exists(id)) return Status::Ok();
+  Result<ClaimDraft> d = spool.NewDraft(id);
+  if (!d.ok()) return d.status();
+  auto fill = [&]() -> Status {
+    Claim& c = d->claim;
+    c.source = parent.source;
+    c.attachment = parent.attachment;
+    c.pages = seg.pages;
+    c.attachment_receipts = receipts;
+    c.split_from = parent.id;
+    if (parent.notes.contains("ocr")) c.notes["ocr"] = parent.notes["ocr"];
+    std::vector<std::string> files = {"ocr.json", "email.json"};
+    if (parent.attachment) files.push_back(parent.attachment->stored_name);
+    for (const std::string& name : files) {
+      if (!spool.HasClaimFile(parent, name)) continue;
+      Result<std::string> bytes = spool.ReadClaimFile(parent, name);
+      if (!bytes.ok()) return bytes.status();
+      Status s = spool.WriteDraftFile(*d, name, *bytes);
+      if (!s.ok()) return s;
+    }
+    ClaimState state = ClaimState::kOcred;
+    std::string reason;
+    if (parent.attachment) {
+      auto holder = spool.ClaimSha(ReceiptKey(parent.attachment->sha256, seg.pages), id);
+      if (!holder.ok()) return holder.status();
+      if (*holder && **holder != id) {
+        state = ClaimState::kDuplicate;
+        c.duplicate_of = **holder;
+        reason = "same attachment and " + seg.pages.Describe() + " as claim " + **holder;
+      }
+    }
+    if (reason.empty()) {
+      reason = seg.pages.Describe() + " of claim " + parent.id + "'s attachment: a receipt of its own";
+    }
+    return spool.Commit(*d, state, "extract", reason);
+  };
+  Status s = fill();
+  if (!s.ok()) spool.DiscardDraft(*d);
+  return s;
+}
+
+// Segments c's document unless that is done; the claims of its other
+// receipts are committed before c's own page range is saved.
+Status EnsureSegmented(StageContext& ctx, Claim& c, const OcrDocument& doc) {
+  if (c.attachment_receipts > 0 && c.pages) return Status::Ok();
+  std::vector<ReceiptSegment> segs = SegmentDocument(doc, LocalDateOf(ctx.clock.Now()));
+  const int n = static_cast<int>(segs.size());
+  if (n > 1) {
+    nlohmann::json receipts = nlohmann::json::array();
+    receipts.push_back({{"pages", {segs[0].pages.first, segs[0].pages.last}}, {"claim", c.id}});
+    for (int k = 1; k < n; ++k) {
+      Status s = CreateReceiptClaim(ctx, c, segs[k], n);
+      if (!s.ok()) return s;
+      receipts.push_back({{"pages", {segs[k].pages.first, segs[k].pages.last}}, {"claim", ChildId(c, segs[k].pages)}});
+    }
+    c.notes["segment"] = {{"receipts", receipts}};
+    if (c.attachment) {
+      auto holder = ctx.spool.ClaimSha(ReceiptKey(c.attachment->sha256, segs[0].pages), c.id);
+      if (!holder.ok()) return holder.status();
+      if (*holder && **holder != c.id) c.duplicate_of = **holder;
+    }
+    std::string others;
+    for (int k = 1; k < n; ++k) others += (k > 1 ? ", " : "") + ChildId(c, segs[k].pages);
+    ctx.log->info("claim {}: the attachment holds {} receipts: {} stay here, the others are claims {}", c.id, n,
+                  segs[0].pages.Describe(), others);
+  }
+  c.pages = segs[0].pages;
+  c.attachment_receipts = n;
+  return ctx.spool.SaveManifest(c);
+}
+
+// Segments every claim waiting for extraction (see the top of the file).
+void SegmentWaitingClaims(StageContext& ctx) {
+  std::vector<std::string> ids = ctx.spool.List(ClaimState::kOcred);
+  for (auto& id : ctx.spool.DueDeferred(ClaimState::kOcred, ctx.clock.Now())) ids.push_back(id);
+  for (const std::string& id : ids) {
+    Result<Claim> c = ctx.spool.Load(id);
+    if (!c.ok() || (c->attachment_receipts > 0 && c->pages)) continue;
+    Result<OcrDocument> doc = ReadOcr(ctx.spool, *c);
+    if (!doc.ok()) continue;  // the claim's own turn parks it
+    Status s = EnsureSegmented(ctx, *c, *doc);
+    if (!s.ok()) ctx.log->warn("claim {}: not segmented yet: {}", id, s.ToString());
+  }
 }
 
 }  // namespace
@@ -42,19 +151,32 @@ StageReport RunExtractStage(StageContext& ctx) {
         ctx.log->warn("audit Sheet not available: {}", opened.status().ToString());
       }
     }
+    SegmentWaitingClaims(ctx);
     return ForEachClaim(ctx, ClaimState::kOcred, kMaxAttempts, [&](Claim& c) -> Disposition {
-      Result<std::string> raw = ctx.spool.ReadClaimFile(c, "ocr.json");
-      if (!raw.ok()) {
-        return Disposition::Park(ClaimState::kFailed, "ocr.json missing or unreadable: " + raw.status().message(),
-                                 "no_ocr");
+      Result<OcrDocument> doc = ReadOcr(ctx.spool, c);
+      if (!doc.ok()) {
+        const bool missing = doc.status().message().rfind("ocr.json missing", 0) == 0;
+        return Disposition::Park(ClaimState::kFailed, doc.status().message(), missing ? "no_ocr" : "bad_ocr");
       }
-      Result<OcrDocument> doc = Status::Internal("unset");
-      try {
-        doc = OcrDocument::FromJson(nlohmann::json::parse(*raw));
-      } catch (const nlohmann::json::exception& e) {
-        doc = Status::Permanent(std::string("ocr.json is not JSON: ") + e.what());
+      Status seg = EnsureSegmented(ctx, c, *doc);
+      if (!seg.ok()) {
+        return Disposition::Retry(Backoff(c.attempts + 1), "cannot segment the attachment: " + seg.message());
       }
-      if (!doc.ok()) return Disposition::Park(ClaimState::kFailed, doc.status().message(), "bad_ocr");
+      if (!c.duplicate_of.empty()) {
+        return Disposition::Park(ClaimState::kDuplicate,
+                                 "same attachment and " + c.pages->Describe() + " as claim " + c.duplicate_of,
+                                 "duplicate");
+      }
+      // Only this claim's pages: no field can come from another receipt.
+      const OcrDocument own = PagesOf(*doc, *c.pages);
+      std::vector<std::string> doubts;
+      std::vector<ReceiptSegment> again = SegmentDocument(own, LocalDateOf(ctx.clock.Now()));
+      for (const ReceiptSegment& s : again) {
+        if (!s.doubt.empty()) doubts.push_back(s.doubt);
+      }
+      if (again.size() > 1 && doubts.empty()) {
+        doubts.push_back(MoreThanOneReceiptReason(*c.pages, "its pages read as more than one receipt"));
+      }
 
       std::optional<EmailInfo> email;
       if (ctx.spool.HasClaimFile(c, "email.json")) {
@@ -70,11 +192,17 @@ StageReport RunExtractStage(StageContext& ctx) {
       }
 
       ExtractOptions opt;
-      opt.today = DateOf(ctx.clock.Now());
+      opt.today = LocalDateOf(ctx.clock.Now());
       opt.claim_id = c.id;
-      Extraction x = ExtractClaim(*doc, email, ctx.config.extract, opt);
+      Extraction x = ExtractClaim(own, email, ctx.config.extract, opt);
+      if (!doubts.empty()) {
+        x.decision = "review";
+        x.reasons.insert(x.reasons.begin(), doubts.begin(), doubts.end());
+      }
       nlohmann::json out = x.ToJson();
       out["claim_id"] = c.id;
+      out["pages"] = {c.pages->first, c.pages->last};
+      out["attachment_receipts"] = c.attachment_receipts;
       Status w = ctx.spool.WriteClaimFile(c, "extract.json", out.dump(2) + "\n");
       if (!w.ok()) return Disposition::Retry(Backoff(c.attempts + 1), "cannot write extract.json: " + w.message());
       c.confidence = x.confidence;

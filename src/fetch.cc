@@ -41,11 +41,9 @@ std::string JoinLimited(const std::vector<std::string>& items, size_t max) {
   return out;
 }
 
-// Email ids come from the source (file names for .eml); keep log lines on one line.
+// Text from the sender or the source, kept to one line of the log.
 std::string ForLog(const std::string& s, size_t max = 80) {
-  std::string out;
-  for (char c : s.substr(0, max)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) ? '?' : c;
-  return out;
+  return ReplaceControlChars(s.substr(0, max), '?');
 }
 
 class Fetcher {
@@ -91,8 +89,8 @@ class Fetcher {
 
     auto raw = source_.Read(ref, ctx_.config.fetch.max_message_bytes);
     if (!raw.ok() && raw.status().kind() != ErrorKind::kPermanent) {
-      ctx_.log->warn("message {}/{} ({}:{}): cannot read, will retry: {}", n, total, kind,
-                     ForLog(ref.email_id), raw.status().ToString());
+      ctx_.log->warn("message {}/{} ({}): cannot read, will retry: {}", n, total,
+                     EmailForLog(kind, ref.email_id), raw.status().ToString());
       ++report_.outcomes["read_error"];
       return raw.status();
     }
@@ -115,8 +113,8 @@ class Fetcher {
     std::string mid_key = MessageIdKey(kind, parsed ? &parsed->info : nullptr);
     if (!mid_key.empty()) {
       if (auto first = ctx_.spool.LookupSource(mid_key)) {
-        ctx_.log->info("message {}/{} ({}:{}): same Message-ID as claim {}: already fetched", n, total,
-                       kind, ForLog(ref.email_id), *first);
+        ctx_.log->info("message {}/{} ({}): same Message-ID as claim {}: already fetched", n, total,
+                       EmailForLog(kind, ref.email_id), *first);
         ++report_.outcomes["same_message_id"];
         Status s = ctx_.spool.IndexSource(done_key, *first);
         if (!s.ok()) return s;
@@ -147,8 +145,8 @@ class Fetcher {
   Status Mark(const MailRef& ref, int n, int total) {
     Status s = source_.MarkProcessed(ref);
     if (!s.ok()) {
-      ctx_.log->warn("message {}/{} ({}:{}): claims committed but not marked processed: {}", n,
-                     total, source_.kind(), ForLog(ref.email_id), s.ToString());
+      ctx_.log->warn("message {}/{} ({}): claims committed but not marked processed: {}", n,
+                     total, EmailForLog(source_.kind(), ref.email_id), s.ToString());
     }
     return s;
   }
@@ -166,7 +164,7 @@ class Fetcher {
     ClaimPlan plan;
     plan.part = "failed";
     plan.state = ClaimState::kFailed;
-    plan.reason = "email " + ForLog(email_id_) + ": " + problem;
+    plan.reason = "email " + EmailForLog(source_.kind(), email_id_) + ": " + problem;
     plan.raw = raw;
     return plan;
   }
@@ -298,12 +296,12 @@ class Fetcher {
     // Parked claims say why, naming the email by its source id; the reason
     // holds part numbers, types, sizes and fixed phrases, never names.
     if (reason.empty()) {
-      ctx_.log->info("claim {}: {} (email {}:{}, {})", c.id, outcome, c.source.kind,
-                     ForLog(email_id_), part);
+      ctx_.log->info("claim {}: {} (email {}, {})", c.id, outcome,
+                     EmailForLog(c.source.kind, email_id_), part);
     } else {
       ctx_.log->log(state == ClaimState::kFailed ? spdlog::level::warn : spdlog::level::info,
-                    "claim {}: {} (email {}:{}, {}): {}", c.id, outcome, c.source.kind,
-                    ForLog(email_id_), part, ForLog(reason, 400));
+                    "claim {}: {} (email {}, {}): {}", c.id, outcome,
+                    EmailForLog(c.source.kind, email_id_), part, ForLog(reason, 400));
     }
     for (const std::string& skip : plan.skipped) ctx_.log->debug("claim {}: skipped {}", c.id, skip);
     return c.id;
@@ -321,6 +319,12 @@ class Fetcher {
 std::string SourceKey(const std::string& kind, const std::string& email_id,
                       const std::string& part) {
   return kind + ":" + email_id + "#" + part;
+}
+
+std::string EmailForLog(const std::string& kind, const std::string& email_id) {
+  if (email_id.empty()) return kind + ":?";
+  if (kind == "eml") return kind + ":" + Sha256Hex(email_id).substr(0, 12);
+  return ForLog(kind + ":" + email_id, 100);
 }
 
 StageReport RunFetchStage(StageContext& ctx, MailSource& source) {

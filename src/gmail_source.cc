@@ -1,5 +1,6 @@
 // The Gmail API mail source (see gmail.h).
 #include "ncbocr/gmail.h"
+#include "ncbocr/util.h"
 
 #include <algorithm>
 #include <set>
@@ -25,11 +26,6 @@ Result<json> ParseBody(const HttpResponse& r, const std::string& what) {
 // j[key] when it is a string, else "". Gmail answers are input like any
 // other: a field of another type must not throw out of the reader, as
 // json::value would.
-std::string Str(const json& j, const char* key) {
-  auto it = j.find(key);  // end() when j is not an object
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 }  // namespace
 
 GmailSource::GmailSource(GmailConfig config, std::unique_ptr<HttpClient> http,
@@ -71,14 +67,14 @@ Result<std::vector<MailRef>> GmailSource::List() {
     if (!j.ok()) return j.status();
     if (auto m = j->find("messages"); m != j->end() && m->is_array()) {
       for (const auto& msg : *m) {
-        std::string id = Str(msg, "id");
+        std::string id = JsonString(msg, "id");
         if (id.empty() || !seen.insert(id).second) continue;
         MailRef ref;
         ref.email_id = id;
         refs.push_back(std::move(ref));
       }
     }
-    page_token = Str(*j, "nextPageToken");
+    page_token = JsonString(*j, "nextPageToken");
   } while (!page_token.empty() && refs.size() < kMaxListed);
   // Gmail lists newest first; the fetch stage wants the oldest first.
   std::reverse(refs.begin(), refs.end());
@@ -122,8 +118,8 @@ Result<std::optional<std::string>> GmailSource::FindLabel() {
   if (!j.ok()) return j.status();
   if (auto labels = j->find("labels"); labels != j->end() && labels->is_array()) {
     for (const auto& l : *labels) {
-      if (Str(l, "name") == config_.processed_label && !Str(l, "id").empty()) {
-        return std::optional<std::string>(Str(l, "id"));
+      if (JsonString(l, "name") == config_.processed_label && !JsonString(l, "id").empty()) {
+        return std::optional<std::string>(JsonString(l, "id"));
       }
     }
   }
@@ -143,7 +139,7 @@ Result<std::string> GmailSource::ProcessedLabelId() {
     if (resp->status == 200) {
       auto j = ParseBody(*resp, "Gmail labels.create");
       if (!j.ok()) return j.status();
-      found = std::optional<std::string>(Str(*j, "id"));
+      found = std::optional<std::string>(JsonString(*j, "id"));
       log_->info("Gmail: created label {}", config_.processed_label);
     } else if (resp->status == 409) {
       found = FindLabel();  // another process created it just now

@@ -32,11 +32,6 @@ Result<json> ParseObject(const std::string& text, const std::string& what) {
   }
 }
 
-std::string Str(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 // What a token endpoint said, for messages: its error code and description
 // (these never contain the token or the member's data).
 std::string TokenError(const HttpResponse& r) {
@@ -44,8 +39,8 @@ std::string TokenError(const HttpResponse& r) {
   std::string code, desc;
   try {
     json j = json::parse(r.body);
-    code = Str(j, "error");
-    desc = Str(j, "error_description");
+    code = JsonString(j, "error");
+    desc = JsonString(j, "error_description");
   } catch (const json::exception&) {
   }
   std::string out = "HTTP " + std::to_string(r.status);
@@ -75,7 +70,7 @@ Result<std::pair<std::string, long long>> PostTokenRequest(
   if (r.status != 200) return Status::Credentials(what + ": token request refused: " + TokenError(r));
   try {
     json j = json::parse(r.body);
-    std::string token = Str(j, "access_token");
+    std::string token = JsonString(j, "access_token");
     if (token.empty()) return Status::Transient(what + ": token endpoint answered without access_token");
     long long expires_in = TokenLifetime(j);
     return std::make_pair(token, expires_in);
@@ -238,12 +233,12 @@ Result<AuthorizedUser> ParseAuthorizedUser(const std::string& text) {
   auto j = ParseObject(text, "Gmail token file");
   if (!j.ok()) return j.status();
   AuthorizedUser u;
-  u.token = Str(*j, "token");
-  if (u.token.empty()) u.token = Str(*j, "access_token");  // older oauth2client files
-  u.refresh_token = Str(*j, "refresh_token");
-  if (std::string t = Str(*j, "token_uri"); !t.empty()) u.token_uri = t;
-  u.client_id = Str(*j, "client_id");
-  u.client_secret = Str(*j, "client_secret");
+  u.token = JsonString(*j, "token");
+  if (u.token.empty()) u.token = JsonString(*j, "access_token");  // older oauth2client files
+  u.refresh_token = JsonString(*j, "refresh_token");
+  if (std::string t = JsonString(*j, "token_uri"); !t.empty()) u.token_uri = t;
+  u.client_id = JsonString(*j, "client_id");
+  u.client_secret = JsonString(*j, "client_secret");
   if (auto it = j->find("scopes"); it != j->end()) {
     if (it->is_array()) {
       for (const auto& s : *it) if (s.is_string()) u.scopes.push_back(s.get<std::string>());
@@ -257,7 +252,7 @@ Result<AuthorizedUser> ParseAuthorizedUser(const std::string& text) {
       }
     }
   }
-  if (std::string e = Str(*j, "expiry"); !e.empty()) {
+  if (std::string e = JsonString(*j, "expiry"); !e.empty()) {
     u.expiry = ParseIso(e);
     if (!u.expiry) return Status::Config("Gmail token file: expiry '" + e + "' is not an ISO 8601 time");
   }
@@ -296,10 +291,10 @@ Result<OAuthClient> ParseOAuthClient(const std::string& text) {
                           "client of type Desktop app from the Google Cloud console");
   }
   OAuthClient c;
-  c.client_id = Str(*inner, "client_id");
-  c.client_secret = Str(*inner, "client_secret");
-  if (std::string v = Str(*inner, "auth_uri"); !v.empty()) c.auth_uri = v;
-  if (std::string v = Str(*inner, "token_uri"); !v.empty()) c.token_uri = v;
+  c.client_id = JsonString(*inner, "client_id");
+  c.client_secret = JsonString(*inner, "client_secret");
+  if (std::string v = JsonString(*inner, "auth_uri"); !v.empty()) c.auth_uri = v;
+  if (std::string v = JsonString(*inner, "token_uri"); !v.empty()) c.token_uri = v;
   if (c.client_id.empty()) return Status::Config("Gmail OAuth client file has no client_id");
   return c;
 }
@@ -307,14 +302,14 @@ Result<OAuthClient> ParseOAuthClient(const std::string& text) {
 Result<ServiceAccountKey> ParseServiceAccountKey(const std::string& text) {
   auto j = ParseObject(text, "service account key file");
   if (!j.ok()) return j.status();
-  if (std::string t = Str(*j, "type"); !t.empty() && t != "service_account") {
+  if (std::string t = JsonString(*j, "type"); !t.empty() && t != "service_account") {
     return Status::Config("key file is of type '" + t + "', not service_account");
   }
   ServiceAccountKey k;
-  k.client_email = Str(*j, "client_email");
-  k.private_key = Str(*j, "private_key");
-  k.private_key_id = Str(*j, "private_key_id");
-  if (std::string t = Str(*j, "token_uri"); !t.empty()) k.token_uri = t;
+  k.client_email = JsonString(*j, "client_email");
+  k.private_key = JsonString(*j, "private_key");
+  k.private_key_id = JsonString(*j, "private_key_id");
+  if (std::string t = JsonString(*j, "token_uri"); !t.empty()) k.token_uri = t;
   if (k.client_email.empty() || k.private_key.empty()) {
     return Status::Config("service account key file lacks client_email or private_key");
   }

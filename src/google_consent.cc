@@ -18,22 +18,6 @@
 namespace ncbocr {
 namespace {
 
-std::string PercentDecode(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 // The query parameters of a URL or of a bare "a=1&b=2".
 std::map<std::string, std::string> QueryParams(const std::string& text) {
   std::map<std::string, std::string> out;
@@ -45,7 +29,7 @@ std::map<std::string, std::string> QueryParams(const std::string& text) {
     size_t amp = query.find('&', pos);
     std::string kv = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
     size_t eq = kv.find('=');
-    if (eq != std::string::npos) out[PercentDecode(kv.substr(0, eq))] = PercentDecode(kv.substr(eq + 1));
+    if (eq != std::string::npos) out[PercentDecode(kv.substr(0, eq), true)] = PercentDecode(kv.substr(eq + 1), true);
     if (amp == std::string::npos) break;
     pos = amp + 1;
   }

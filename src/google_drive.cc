@@ -54,15 +54,10 @@ Status DriveError(const HttpResponse& r, const std::string& what) {
 
 // j[key] when it is a string, else "": a field of another type in an answer
 // must not throw out of the reader, as json::value would.
-std::string Str(const json& j, const char* key) {
-  auto it = j.find(key);  // end() when j is not an object
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 DriveFile FileFrom(const json& j) {
   DriveFile f;
-  f.id = Str(j, "id");
-  f.link = Str(j, "webViewLink");
+  f.id = JsonString(j, "id");
+  f.link = JsonString(j, "webViewLink");
   if (f.link.empty() && !f.id.empty()) f.link = "https://drive.google.com/file/d/" + f.id + "/view";
   return f;
 }
@@ -101,7 +96,7 @@ Result<std::optional<std::string>> DriveArchive::OldestFolder(const std::string&
   std::vector<std::pair<std::string, std::string>> found;  // createdTime, id
   if (auto files = j->find("files"); files != j->end() && files->is_array()) {
     for (const auto& f : *files) {
-      if (!Str(f, "id").empty()) found.emplace_back(Str(f, "createdTime"), Str(f, "id"));
+      if (!JsonString(f, "id").empty()) found.emplace_back(JsonString(f, "createdTime"), JsonString(f, "id"));
     }
   }
   if (found.empty()) return std::optional<std::string>();

@@ -1,5 +1,6 @@
 // Requests to Google APIs (see google_auth.h): the authorised send, what a
 // Google error means, the encodings the APIs need, and the consent flow.
+#include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include <thread>
@@ -12,31 +13,14 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr char kB64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int B64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-' || c == '+') return 62;  // '+' and '/': tolerate the standard alphabet too
-  if (c == '_' || c == '/') return 63;
-  return -1;
-}
-
 }  // namespace
 
 std::string UrlEncode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
+  // libcurl's escaping: everything but RFC 3986's unreserved characters.
+  char* e = curl_easy_escape(nullptr, s.data(), static_cast<int>(s.size()));
+  if (e == nullptr) return {};
+  std::string out(e);
+  curl_free(e);
   return out;
 }
 
@@ -46,40 +30,38 @@ std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& f
   return out;
 }
 
+// Base64url (RFC 4648 section 5, no padding) by OpenSSL's base64 with the
+// two URL-safe letters swapped in.
 std::string Base64UrlEncode(const std::string& bytes) {
-  std::string out;
-  size_t i = 0;
-  auto at = [&](size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(bytes[k])); };
-  for (; i + 2 < bytes.size(); i += 3) {
-    unsigned v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
-    out += {kB64Url[v >> 18], kB64Url[(v >> 12) & 63], kB64Url[(v >> 6) & 63], kB64Url[v & 63]};
-  }
-  if (i + 1 == bytes.size()) {
-    unsigned v = at(i) << 16;
-    out += {kB64Url[v >> 18], kB64Url[(v >> 12) & 63]};
-  } else if (i + 2 == bytes.size()) {
-    unsigned v = (at(i) << 16) | (at(i + 1) << 8);
-    out += {kB64Url[v >> 18], kB64Url[(v >> 12) & 63], kB64Url[(v >> 6) & 63]};
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (char& c : out) {
+    if (c == '+') c = '-';
+    else if (c == '/') c = '_';
   }
   return out;
 }
 
+// Accepts padded or unpadded text, line breaks (Gmail folds nothing, but
+// some tools do) and the standard alphabet too.
 Result<std::string> Base64UrlDecode(const std::string& text) {
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  unsigned acc = 0;
-  int bits = 0;
+  std::string std64;
+  std64.reserve(text.size() + 3);
   for (char c : text) {
     if (c == '=' || c == '\r' || c == '\n') continue;
-    int v = B64Value(c);
-    if (v < 0) return Status::Permanent("invalid base64url data");
-    acc = (acc << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
+    std64.push_back(c == '-' ? '+' : c == '_' ? '/' : c);
   }
+  if (std64.size() % 4 == 1) return Status::Permanent("invalid base64url data");
+  const size_t pad = (4 - std64.size() % 4) % 4;
+  std64.append(pad, '=');
+  std::string out(std64.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(std64.data()), static_cast<int>(std64.size()));
+  if (n < 0) return Status::Permanent("invalid base64url data");
+  out.resize(static_cast<size_t>(n) - pad);
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cctype>
 #include <ctime>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -26,11 +27,6 @@ namespace {
 
 constexpr size_t kMaxResponseBytes = 64u << 20;  // no service answers more; refuse a runaway
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 struct UrlParts {
   std::string scheme;     // lower case
   std::string authority;  // without user info
@@ -39,29 +35,32 @@ struct UrlParts {
   std::string query;      // without '?'
 };
 
+// Split by libcurl's own URL parser (the URL API), so the policy below
+// judges the very host and scheme curl will connect to: two parsers that
+// disagree on a crafted URL ("https://a@b:c@d/") are how such checks get
+// bypassed.
 std::optional<UrlParts> SplitUrl(const std::string& url) {
-  auto sep = url.find("://");
-  if (sep == std::string::npos || sep == 0) return std::nullopt;
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> h(curl_url(), curl_url_cleanup);
+  if (!h || curl_url_set(h.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
+    return std::nullopt;
+  auto get = [&](CURLUPart part) -> std::optional<std::string> {
+    char* v = nullptr;
+    if (curl_url_get(h.get(), part, &v, 0) != CURLUE_OK || v == nullptr) return std::nullopt;
+    std::string s(v);
+    curl_free(v);
+    return s;
+  };
   UrlParts u;
-  u.scheme = Lower(url.substr(0, sep));
-  std::string rest = url.substr(sep + 3);
-  size_t end = rest.find_first_of("/?#");
-  std::string auth = rest.substr(0, end);
-  rest = end == std::string::npos ? "" : rest.substr(end);
-  if (auto at = auth.rfind('@'); at != std::string::npos) auth = auth.substr(at + 1);
-  u.authority = auth;
-  if (!auth.empty() && auth[0] == '[') {
-    auto close = auth.find(']');
-    if (close == std::string::npos) return std::nullopt;
-    u.host = Lower(auth.substr(1, close - 1));
-  } else {
-    u.host = Lower(auth.substr(0, auth.find(':')));
-  }
-  if (u.host.empty()) return std::nullopt;
-  if (auto hash = rest.find('#'); hash != std::string::npos) rest.resize(hash);
-  auto q = rest.find('?');
-  u.path = rest.substr(0, q);
-  if (q != std::string::npos) u.query = rest.substr(q + 1);
+  u.scheme = AsciiLower(get(CURLUPART_SCHEME).value_or(""));
+  std::optional<std::string> host = get(CURLUPART_HOST);
+  if (u.scheme.empty() || !host || host->empty()) return std::nullopt;
+  u.authority = *host;
+  if (std::optional<std::string> port = get(CURLUPART_PORT)) u.authority += ":" + *port;
+  if (host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
+  u.host = AsciiLower(*host);
+  u.path = get(CURLUPART_PATH).value_or("");
+  if (u.path == "/" && url.find('/', url.find("://") + 3) == std::string::npos) u.path.clear();
+  u.query = get(CURLUPART_QUERY).value_or("");
   return u;
 }
 
@@ -108,7 +107,7 @@ size_t OnHeader(char* data, size_t size, size_t n, void* userp) {
     return size * n;
   }
   auto colon = line.find(':');
-  if (colon != std::string::npos) (*headers)[Lower(Trim(line.substr(0, colon)))] = Trim(line.substr(colon + 1));
+  if (colon != std::string::npos) (*headers)[AsciiLower(Trim(line.substr(0, colon)))] = Trim(line.substr(colon + 1));
   return size * n;
 }
 
@@ -220,7 +219,7 @@ Result<HttpResponse> CurlClient::Send(const HttpRequest& req) {
 
   curl_slist* headers = nullptr;
   for (const auto& [name, value] : req.headers) {
-    if (Lower(name) == "x-request-id") continue;  // ours, fresh per attempt
+    if (AsciiLower(name) == "x-request-id") continue;  // ours, fresh per attempt
     headers = curl_slist_append(headers, (name + ": " + value).c_str());
   }
   headers = curl_slist_append(headers, ("X-Request-ID: " + resp.request_id).c_str());
@@ -342,9 +341,8 @@ bool IsRetryableStatus(int status) { return status == 0 || status == 429 || stat
 
 std::chrono::milliseconds RetryDelay(int attempt, const HttpOptions& options, int retry_after_s) {
   using std::chrono::milliseconds;
-  double ms = static_cast<double>(options.backoff_base.count());
-  for (int i = 1; i < attempt && ms < options.backoff_cap.count(); ++i) ms *= 2;
-  ms = std::min(ms, static_cast<double>(options.backoff_cap.count()));
+  const double ms = DoublingDelay(attempt, static_cast<double>(options.backoff_base.count()),
+                                  static_cast<double>(options.backoff_cap.count()));
   // Jitter keeps many clients that failed together from retrying together.
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uniform_real_distribution<double> jitter(0.5, 1.0);

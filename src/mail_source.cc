@@ -20,11 +20,6 @@ std::string Mib(long long n) {
   return std::to_string((n + 1024 * 1024 - 1) / (1024 * 1024)) + " MiB";
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::optional<TimePoint> MTime(const fs::path& p) {
   struct stat st;
   if (::stat(p.c_str(), &st) != 0) return std::nullopt;
@@ -159,7 +154,7 @@ Result<std::vector<MailRef>> EmlFolderSource::List() {
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
     if (name.empty() || name[0] == '.') continue;
-    if (Lower(it->path().extension().string()) != ".eml") continue;
+    if (AsciiLower(it->path().extension().string()) != ".eml") continue;
     std::error_code fec;
     if (!it->is_regular_file(fec)) continue;
     MailRef ref;

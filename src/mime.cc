@@ -18,11 +18,6 @@
 namespace ncbocr {
 namespace {
 
-void InitGMimeOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { g_mime_init(); });
-}
-
 // Owns a GObject reference.
 struct GObjectUnref {
   void operator()(gpointer p) const {
@@ -36,12 +31,6 @@ struct GFreeDeleter {
   void operator()(char* p) const { g_free(p); }
 };
 using GString_ = std::unique_ptr<char, GFreeDeleter>;
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // Mail text uses CRLF; readers of email.json (extraction) expect "\n".
 // Trailing white space is dropped, leading white space on the first line kept.
@@ -213,7 +202,7 @@ class Walker {
     std::string type = "application/octet-stream";
     if (ct) {
       GString_ mt(g_mime_content_type_get_mime_type(ct));
-      if (mt) type = Lower(mt.get());
+      if (mt) type = AsciiLower(mt.get());
     }
     GMimeContentDisposition* disp = g_mime_object_get_content_disposition(obj);
     bool attachment = disp && g_mime_content_disposition_is_attachment(disp);
@@ -306,10 +295,15 @@ std::string CapHeaderFields(std::string_view raw, size_t max_field, bool* cut) {
 
 }  // namespace
 
+void InitGMime() {
+  static std::once_flag once;
+  std::call_once(once, [] { g_mime_init(); });
+}
+
 Result<ParsedEmail> ParseEmail(std::string_view raw, const MimeLimits& limits) {
   if (Trim(std::string(raw.substr(0, std::min<size_t>(raw.size(), 4096)))).empty())
     return Status::Permanent("empty message");
-  InitGMimeOnce();
+  InitGMime();
 
   bool header_cut = false;
   std::string capped = CapHeaderFields(raw, limits.max_raw_header_field, &header_cut);

@@ -4,11 +4,15 @@
 // iconv wrapper, and because it is exercised by tests on its own.
 #include <gmime/gmime.h>
 #include <iconv.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/parserInternals.h>
 
-#include <cctype>
 #include <cerrno>
+#include <climits>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
+#include <mutex>
 #include <string>
 
 #include "ncbocr/mime.h"
@@ -17,24 +21,6 @@ namespace ncbocr {
 namespace {
 
 const char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
-
-void AppendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 // Length of the valid UTF-8 sequence at s[i], or 0 if it is not one
 // (overlong forms, surrogates and values past U+10FFFF are invalid).
@@ -163,77 +149,6 @@ std::string ToUtf8(std::string_view bytes, const std::string& charset, std::stri
 
 namespace {
 
-bool StartsWithNoCase(std::string_view s, size_t i, std::string_view prefix) {
-  if (i + prefix.size() > s.size()) return false;
-  for (size_t k = 0; k < prefix.size(); ++k) {
-    char c = s[i + k];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != prefix[k]) return false;
-  }
-  return true;
-}
-
-// Decodes the character reference at html[i] ('&'); returns the text and
-// sets *consumed. An unknown or malformed reference stays as written.
-std::string DecodeEntity(std::string_view html, size_t i, size_t* consumed) {
-  static const struct { const char* name; uint32_t cp; } kNamed[] = {
-      {"amp", '&'},     {"lt", '<'},        {"gt", '>'},       {"quot", '"'},
-      {"apos", '\''},   {"nbsp", ' '},      {"copy", 0xA9},    {"reg", 0xAE},
-      {"ndash", 0x2013}, {"mdash", 0x2014}, {"hellip", 0x2026}, {"lsquo", 0x2018},
-      {"rsquo", 0x2019}, {"ldquo", 0x201C}, {"rdquo", 0x201D}, {"bull", 0x2022},
-      {"middot", 0xB7}, {"euro", 0x20AC},   {"pound", 0xA3},   {"yen", 0xA5},
-      {"cent", 0xA2},   {"times", 0xD7},    {"divide", 0xF7},  {"deg", 0xB0},
-  };
-  size_t semi = html.find(';', i);
-  *consumed = 1;
-  if (semi == std::string_view::npos || semi - i > 12) return "&";
-  std::string_view ref = html.substr(i + 1, semi - i - 1);
-  std::string out;
-  if (!ref.empty() && ref[0] == '#') {
-    bool hex = ref.size() > 1 && (ref[1] == 'x' || ref[1] == 'X');
-    std::string_view digits = ref.substr(hex ? 2 : 1);
-    if (digits.empty()) return "&";
-    uint32_t cp = 0;
-    for (char c : digits) {
-      int v = (c >= '0' && c <= '9') ? c - '0'
-              : (hex && c >= 'a' && c <= 'f') ? c - 'a' + 10
-              : (hex && c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
-      if (v < 0) return "&";
-      cp = cp * (hex ? 16 : 10) + static_cast<uint32_t>(v);
-      if (cp > 0x10FFFF) break;
-    }
-    if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-    AppendUtf8(out, cp);
-    *consumed = semi - i + 1;
-    return out;
-  }
-  for (const auto& e : kNamed) {
-    if (ref == e.name) {
-      AppendUtf8(out, e.cp);
-      *consumed = semi - i + 1;
-      return out;
-    }
-  }
-  return "&";
-}
-
-// The end of the tag that starts at html[i] ('<'): one past its '>',
-// skipping quoted attribute values.
-size_t TagEnd(std::string_view html, size_t i) {
-  char quote = 0;
-  for (size_t k = i + 1; k < html.size(); ++k) {
-    char c = html[k];
-    if (quote) {
-      if (c == quote) quote = 0;
-    } else if (c == '"' || c == '\'') {
-      quote = c;
-    } else if (c == '>') {
-      return k + 1;
-    }
-  }
-  return html.size();
-}
-
 class TextBuilder {
  public:
   void Char(char c) {
@@ -245,8 +160,16 @@ class TextBuilder {
     space_ = false;
     out_ += c;
   }
-  void Text(const std::string& s) {
-    for (char c : s) Char(c);
+  // Text as the parser hands it over: a no-break space is a space like any other.
+  void Text(std::string_view s) {
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '\xC2' && i + 1 < s.size() && s[i + 1] == '\xA0') {
+        Char(' ');
+        ++i;
+      } else {
+        Char(s[i]);
+      }
+    }
   }
   // A line break; `lines` is how many may end the text in a row (2: a blank line).
   void Break(int lines) {
@@ -276,83 +199,191 @@ class TextBuilder {
   bool space_ = false;
 };
 
-}  // namespace
+// libxml2 2.9 keeps two costs that grow with the square of hostile input:
+// each attribute of a tag is compared with every earlier one, and each end
+// tag (and each <body>) searches the stack of open elements. Both are bounded
+// here: a tag keeps its first kMaxAttributes attributes (none is used for
+// text), and parsing stops at kMaxDepth open elements (libxml2's own limit
+// for XML is 256; no mail client nests anywhere near this).
+constexpr int kMaxAttributes = 64;
+constexpr int kMaxDepth = 1024;
 
-std::string HtmlToText(std::string_view html) {
-  static const char* kSkipWithContent[] = {"script", "style", "head", "title", "template",
-                                           "noscript"};
-  static const char* kParagraph[] = {"p", "h1", "h2", "h3", "h4", "h5", "h6",
-                                     "table", "ul", "ol", "blockquote", "pre"};
-  static const char* kLine[] = {"div", "tr", "li", "section", "article", "header", "footer",
-                                "hr", "address", "dt", "dd", "center", "form", "fieldset",
-                                "tbody", "thead", "tfoot", "caption"};
-  TextBuilder out;
+bool IsAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+
+// The input made safe for libxml2 in one pass: valid UTF-8, no NUL (libxml2
+// ends the document there), and no tag with more than kMaxAttributes
+// attributes. Tags are only told from text as libxml2 tells them ('<' and a
+// letter, or '</'); quoted values are skipped whole, comments are copied
+// whole, and a tag ends at its '>' or at the next '<' outside quotes. A tag
+// within the limit is copied byte for byte: only what follows its 64th
+// attribute is dropped, and then the tag is closed with a '>'.
+std::string PrepareForParser(std::string_view html) {
+  std::string valid;
+  if (!IsValidUtf8(html)) {
+    valid = MakeValidUtf8(html);
+    html = valid;
+  }
+  std::string out;
+  out.reserve(html.size());
   size_t i = 0;
   while (i < html.size()) {
     char c = html[i];
-    if (c == '&') {
-      size_t consumed = 1;
-      out.Text(DecodeEntity(html, i, &consumed));
-      i += consumed;
-      continue;
-    }
-    if (c != '<') {
-      out.Char(c);
+    if (c == '\0') {
       ++i;
       continue;
     }
-    if (StartsWithNoCase(html, i, "<!--")) {
+    if (html.compare(i, 4, "<!--") == 0) {
       size_t end = html.find("-->", i + 4);
-      i = end == std::string_view::npos ? html.size() : end + 3;
-      continue;
-    }
-    size_t end = TagEnd(html, i);
-    size_t k = i + 1;
-    bool closing = k < html.size() && html[k] == '/';
-    if (closing) ++k;
-    std::string name;
-    while (k < html.size() && name.size() < 16 &&
-           (std::isalnum(static_cast<unsigned char>(html[k])))) {
-      name += static_cast<char>(std::tolower(static_cast<unsigned char>(html[k])));
-      ++k;
-    }
-    if (name.empty() && !closing && (k >= html.size() || (html[k] != '!' && html[k] != '?'))) {
-      out.Char('<');  // a lone '<' in text
-      ++i;
-      continue;
-    }
-    i = end;
-    if (!closing) {
-      bool skipped = false;
-      for (const char* s : kSkipWithContent) {
-        if (name != s) continue;
-        size_t close = i;
-        std::string marker = std::string("</") + s;
-        while (close < html.size() && !StartsWithNoCase(html, close, marker)) ++close;
-        i = close < html.size() ? TagEnd(html, close) : html.size();
-        skipped = true;
-        break;
+      end = end == std::string_view::npos ? html.size() : end + 3;
+      for (; i < end; ++i) {
+        if (html[i] != '\0') out += html[i];
       }
-      if (skipped) continue;
-    }
-    if (name == "br") {
-      out.Newline();
       continue;
     }
-    if (name == "td" || name == "th") {
-      out.Cell();
-      continue;
+    bool tag = c == '<' && i + 1 < html.size() &&
+               (IsAsciiLetter(html[i + 1]) || html[i + 1] == '/');
+    out += c;
+    ++i;
+    if (!tag) continue;
+    // Inside a tag: count attributes (each run of non-space after a space,
+    // outside quotes); past the limit, drop bytes up to the tag's end.
+    int attributes = 0;
+    bool in_space = false;
+    bool closed = false;
+    char quote = 0;
+    while (i < html.size()) {
+      char d = html[i];
+      if (d == '<' && (quote == 0 || attributes > kMaxAttributes)) break;  // the next tag
+      ++i;
+      if (d == '\0') continue;
+      if (quote) {
+        if (d == quote) quote = 0;
+      } else if (d == '>') {
+        closed = true;
+        break;
+      } else if (d == '"' || d == '\'') {
+        quote = d;
+      } else if (IsSpace(d)) {
+        in_space = true;
+      } else if (in_space) {
+        in_space = false;
+        if (d != '=' && d != '/') ++attributes;
+      }
+      if (attributes <= kMaxAttributes) out += d;
     }
-    bool done = false;
-    for (const char* p : kParagraph) {
-      if (name == p) { out.Break(2); done = true; break; }
-    }
-    if (done) continue;
-    for (const char* l : kLine) {
-      if (name == l) { out.Break(1); break; }
-    }
+    if (closed || attributes > kMaxAttributes) out += '>';
   }
-  return out.Finish();
+  return out;
+}
+
+bool NameIs(const xmlChar* name, std::initializer_list<const char*> names) {
+  for (const char* n : names) {
+    if (xmlStrcasecmp(name, BAD_CAST n) == 0) return true;
+  }
+  return false;
+}
+
+// What the SAX callbacks share, reached through the parser context's _private.
+struct Walk {
+  TextBuilder text;
+  int skipping = 0;  // open elements whose content is not text (script, head, ...)
+};
+
+bool SkipsContent(const xmlChar* name) {
+  return NameIs(name, {"script", "style", "head", "title", "template", "noscript"});
+}
+
+// Block elements break the line where they start and where they end.
+void BlockEdge(Walk& w, const xmlChar* name) {
+  if (NameIs(name, {"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol",
+                    "blockquote", "pre"})) {
+    w.text.Break(2);
+  } else if (NameIs(name, {"div", "tr", "li", "section", "article", "header", "footer", "hr",
+                           "address", "dt", "dd", "center", "form", "fieldset", "tbody",
+                           "thead", "tfoot", "caption"})) {
+    w.text.Break(1);
+  } else if (NameIs(name, {"td", "th"})) {
+    w.text.Cell();
+  }
+}
+
+Walk& WalkOf(void* ctx) {
+  return *static_cast<Walk*>(static_cast<htmlParserCtxtPtr>(ctx)->_private);
+}
+
+void OnStart(void* ctx, const xmlChar* name, const xmlChar** /*attributes*/) {
+  auto* parser = static_cast<htmlParserCtxtPtr>(ctx);
+  if (parser->nameNr > kMaxDepth) {
+    xmlStopParser(parser);
+    return;
+  }
+  Walk& w = WalkOf(ctx);
+  if (SkipsContent(name)) {
+    ++w.skipping;
+    return;
+  }
+  if (w.skipping > 0) return;
+  if (NameIs(name, {"br"})) {
+    w.text.Newline();
+    return;
+  }
+  BlockEdge(w, name);
+}
+
+void OnEnd(void* ctx, const xmlChar* name) {
+  Walk& w = WalkOf(ctx);
+  if (SkipsContent(name)) {
+    if (w.skipping > 0) --w.skipping;
+    return;
+  }
+  if (w.skipping == 0) BlockEdge(w, name);
+}
+
+void OnText(void* ctx, const xmlChar* chars, int len) {
+  Walk& w = WalkOf(ctx);
+  if (w.skipping == 0) w.text.Text(std::string_view(reinterpret_cast<const char*>(chars), len));
+}
+
+void Ignore(void*, const xmlChar*, int) {}  // script and style content
+void Quiet(void*, const char*, ...) {}      // parse errors: any HTML is taken as it comes
+void QuietStructured(void*, xmlErrorPtr) {}
+
+}  // namespace
+
+std::string HtmlToText(std::string_view html) {
+  static std::once_flag init;
+  std::call_once(init, [] { xmlInitParser(); });
+  std::string input = PrepareForParser(html);
+  if (input.empty() || input.size() > static_cast<size_t>(INT_MAX)) return "";
+
+  htmlParserCtxtPtr parser =
+      htmlCreateMemoryParserCtxt(input.data(), static_cast<int>(input.size()));
+  if (parser == nullptr) return "";
+  htmlSAXHandler sax{};
+  sax.startElement = OnStart;
+  sax.endElement = OnEnd;
+  sax.characters = OnText;
+  sax.ignorableWhitespace = OnText;  // libxml2's guess at blank text: still a space to us
+  sax.cdataBlock = Ignore;
+  sax.warning = Quiet;
+  sax.error = Quiet;
+  sax.fatalError = Quiet;
+  sax.serror = QuietStructured;
+  sax.initialized = XML_SAX2_MAGIC;
+  *parser->sax = sax;
+  Walk walk;
+  parser->userData = parser;
+  parser->_private = &walk;
+  // The text is UTF-8 already (ToUtf8): a <meta charset> must not convert it again.
+  xmlSwitchEncoding(parser, XML_CHAR_ENCODING_UTF8);
+  htmlCtxtUseOptions(parser, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                                 HTML_PARSE_NONET |
+                                 HTML_PARSE_IGNORE_ENC);
+  htmlParseDocument(parser);
+  if (parser->myDoc != nullptr) xmlFreeDoc(parser->myDoc);
+  htmlFreeParserCtxt(parser);
+  return walk.text.Finish();
 }
 
 }  // namespace ncbocr

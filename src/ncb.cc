@@ -5,6 +5,7 @@
 #include <set>
 
 #include "ncbocr/ncb_http.h"
+#include "ncbocr/segment.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {
@@ -63,7 +64,9 @@ Result<ClaimValues> LoadClaimValues(const Spool& spool, const Claim& c) {
     return Status::Permanent("claim " + c.id + ": unreadable extract.json: " + e.what());
   }
   v.fields["source_email_id"] = c.source.email_id;
-  v.fields["source_filename"] = c.attachment ? c.attachment->filename : "";
+  // NCB has no field for a page range; the file's name is where a clerk at
+  // NCB looks for which receipt of a multi-receipt scan this claim is.
+  v.fields["source_filename"] = AttachmentLabel(c);
   v.fields["claim_id"] = c.id;
   return v;
 }
@@ -86,13 +89,17 @@ Result<std::string> BuildNcbBody(const ClaimValues& v, const NcbConfig& config,
       start = bar + 1;
     }
   };
+  // Every missing field at once: a clerk approving a claim fixes them in
+  // one go, not one per attempt.
+  std::vector<std::string> missing;
   for (const auto& [ncb_name, alternatives] : config.field_map) {
     auto [field, value] = lookup(alternatives);
     bool required = ncb_name == "Event date" || ncb_name == "Claim Amount" ||
                     ncb_name == "Policy Number" ||
                     (ncb_name == "Invoice Number" && !extract.allow_empty_invoice_number);
     if (value.empty() && required) {
-      return Status::Permanent("required NCB field '" + ncb_name + "' has no value (" + alternatives + ")");
+      missing.push_back("'" + ncb_name + "' (" + alternatives + ")");
+      continue;
     }
     if (field == "confidence") {
       SetPath(body, ncb_name, std::round(v.confidence * 1000) / 1000);
@@ -114,6 +121,12 @@ Result<std::string> BuildNcbBody(const ClaimValues& v, const NcbConfig& config,
       SetPath(body, ncb_name, value);
     }
   }
+  if (missing.size() == 1) return Status::Permanent("required NCB field " + missing[0] + " has no value");
+  if (!missing.empty()) {
+    std::string list;
+    for (const std::string& m : missing) list += (list.empty() ? "" : ", ") + m;
+    return Status::Permanent("required NCB fields have no value: " + list);
+  }
   std::string out = body.dump(2);
   for (const auto& [token, number] : money) {
     size_t pos = out.find(token);
@@ -125,7 +138,12 @@ Result<std::string> BuildNcbBody(const ClaimValues& v, const NcbConfig& config,
 std::string IdempotencyKey(const Claim& c) {
   // The receipt's content, not the claim id: if the spool were ever rebuilt
   // from the mailbox, the same receipt would still carry the same key.
-  if (c.attachment && !c.attachment->sha256.empty()) return "ncbocr-" + c.attachment->sha256.substr(0, 40);
+  if (c.attachment && !c.attachment->sha256.empty()) {
+    if (c.attachment_receipts > 1 && c.pages) {
+      return "ncbocr-" + Sha256Hex(ReceiptKey(c.attachment->sha256, *c.pages)).substr(0, 40);
+    }
+    return "ncbocr-" + c.attachment->sha256.substr(0, 40);
+  }
   return "ncbocr-claim-" + c.id;
 }
 

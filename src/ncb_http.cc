@@ -18,7 +18,9 @@ std::string Clip(std::string s) {
   return s;
 }
 
-std::string JsonString(const nlohmann::json& j, const char* key) {
+// A field of an NCB error body as text: strings as they are, numbers and
+// objects as JSON (the contract does not fix their type); "" when absent.
+std::string FieldText(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return "";
   return it->is_string() ? it->get<std::string>() : it->dump();
@@ -26,13 +28,13 @@ std::string JsonString(const nlohmann::json& j, const char* key) {
 
 // "Invalid member ID (field member_id: not found)" from message + details.
 std::string DescribeError(const nlohmann::json& j) {
-  std::string msg = JsonString(j, "message");
+  std::string msg = FieldText(j, "message");
   auto d = j.find("details");
   if (d == j.end() || d->is_null()) return msg;
   std::string detail;
   if (d->is_object()) {
-    std::string field = JsonString(*d, "field");
-    std::string reason = JsonString(*d, "reason");
+    std::string field = FieldText(*d, "field");
+    std::string reason = FieldText(*d, "reason");
     detail = field.empty() ? reason : "field " + field + (reason.empty() ? "" : ": " + reason);
   } else {
     detail = d->is_string() ? d->get<std::string>() : d->dump();
@@ -70,8 +72,8 @@ NcbResponse ParseNcbResponse(const HttpResponse& r) {
   try {
     auto j = nlohmann::json::parse(r.body);
     if (j.is_object()) {
-      out.reference = JsonString(j, "claim_reference");
-      out.error_code = JsonString(j, "error_code");
+      out.reference = FieldText(j, "claim_reference");
+      out.error_code = FieldText(j, "error_code");
       out.message = Clip(DescribeError(j));
       auto ra = j.find("retry_after");
       if (ra != j.end() && ra->is_number()) {

@@ -11,9 +11,11 @@
 #include <map>
 
 #include "ncbocr/document.h"
+#include "ncbocr/fetch.h"
 #include "ncbocr/gpu.h"
 #include "ncbocr/ocr.h"
 #include "ncbocr/ocr_batch.h"
+#include "ncbocr/util.h"
 
 namespace ncbocr {
 
@@ -25,20 +27,16 @@ std::string Describe(const Claim& c) {
   return s;
 }
 
-// For log lines: the email by its source id and the attachment by part
+// For log lines: the email by EmailForLog and the attachment by part
 // number and stored name, never by the sender's file name (which may hold a
 // name or an IC number). One line, however odd the id.
 std::string DescribeForLog(const Claim& c) {
-  std::string s = "email " + c.source.kind + ":" +
-                  (c.source.email_id.empty() ? std::string("?") : c.source.email_id.substr(0, 80));
+  std::string s = "email " + EmailForLog(c.source.kind, c.source.email_id);
   if (c.attachment) {
     s += " part " + std::to_string(c.source.part_index + 1) + "/" +
          std::to_string(std::max(1, c.source.part_count)) + " (" + c.attachment->stored_name + ")";
   }
-  for (char& ch : s) {
-    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) ch = '?';
-  }
-  return s;
+  return ReplaceControlChars(std::move(s), '?');
 }
 
 // The receipts of one email that this run takes up together may hold at
@@ -213,10 +211,7 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
       const Result<OcrDocument>& doc = it->second;
       if (!doc.ok()) {
         const Status& s = doc.status();
-        std::string why = s.message().substr(0, 300);
-        for (char& ch : why) {
-          if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
-        }
+        const std::string why = ReplaceControlChars(s.message().substr(0, 300), ' ');
         ctx.log->warn("claim {}: {}: OCR failed ({}): {}", c.id, DescribeForLog(c),
                       ErrorKindName(s.kind()), why);
         if (s.kind() == ErrorKind::kIo || s.kind() == ErrorKind::kTransient) {

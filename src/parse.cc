@@ -190,6 +190,13 @@ std::string Date::Iso() const {
   return buf;
 }
 
+Date LocalDateOf(std::chrono::system_clock::time_point t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  localtime_r(&tt, &tm);
+  return Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
+}
+
 bool IsValidDate(int y, int m, int d) {
   if (y < 1 || m < 1 || m > 12 || d < 1) return false;
   static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

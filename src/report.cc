@@ -58,6 +58,17 @@ nlohmann::json StatusJson(const Spool& spool, TimePoint now) {
       j["oldest_age_s"][name] = nullptr;
     }
   }
+  // What waits for a clerk: receipts that could not go on, and emails with
+  // nothing to claim (no receipt attached: a clerk answers the member).
+  int receipts = 0, nothing = 0;
+  for (ClaimState s : {ClaimState::kReview, ClaimState::kFailed}) {
+    for (const auto& id : spool.List(s)) {
+      auto c = spool.LoadIn(s, id);
+      if (!c.ok()) continue;
+      (c->attachment ? receipts : nothing)++;
+    }
+  }
+  j["for_clerk"] = {{"receipts", receipts}, {"nothing_to_claim", nothing}};
   j["stages"] = nlohmann::json::object();
   for (const auto& s : PipelineStages()) {
     auto run = spool.ReadStageRun(s);
@@ -76,6 +87,11 @@ std::string StatusText(const nlohmann::json& j) {
     const auto& age = j["oldest_age_s"][state];
     std::snprintf(line, sizeof line, "%-10s %7d  %s\n", state.c_str(), count.get<int>(),
                   age.is_number() ? Age(age.get<double>()).c_str() : "-");
+    out << line;
+  }
+  if (j.contains("for_clerk")) {
+    std::snprintf(line, sizeof line, "\nfor a clerk (review, failed): %d receipts, %d emails with nothing to claim\n",
+                  j["for_clerk"].value("receipts", 0), j["for_clerk"].value("nothing_to_claim", 0));
     out << line;
   }
   out << "\n";
@@ -108,7 +124,10 @@ nlohmann::json ClaimsJson(const Spool& spool, const std::vector<ClaimState>& sta
       r["state"] = ClaimStateName(c->state);
       r["created_at"] = c->created_at;
       r["email_id"] = c->source.email_id;
-      r["filename"] = c->attachment ? c->attachment->filename : "";
+      r["filename"] = AttachmentLabel(*c);
+      r["pages"] = c->pages ? nlohmann::json::array({c->pages->first, c->pages->last}) : nlohmann::json();
+      r["attachment_receipts"] = c->attachment_receipts;
+      r["split_from"] = c->split_from;
       r["sha256"] = c->attachment ? c->attachment->sha256 : "";
       r["confidence"] = c->confidence ? nlohmann::json(*c->confidence) : nlohmann::json();
       r["ncb_reference"] = c->ncb_reference;
@@ -156,6 +175,13 @@ std::string ClaimText(const Claim& c, const std::string& dir) {
     out << "file         " << c.attachment->filename << " (" << c.attachment->content_type << ", "
         << c.attachment->size << " bytes)\n"
         << "sha256       " << c.attachment->sha256 << "\n";
+    if (c.pages && c.attachment_receipts > 1) {
+      out << "receipt      " << c.pages->Describe() << " (the attachment holds " << c.attachment_receipts
+          << " receipts)\n";
+    } else if (c.pages) {
+      out << "receipt      " << c.pages->Describe() << " (the whole attachment)\n";
+    }
+    if (!c.split_from.empty()) out << "split from   " << c.split_from << "\n";
   } else {
     out << "file         (none)\n";
   }

@@ -25,6 +25,14 @@ Result<ClaimState> RetryTarget(const Claim& c) {
     if (StageInput(it->from)) return *ParseClaimState(it->from);
     if (StageInput(it->to) && it->to != ClaimStateName(c.state)) return *ParseClaimState(it->to);
   }
+  // Parked by fetch before any stage held it, with no receipt stored (a
+  // message over fetch.max_message_bytes, one that is not an email): ocr
+  // would only find "no receipt attachment" and hide the real reason.
+  if (!c.attachment) {
+    return Status::Permanent("claim " + c.id + " was parked by fetch and holds no receipt (" +
+                             c.reason + "); retry cannot redo that: fix the cause and deliver "
+                             "the email again, or 'ncbocr exceptions reject' the claim");
+  }
   return ClaimState::kFetched;
 }
 

@@ -45,11 +45,6 @@ Json ParseOr(const Result<std::string>& bytes, Json fallback) {
   }
 }
 
-std::string Str(const Json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 std::string Age(double secs) {
   char buf[32];
   if (secs < 7200) {
@@ -64,13 +59,6 @@ std::string Age(double secs) {
 
 std::string Cut(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(0, n - 1) + "~"; }
 
-Date LocalDate(TimePoint t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  localtime_r(&tt, &tm);
-  return Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
-}
-
 bool AllDigits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -82,7 +70,7 @@ Result<std::string> NormalizeDate(const std::string& v, TimePoint now) {
   }
   Date d{std::stoi(v.substr(0, 4)), std::stoi(v.substr(5, 2)), std::stoi(v.substr(8, 2))};
   if (!IsValidDate(d.year, d.month, d.day)) return Status::Permanent(v + " is not a calendar date");
-  if (d > LocalDate(now)) return Status::Permanent(v + " is in the future");
+  if (d > LocalDateOf(now)) return Status::Permanent(v + " is in the future");
   return d.Iso();
 }
 
@@ -145,7 +133,7 @@ ClaimValues ValuesOf(const Json& extract, const Claim& c) {
   }
   if (extract.contains("confidence") && extract["confidence"].is_number()) v.confidence = extract["confidence"];
   v.fields["source_email_id"] = c.source.email_id;
-  v.fields["source_filename"] = c.attachment ? c.attachment->filename : "";
+  v.fields["source_filename"] = AttachmentLabel(c);
   v.fields["claim_id"] = c.id;
   return v;
 }
@@ -229,8 +217,9 @@ Json ListExceptions(const Spool& spool, TimePoint now) {
       r["waiting_since"] = since;
       auto t = ParseIso(since);
       r["age_s"] = t ? Json(std::chrono::duration_cast<std::chrono::seconds>(now - *t).count()) : Json();
-      r["sender"] = Str(ParseOr(spool.ReadClaimFile(*c, "email.json"), Json::object()), "from_address");
-      r["filename"] = c->attachment ? c->attachment->filename : "";
+      r["sender"] = JsonString(ParseOr(spool.ReadClaimFile(*c, "email.json"), Json::object()), "from_address");
+      r["filename"] = AttachmentLabel(*c);
+      r["pages"] = c->pages ? Json::array({c->pages->first, c->pages->last}) : Json();
       r["confidence"] = c->confidence ? Json(*c->confidence) : Json();
       r["reasons"] = c->review_reasons;
       r["reason"] = c->reason;
@@ -238,8 +227,8 @@ Json ListExceptions(const Spool& spool, TimePoint now) {
     }
   }
   std::sort(rows.begin(), rows.end(), [](const Json& a, const Json& b) {
-    return std::make_pair(Str(a, "waiting_since"), Str(a, "id")) <
-           std::make_pair(Str(b, "waiting_since"), Str(b, "id"));
+    return std::make_pair(JsonString(a, "waiting_since"), JsonString(a, "id")) <
+           std::make_pair(JsonString(b, "waiting_since"), JsonString(b, "id"));
   });
   return Json(rows);
 }
@@ -255,11 +244,11 @@ std::string ExceptionsText(const Json& list) {
     if (r["confidence"].is_number()) std::snprintf(conf, sizeof conf, "%.2f", r["confidence"].get<double>());
     std::string why;
     for (const auto& x : r["reasons"]) why += (why.empty() ? "" : "; ") + x.get<std::string>();
-    if (why.empty()) why = Str(r, "reason");
+    if (why.empty()) why = JsonString(r, "reason");
     std::string age = r["age_s"].is_number() ? Age(r["age_s"].get<double>()) : "-";
-    std::snprintf(line, sizeof line, "%-24s %-7s %6s  %-28s %-20s %5s  %s\n", Str(r, "id").c_str(),
-                  Str(r, "state").c_str(), age.c_str(), Cut(Str(r, "sender"), 28).c_str(),
-                  Cut(Str(r, "filename"), 20).c_str(), conf, Cut(why, 160).c_str());
+    std::snprintf(line, sizeof line, "%-24s %-7s %6s  %-28s %-20s %5s  %s\n", JsonString(r, "id").c_str(),
+                  JsonString(r, "state").c_str(), age.c_str(), Cut(JsonString(r, "sender"), 28).c_str(),
+                  Cut(JsonString(r, "filename"), 20).c_str(), conf, Cut(why, 160).c_str());
     out << line;
   }
   if (list.empty()) out << "(no claims waiting for review)\n";
@@ -275,9 +264,10 @@ Result<Json> ShowException(const Spool& spool, const std::string& id) {
   Json j;
   j["id"] = c->id;
   j["state"] = ClaimStateName(c->state);
-  j["sender"] = Str(email, "from_address");
-  j["subject"] = Str(email, "subject");
-  j["filename"] = c->attachment ? c->attachment->filename : "";
+  j["sender"] = JsonString(email, "from_address");
+  j["subject"] = JsonString(email, "subject");
+  j["filename"] = AttachmentLabel(*c);
+  j["pages"] = c->pages ? Json::array({c->pages->first, c->pages->last}) : Json();
   j["original"] = c->attachment ? (spool.ClaimDir(*c) / c->attachment->stored_name).string() : "";
   j["confidence"] = c->confidence ? Json(*c->confidence) : Json();
   j["reason"] = c->reason;
@@ -286,20 +276,20 @@ Result<Json> ShowException(const Spool& spool, const std::string& id) {
   j["corrections"] = extract.contains("corrections") ? extract["corrections"] : Json::array();
   j["ocr_text"] = Json::array();
   if (ocr.contains("pages") && ocr["pages"].is_array()) {
-    for (const auto& p : ocr["pages"]) j["ocr_text"].push_back(p.is_object() ? Str(p, "text") : "");
+    for (const auto& p : ocr["pages"]) j["ocr_text"].push_back(p.is_object() ? JsonString(p, "text") : "");
   }
   return j;
 }
 
 std::string ExceptionText(const Json& j) {
   std::ostringstream out;
-  out << "claim      " << Str(j, "id") << " (" << Str(j, "state") << ")\n"
-      << "sender     " << Str(j, "sender") << "\n"
-      << "subject    " << Str(j, "subject") << "\n"
-      << "file       " << Str(j, "filename") << "\n"
-      << "original   " << Str(j, "original") << "\n";
+  out << "claim      " << JsonString(j, "id") << " (" << JsonString(j, "state") << ")\n"
+      << "sender     " << JsonString(j, "sender") << "\n"
+      << "subject    " << JsonString(j, "subject") << "\n"
+      << "file       " << JsonString(j, "filename") << "\n"
+      << "original   " << JsonString(j, "original") << "\n";
   if (j["confidence"].is_number()) out << "confidence " << j["confidence"].get<double>() << "\n";
-  if (!Str(j, "reason").empty()) out << "reason     " << Str(j, "reason") << "\n";
+  if (!JsonString(j, "reason").empty()) out << "reason     " << JsonString(j, "reason") << "\n";
   for (const auto& r : j["reasons"]) out << "review     " << (r.is_string() ? r.get<std::string>() : r.dump()) << "\n";
   out << "\nfields\n";
   char line[1024];
@@ -312,7 +302,7 @@ std::string ExceptionText(const Json& j) {
       std::snprintf(conf, sizeof conf, "%.2f", f["confidence"].get<double>());
     }
     std::snprintf(line, sizeof line, "  %-18s %-40s %5s  %s\n", name.c_str(), Cut(value, 40).c_str(), conf,
-                  Str(f, "source").c_str());
+                  JsonString(f, "source").c_str());
     out << line;
   }
   for (const auto& c : j["corrections"]) out << "corrected  " << c.dump() << "\n";

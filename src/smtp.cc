@@ -4,13 +4,14 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <openssl/evp.h>
+#include <gmime/gmime.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <ctime>
 #include <mutex>
 
+#include "ncbocr/mime.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {
@@ -27,67 +28,6 @@ std::string OneLine(const std::string& s) {
   return Trim(out);
 }
 
-bool IsAscii(const std::string& s) {
-  for (unsigned char c : s) {
-    if (c >= 0x80) return false;
-  }
-  return true;
-}
-
-std::string Base64(const std::string& s) {
-  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
-  return out;
-}
-
-// RFC 2047 encoded words of at most 75 characters, split between UTF-8
-// sequences so no character is cut in half.
-std::string EncodeHeaderWord(const std::string& s) {
-  if (IsAscii(s)) return s;
-  std::string out;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t end = std::min(s.size(), i + 45);  // 45 bytes -> 60 base64 chars
-    while (end < s.size() && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
-    if (!out.empty()) out += "\r\n ";
-    out += "=?UTF-8?B?" + Base64(s.substr(i, end - i)) + "?=";
-    i = end;
-  }
-  return out;
-}
-
-// Quoted-printable (RFC 2045) of text with "\n" line ends, CRLF out.
-std::string QuotedPrintable(const std::string& text) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  size_t col = 0;
-  auto put = [&](const std::string& piece) {
-    if (col + piece.size() > 75) {
-      out += "=\r\n";
-      col = 0;
-    }
-    out += piece;
-    col += piece.size();
-  };
-  for (size_t i = 0; i < text.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    bool line_end = i + 1 == text.size() || text[i + 1] == '\n';
-    if (c == '\n') {
-      out += "\r\n";
-      col = 0;
-    } else if (c == '\r') {
-      continue;
-    } else if ((c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !line_end)) {
-      put(std::string(1, static_cast<char>(c)));
-    } else {
-      put(std::string{'=', hex[c >> 4], hex[c & 15]});
-    }
-  }
-  return out;
-}
-
 std::string CrlfLines(const std::string& text) {
   std::string out;
   for (char c : text) {
@@ -96,6 +36,44 @@ std::string CrlfLines(const std::string& text) {
     else out += c;
   }
   return out;
+}
+
+bool IsAscii(const std::string& s) {
+  for (unsigned char c : s) {
+    if (c >= 0x80) return false;
+  }
+  return true;
+}
+
+// Takes a g_malloc'ed string GMime returned.
+std::string Adopt(char* s) {
+  std::string out = s ? s : "";
+  g_free(s);
+  return out;
+}
+
+// RFC 2047 encoded words (GMime folds and splits them between characters).
+std::string EncodeHeaderWord(const std::string& s) {
+  if (IsAscii(s)) return s;
+  InitGMime();
+  return CrlfLines(Adopt(g_mime_utils_header_encode_text(nullptr, s.c_str(), "UTF-8")));
+}
+
+// Quoted-printable (RFC 2045) of text with "\n" line ends, CRLF out.
+std::string QuotedPrintable(const std::string& text) {
+  InitGMime();
+  std::string lf;
+  for (char c : text) {
+    if (c != '\r') lf += c;
+  }
+  std::string out(GMIME_QP_ENCODE_LEN(lf.size()), '\0');
+  int state = -1;
+  guint32 save = 0;
+  size_t n = g_mime_encoding_quoted_encode_close(reinterpret_cast<const unsigned char*>(lf.data()),
+                                                 lf.size(), reinterpret_cast<unsigned char*>(out.data()),
+                                                 &state, &save);
+  out.resize(n);
+  return CrlfLines(out);
 }
 
 std::string Join(const std::vector<std::string>& v, const std::string& sep) {
@@ -207,20 +185,11 @@ std::string AddressOf(const std::string& mailbox) {
 }
 
 std::string Rfc5322Date(TimePoint t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  localtime_r(&tt, &tm);
-  static const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  long off = tm.tm_gmtoff;
-  char sign = off < 0 ? '-' : '+';
-  if (off < 0) off = -off;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld", days[tm.tm_wday],
-                tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                sign, off / 3600, (off % 3600) / 60);
-  return buf;
+  InitGMime();
+  GDateTime* dt = g_date_time_new_from_unix_local(std::chrono::system_clock::to_time_t(t));
+  std::string out = Adopt(g_mime_utils_header_format_date(dt));
+  g_date_time_unref(dt);
+  return out;
 }
 
 std::string BuildMessage(const AlertConfig& config, const MailMessage& m, TimePoint now) {
@@ -234,8 +203,7 @@ std::string BuildMessage(const AlertConfig& config, const MailMessage& m, TimePo
   h += "From: " + OneLine(config.from) + "\r\n";
   h += "To: " + Join(to, ", ") + "\r\n";
   h += "Subject: " + EncodeHeaderWord(OneLine(m.subject)) + "\r\n";
-  h += "Message-ID: <" + std::to_string(std::chrono::system_clock::to_time_t(now)) + "." +
-       RandomHex(8) + "@" + OneLine(domain) + ">\r\n";
+  h += "Message-ID: <" + Adopt(g_mime_utils_generate_message_id(OneLine(domain).c_str())) + ">\r\n";
   h += "MIME-Version: 1.0\r\n";
   h += "Content-Type: text/plain; charset=UTF-8\r\n";
   // 7bit only for ASCII with lines SMTP can carry (998 octets); else QP.

@@ -228,10 +228,7 @@ StageReport RunStage(StageContext& ctx, const std::function<StageReport()>& body
 }
 
 std::chrono::seconds Backoff(int attempt, std::chrono::seconds base, std::chrono::seconds cap) {
-  if (attempt < 1) attempt = 1;
-  double secs = static_cast<double>(base.count());
-  for (int i = 1; i < attempt && secs < cap.count(); ++i) secs *= 2;
-  if (secs > cap.count()) secs = static_cast<double>(cap.count());
+  double secs = DoublingDelay(attempt, static_cast<double>(base.count()), static_cast<double>(cap.count()));
   static thread_local std::mt19937 rng{std::random_device{}()};
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
   secs *= jitter(rng);

@@ -40,8 +40,12 @@ Disposition Handle(StageContext& ctx, NcbClient& client, Claim& c) {
     case 403: {
       Disposition d;
       d.next = c.state;
+      // Name where the key came from (LoadNcbApiKey prefers the file).
+      std::string where = ctx.config.ncb.api_key_file.empty()
+                              ? "NCB_API_KEY (or ncb.api_key)"
+                              : "the key in ncb.api_key_file (" + ctx.config.ncb.api_key_file + ")";
       d.stop = Status::Credentials("NCB refused the API key (HTTP " + std::to_string(r.http_status) +
-                                   "); check NCB_API_KEY; every claim stays queued");
+                                   "); check " + where + "; every claim stays queued");
       return d;
     }
     case 429:

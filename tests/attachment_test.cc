@@ -76,6 +76,13 @@ TEST_CASE("attachment: logos, signatures and oversized parts are skipped with a 
   CHECK_FALSE(d.accept);
   CHECK(d.reason.find("too small") != std::string::npos);
 
+  // Issue 15: 661 bytes declaring 60000x60000 pixels is no logo but a broken image.
+  d = ClassifyAttachment(Part(FakePng(60000, 60000, 661), "image/png", "r.png"), cfg);
+  CHECK_FALSE(d.accept);
+  CHECK(d.reason.find("claims 60000x60000 pixels in only") != std::string::npos);
+  CHECK(d.reason.find("truncated") != std::string::npos);
+  CHECK(d.reason.find("logo") == std::string::npos);
+
   d = ClassifyAttachment(Part(FakePng(600, 80, 9000), "image/png"), cfg);  // a banner
   CHECK_FALSE(d.accept);
   CHECK(d.reason.find("600x80") != std::string::npos);

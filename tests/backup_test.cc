@@ -90,6 +90,30 @@ TEST_CASE("backup: the archive is 0600, verifies, and leaves secrets out by defa
   CHECK(all.find("jpegbytes") != std::string::npos);  // the originals are in
 }
 
+TEST_CASE("backup: a password in a URL's userinfo is left out of the config copy") {
+  // Issue 15: ncb.base_url's password stayed in the backup.
+  BackupFixture f;
+  Write(f.config.source_file, "spool: " + f.config.spool +
+                                  "\nncb:\n  base_url: https://tpa:Pw-In-Url@ncb.example/api\n"
+                                  "alerts:\n  webhooks: [\"https://u:Hook-Pw@h.example/x\", "
+                                  "\"https://plain.example/a:b@c\"]\n");
+  BackupResult r = f.Backup();
+  CHECK(r.secrets_left_out ==
+        std::vector<std::string>{"ncb.base_url (password in the URL)",
+                                 "alerts.webhooks[0] (password in the URL)", "ncb.api_key_file"});
+  std::string config;
+  Status s = backup_internal::ReadTar(r.archive, [&](const backup_internal::TarEntry& e) {
+    if (e.name == "config/ncbocr.yaml") config = e.bytes;
+    return Status::Ok();
+  });
+  REQUIRE(s.ok());
+  CHECK(config.find("Pw-In-Url") == std::string::npos);
+  CHECK(config.find("Hook-Pw") == std::string::npos);
+  CHECK(config.find("https://tpa@ncb.example/api") != std::string::npos);
+  CHECK(config.find("https://u@h.example/x") != std::string::npos);
+  CHECK(config.find("https://plain.example/a:b@c") != std::string::npos);  // a path, not userinfo
+}
+
 TEST_CASE("backup: --include-secrets keeps them") {
   BackupFixture f;
   BackupResult r = f.Backup(true);

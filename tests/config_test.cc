@@ -180,6 +180,57 @@ TEST_CASE("config: environment overrides the file, flags override both") {
   g_env.clear();
 }
 
+TEST_CASE("config: a bad value from the environment names the variable, not the file") {
+  TempDir t;
+  std::string p = Write(t, "spool: /s\n");
+  g_env = {{"OCR_USE_GPU", "yes"}};
+  auto c = LoadConfig(p, {}, FakeEnv);
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.status().exit_code() == 78);
+  CHECK(c.status().message().find("environment variable OCR_USE_GPU") != std::string::npos);
+  CHECK(c.status().message().find(p) == std::string::npos);
+  // The same value in the file is blamed on the file.
+  g_env.clear();
+  auto f = LoadConfig(Write(t, "spool: /s\nocr:\n  use_gpu: yes-please\n"), {}, FakeEnv);
+  REQUIRE_FALSE(f.ok());
+  CHECK(f.status().message().find(p) != std::string::npos);
+}
+
+TEST_CASE("config: LOG_LEVEL in capitals, and per-host keys from the environment") {
+  TempDir t;
+  std::string p = Write(t, "spool: /s\n");
+  g_env = {{"LOG_LEVEL", "INFO"}, {"FETCH_SOURCE", "imap"}, {"IMAP_URL", "imaps://mail.example:993/INBOX"},
+           {"IMAP_USERNAME", "claims"}, {"OCR_WORKERS", "3"}, {"FETCH_PATH", "/var/mail/claims"}};
+  auto c = LoadConfig(p, {}, FakeEnv);
+  REQUIRE(c.ok());
+  CHECK(c->log.level == "info");
+  CHECK(c->fetch.source == "imap");
+  CHECK(c->imap.url == "imaps://mail.example:993/INBOX");
+  CHECK(c->imap.username == "claims");
+  CHECK(c->ocr.workers == 3);
+  CHECK(c->fetch.path == "/var/mail/claims");
+  g_env = {{"FETCH_SOURCE", "pop3"}};
+  auto bad = LoadConfig(p, {}, FakeEnv);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("FETCH_SOURCE") != std::string::npos);
+  g_env.clear();
+}
+
+TEST_CASE("config: a key written twice is refused, naming both lines") {
+  g_env.clear();
+  TempDir t;
+  std::string p = Write(t, "spool: /a\nocr:\n  workers: 2\n  psm: 4\n  workers: 4\n");
+  auto c = LoadConfig(p, {}, FakeEnv);
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.status().exit_code() == 78);
+  CHECK(c.status().message().find("'ocr.workers' appears twice") != std::string::npos);
+  CHECK(c.status().message().find("lines 3 and 5") != std::string::npos);
+  CHECK(c.status().message().find(p) != std::string::npos);
+  auto top = LoadConfig(Write(t, "spool: /a\nspool: /b\n"), {}, FakeEnv);
+  REQUIRE_FALSE(top.ok());
+  CHECK(top.status().message().find("lines 1 and 2") != std::string::npos);
+}
+
 TEST_CASE("config: relative paths are relative to the file") {
   g_env.clear();
   TempDir t;

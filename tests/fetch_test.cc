@@ -201,7 +201,7 @@ TEST_CASE("fetch: an .eml folder becomes claims; duplicates, review and failures
 
   auto failed = f.In(ClaimState::kFailed);
   REQUIRE(failed.size() == 1);
-  CHECK(failed[0].reason.find("e.eml") != std::string::npos);
+  CHECK(failed[0].reason.find("email " + EmailForLog("eml", "e.eml")) != std::string::npos);
   CHECK(failed[0].reason.find('\n') == std::string::npos);
 
   SUBCASE("re-fetch is a no-op") {
@@ -233,7 +233,7 @@ TEST_CASE("fetch: a message over max_message_bytes is parked in failed") {
   f.Fetch();
   auto failed = f.In(ClaimState::kFailed);
   REQUIRE(failed.size() == 1);
-  CHECK(failed[0].reason.find("big.eml") != std::string::npos);
+  CHECK(failed[0].reason.find("email " + EmailForLog("eml", "big.eml")) != std::string::npos);
   CHECK(failed[0].reason.find("max_message_bytes") != std::string::npos);
 }
 
@@ -292,9 +292,9 @@ TEST_CASE("fetch: the bundled sample inbox gives the outcomes samples/README.md 
   log->set_level(spdlog::level::trace);
   StageReport r = f.Fetch(log);
   CHECK(r.status.ok());
-  CHECK(r.claims == 9);
+  CHECK(r.claims == 11);
   auto fetched = f.In(ClaimState::kFetched);
-  CHECK(fetched.size() == 7);
+  CHECK(fetched.size() == 9);
   std::map<std::string, int> per_email;
   for (const Claim& c : fetched) {
     ++per_email[c.source.email_id];
@@ -314,6 +314,9 @@ TEST_CASE("fetch: the bundled sample inbox gives the outcomes samples/README.md 
     }
   }
   CHECK(per_email["03-en-two-receipts.eml"] == 2);
+  // Two receipts in one PDF are one attachment: one claim at fetch, split
+  // by the extract stage.
+  CHECK(per_email["09-ms-two-receipts-one-pdf.eml"] == 1);
   auto dup = f.In(ClaimState::kDuplicate);
   REQUIRE(dup.size() == 1);
   CHECK(dup[0].source.email_id == "07-en-resend-duplicate.eml");
@@ -325,11 +328,52 @@ TEST_CASE("fetch: the bundled sample inbox gives the outcomes samples/README.md 
   // Nothing personal in the log, even at trace level.
   std::string logged = log_text.str();
   CHECK(logged.find("claim ") != std::string::npos);
-  for (const char* secret : {"M10234", "M22222", "M30311", "M40420", "M60606", "POL-", "Ahmad",
+  for (const char* secret : {"M10234", "M22222", "M30311", "M40420", "M60606", "M90909", "POL-", "Ahmad", "Faris",
                              "Nurul", "Priya", "Rajesh", "Lim Chee", "Tan Mei", "@example.com",
-                             "receipt_klinik", "resit"}) {
+                             "receipt_klinik", "resit", "Siti", "imbasan", "mesra"}) {
     CHECK_MESSAGE(logged.find(secret) == std::string::npos, secret);
   }
+}
+
+TEST_CASE("fetch: eml file names, which mail clients take from the Subject, stay out of the log") {
+  // Issue 15 item 5: the log said "email eml:claim <member name> <member id>.eml".
+  Fixture f;
+  f.config.fetch.max_message_bytes = 64 * 1024;
+  const std::string good = "Claim Siti Aminah binti Yusof MBR-778899.eml";
+  const std::string big = "Tuntutan 850101-14-5566 Siti.eml";
+  const std::string broken = "Resit Tan Mei Ling POL-2024-00123.eml";
+  const std::string none = "Claim\x01 Nurul \x1b[31m.eml";
+  f.Add(good, MakeEmail("x", {{"image/jpeg", "r.jpg", kReceipt1}}));
+  f.Add(big, MakeEmail("x", {{"image/jpeg", "r.jpg", std::string(100 * 1024, 'j')}}));
+  f.Add(broken, "");
+  f.Add(none, MakeEmail("forgot the receipt", {}));
+  std::ostringstream log_text;
+  auto log = std::make_shared<spdlog::logger>(
+      "fetch", std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text));
+  log->set_level(spdlog::level::trace);
+  StageReport r = f.Fetch(log);
+  CHECK(r.claims == 4);
+  std::string logged = log_text.str();
+  for (const char* secret : {"Siti", "Aminah", "MBR-778899", "850101", "Tan Mei", "POL-2024",
+                             "Nurul", "Tuntutan", "Resit", ".eml"}) {
+    CHECK_MESSAGE(logged.find(secret) == std::string::npos, secret);
+  }
+  // Each email is named by the same opaque id in every line and reason about it.
+  for (const std::string& name : {good, big, broken, none}) {
+    std::string id = EmailForLog("eml", name);
+    CHECK(id == "eml:" + Sha256Hex(name).substr(0, 12));
+    CHECK_MESSAGE(logged.find("email " + id) != std::string::npos, name);
+  }
+  auto failed = f.In(ClaimState::kFailed);
+  REQUIRE(failed.size() == 2);
+  for (const Claim& c : failed) {
+    CHECK(c.reason.find("email " + EmailForLog("eml", c.source.email_id) + ": ") == 0);
+    CHECK(c.reason.find(c.source.email_id) == std::string::npos);
+  }
+  // Other sources' ids are not file names and stay readable.
+  CHECK(EmailForLog("imap", "1700:42") == "imap:1700:42");
+  CHECK(EmailForLog("maildir", "1.M2\nP3") == "maildir:1.M2?P3");
+  CHECK(EmailForLog("gmail", "") == "gmail:?");
 }
 
 TEST_CASE("fetch: configuration problems are kConfig") {

@@ -173,6 +173,14 @@ TEST_CASE("google auth: base64url round trip without padding") {
   }
   CHECK(*Base64UrlDecode("_-8=") == std::string("\xff\xef", 2));
   CHECK(!Base64UrlDecode("a*b").ok());
+  CHECK(!Base64UrlDecode("abcde").ok());  // a lone sixth of a byte
+  CHECK(*Base64UrlDecode("Zm9v\r\nYg") == "foob");
+}
+
+TEST_CASE("google auth: form fields escape all but unreserved characters") {
+  CHECK(UrlEncode("a-b_c.d~e") == "a-b_c.d~e");
+  CHECK(UrlEncode("a b&c=d/é") == "a%20b%26c%3Dd%2F%C3%A9");
+  CHECK(FormEncode({{"grant_type", "refresh_token"}, {"x", "1+1"}}) == "grant_type=refresh_token&x=1%2B1");
 }
 
 TEST_CASE("google auth: service account JWT is RS256 and verifies with the public key") {

@@ -31,6 +31,9 @@ TEST_CASE("http: only https, or plain http to loopback, is allowed") {
   CHECK_FALSE(IsLoopbackUrl("http://10.0.0.1/"));
   CHECK_FALSE(IsLoopbackUrl("http://[::2]/"));
   CHECK_FALSE(IsLoopbackUrl("ftp://127.0.0.1/"));
+  // Judged by curl's own parser: what curl would connect to is what counts.
+  CHECK_FALSE(IsLoopbackUrl("http://127.0.0.1:80@evil.example/"));
+  CHECK(IsLoopbackUrl("http://localhost#@evil.example/"));  // a fragment: curl goes to localhost
 
   CHECK(CheckUrlAllowed("https://ncb.internal.example/api/v1").ok());
   CHECK(CheckUrlAllowed("http://127.0.0.1:5000/api/v1").ok());

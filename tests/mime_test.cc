@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 #include "mail_fixtures.h"
 
 namespace ncbocr {
@@ -107,6 +109,102 @@ TEST_CASE("mime: HTML-only body becomes text") {
         "Member ID: M10234\n\nPolicy & no: POL-1\nLine\ntwo\n\nthree \xE2\x98\xBA \xE2\x98\x83 "
         "&bogus;\n\nTotal RM 12.00");
   CHECK(e.parts.empty());
+}
+
+TEST_CASE("mime: HTML to text keeps what matters of malformed HTML") {
+  // Text around a lone '<', an unclosed tag and a stray end tag survives.
+  CHECK(HtmlToText("Total < RM 5 </x> and <3 ok") == "Total < RM 5 and <3 ok");
+  // A <meta charset> does not convert text that is UTF-8 already.
+  CHECK(HtmlToText("<meta charset=\"iso-8859-1\"><p>Caf\xC3\xA9</p>") == "Caf\xC3\xA9");
+  // NUL bytes and invalid UTF-8 do not end the text.
+  CHECK(HtmlToText(std::string("<p>a\0b \xFF c</p>", 14)) == "ab \xEF\xBF\xBD c");
+  // Unclosed script and comment hide the rest; text before them stays.
+  CHECK(HtmlToText("Member M1<script>var x = '<p>no</p>';") == "Member M1");
+  CHECK(HtmlToText("Member M1<!-- <p>no</p>") == "Member M1");
+  // Table cells on one line, rows on their own; list items too.
+  CHECK(HtmlToText("<table><tr><td>A</td><td>1</td></tr><tr><th>B</th><td>2</td></tr></table>"
+                   "<ul><li>x<li>y</ul>") == "A 1\nB 2\n\nx\ny");
+  // A tag with thousands of attributes keeps its text and its neighbours'.
+  std::string many = "<p>before</p><div";
+  for (int i = 0; i < 5000; ++i) many += " a" + std::to_string(i) + "=\"v>\"";
+  many += ">inside</div>after";
+  CHECK(HtmlToText(many) == "before\n\ninside\nafter");
+  // Cutting such a tag neither swallows the next tag nor a comment's end.
+  std::string script = "<script>if (a<b";
+  for (int i = 0; i < 100; ++i) script += " x" + std::to_string(i);
+  CHECK(HtmlToText(script + "</script><p>Member M1</p>") == "Member M1");
+  CHECK(HtmlToText("<!-- <p" + script.substr(15) + " --> Member M2 <b>x</b>") == "Member M2 x");
+  // Nesting past the limit: the text up to there is kept.
+  std::string deep = "<p>kept</p>";
+  for (int i = 0; i < 5000; ++i) deep += "<span>";
+  deep += "lost";
+  CHECK(HtmlToText(deep).rfind("kept", 0) == 0);
+}
+
+// Issue 15: 1 MB of lone '<' took 184 s in the hand-written parser. Each
+// shape below is 1 MB of something a parser may spend quadratic time on; the
+// bound is generous (a linear pass takes well under 0.1 s) yet far below
+// what quadratic work on 1 MB costs.
+TEST_CASE("mime: HTML to text is linear on 1 MB of hostile shapes") {
+  const size_t kSize = 1 << 20;
+  auto repeat = [&](const std::string& head, const std::string& unit, const std::string& tail = "") {
+    std::string s = head;
+    while (s.size() < kSize) s += unit;
+    return s + tail;
+  };
+  std::string half_open = repeat("", "<b>");
+  half_open.resize(kSize / 2);
+  // Attribute names made distinct by counting up in letters, each as short as can be.
+  std::string distinct = "<a";
+  for (int i = 0; distinct.size() < kSize; ++i) {
+    std::string name;
+    for (int n = i; n > 0 || name.empty(); n /= 26) name += static_cast<char>('a' + n % 26);
+    distinct += " " + name;
+  }
+  distinct += ">";
+  struct Shape {
+    const char* name;
+    std::string html;
+  } shapes[] = {
+      {"lone <", std::string(kSize, '<')},
+      {"< and a letter", repeat("", "<a")},
+      {"lone < with text", repeat("", "1 < 2 ")},
+      {"unclosed comments", repeat("", "<!--")},
+      {"one unclosed comment", "<!--" + std::string(kSize, 'x')},
+      {"comment ends that are not", repeat("<!--", "--!-")},
+      {"deep nesting", repeat("", "<div>")},
+      {"deep inline nesting", repeat("", "<b><i>")},
+      {"deep nesting, then stray end tags", repeat(half_open, "</i>")},
+      {"nested tables", repeat("", "<table><tr><td>")},
+      {"huge attribute value", "<a href=\"" + std::string(kSize, 'x')},
+      {"huge closed attribute value", "<a href=\"" + std::string(kSize, 'x') + "\">x</a>"},
+      {"many distinct attributes", distinct},
+      {"many numbered attributes", [&] {
+         std::string s = "<a";
+         for (int i = 0; s.size() < kSize; ++i) s += " a" + std::to_string(i) + "=1";
+         return s + ">";
+       }()},
+      {"unclosed quotes", repeat("", "<a x='")},
+      {"unclosed script", "<script>" + repeat("", "</")},
+      {"entities", repeat("", "&amp")},
+      {"lone ampersands", std::string(kSize, '&')},
+      {"numeric references", repeat("", "&#9999999999")},
+      {"processing instructions", repeat("", "<?")},
+      {"markup declarations", repeat("", "<!")},
+      {"end tags without names", repeat("", "</")},
+      {"many body tags", repeat(std::string(3000, 'x') + repeat("", "<div>").substr(0, 4000), "<body>")},
+      {"NUL bytes", std::string(kSize, '\0')},
+      {"invalid UTF-8", std::string(kSize, '\xFF')},
+  };
+  for (const Shape& shape : shapes) {
+    CAPTURE(shape.name);
+    auto start = std::chrono::steady_clock::now();
+    std::string text = HtmlToText(shape.html);
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK(seconds < 2.0);
+    CHECK(text.size() <= 3 * shape.html.size() + 16);
+    CHECK(text == MakeValidUtf8(text));
+  }
 }
 
 TEST_CASE("mime: non-UTF-8 charsets are converted, invalid bytes replaced") {

@@ -1,6 +1,7 @@
 #include "ncbocr/ocr.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -44,10 +45,19 @@ class FakeEngine : public OcrEngine {
   std::optional<Orientation> orientation_;
 };
 
+// Tesseract and its English data are build dependencies (scripts/setup.sh
+// installs them), so a test that needs them fails without them rather than
+// passing unseen; a developer without them may set
+// NCBOCR_TESSERACT_OPTIONAL=1 to skip those tests instead (reported).
 bool HaveTesseract() {
   OcrConfig cfg;
   cfg.languages = {"eng"};
-  return MakeTesseractEngine(cfg).ok();
+  if (MakeTesseractEngine(cfg).ok()) return true;
+  const char* optional = std::getenv("NCBOCR_TESSERACT_OPTIONAL");
+  if (optional != nullptr && std::string(optional) == "1") return false;
+  FAIL("Tesseract's eng data is not installed (scripts/setup.sh installs it; "
+       "NCBOCR_TESSERACT_OPTIONAL=1 skips the tests that need it)");
+  return false;
 }
 
 }  // namespace
@@ -189,7 +199,7 @@ TEST_CASE("ocr: OcrFiles keeps order and reports bad files by name") {
 
 TEST_CASE("ocr: Tesseract reads the rendered receipt, upright and sideways") {
   if (!HaveTesseract()) {
-    MESSAGE("skipped: Tesseract eng data not installed");
+    MESSAGE("skipped: Tesseract eng data not installed (NCBOCR_TESSERACT_OPTIONAL=1)");
     return;
   }
   OcrConfig cfg;

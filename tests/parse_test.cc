@@ -1,5 +1,8 @@
 #include "ncbocr/parse.h"
 
+#include <chrono>
+#include <ctime>
+
 #include <doctest/doctest.h>
 
 using namespace ncbocr;
@@ -118,4 +121,17 @@ TEST_CASE("parse: normalisation and labels") {
   REQUIRE(e != std::string::npos);
   CHECK(s.substr(e) == ": INV-001");
   CHECK(CollapseSpaces("  a   b \t c ") == "a b c");
+}
+
+TEST_CASE("parse: LocalDateOf is the calendar date in the local time zone") {
+  std::tm tm{};
+  tm.tm_year = 2024 - 1900;
+  tm.tm_mon = 1;  // February
+  tm.tm_mday = 29;
+  tm.tm_hour = 23;
+  tm.tm_min = 59;
+  tm.tm_isdst = -1;
+  auto t = std::chrono::system_clock::from_time_t(std::mktime(&tm));
+  CHECK(LocalDateOf(t) == Date{2024, 2, 29});
+  CHECK(LocalDateOf(t + std::chrono::minutes(2)) == Date{2024, 3, 1});
 }

@@ -39,6 +39,30 @@ TEST_CASE("retry: a failed claim goes back to the stage it failed at") {
   CHECK(b.history.back().actor == "user:bob");
 }
 
+TEST_CASE("retry: a claim fetch parked without a receipt is refused, its reason kept") {
+  // Issue 15: retrying a message over fetch.max_message_bytes sent it to ocr,
+  // whose "the email has no receipt attachment" replaced the real reason.
+  SpoolFixture f;
+  ClaimDraft d = f.spool.NewDraft(NewClaimId()).value();
+  d.claim.source.kind = "eml";
+  d.claim.source.email_id = "big.eml";
+  const std::string reason = "email eml:0123456789ab: message is 12.0 MiB, over "
+                             "fetch.max_message_bytes (10.0 MiB)";
+  REQUIRE(f.spool.Commit(d, ClaimState::kFailed, "fetch", reason).ok());
+  Claim c = f.spool.LoadIn(ClaimState::kFailed, d.claim.id).value();
+  auto target = RetryTarget(c);
+  REQUIRE_FALSE(target.ok());
+  CHECK(target.status().kind() == ErrorKind::kPermanent);
+  CHECK(target.status().message().find("parked by fetch") != std::string::npos);
+  CHECK(target.status().message().find("max_message_bytes") != std::string::npos);
+  auto out = RetryClaims(f.spool, {c.id}, "bob");
+  REQUIRE(out.size() == 1);
+  CHECK_FALSE(out[0].status.ok());
+  Claim after = f.spool.Load(c.id).value();
+  CHECK(after.state == ClaimState::kFailed);
+  CHECK(after.reason == reason);
+}
+
 TEST_CASE("retry: a deferred claim resumes now with its attempts reset") {
   SpoolFixture f;
   Claim c = f.Add(ClaimState::kReady, CompleteExtract());

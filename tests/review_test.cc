@@ -176,8 +176,12 @@ TEST_CASE("review: approval needs every field NCB requires") {
 TEST_CASE("review: a failed claim with no extraction can be approved from typed values") {
   SpoolFixture f;
   Claim c = f.Add(ClaimState::kFailed, json());
-  CHECK(ApproveClaim(f.spool, f.config, Decision(c.id, {{"total_amount", "10"}}), Now()).kind() ==
-        ErrorKind::kPermanent);
+  Status missing = ApproveClaim(f.spool, f.config, Decision(c.id, {{"total_amount", "10"}}), Now());
+  CHECK(missing.kind() == ErrorKind::kPermanent);
+  // Every missing field named at once, so the clerk fixes them in one go.
+  CHECK(missing.message().find("'Event date'") != std::string::npos);
+  CHECK(missing.message().find("'Invoice Number'") != std::string::npos);
+  CHECK(missing.message().find("'Policy Number'") != std::string::npos);
   CHECK_FALSE(f.spool.HasClaimFile(f.spool.Load(c.id).value(), "extract.json"));
   ReviewDecision d = Decision(c.id, {{"total_amount", "10"},
                                      {"service_date", "2024-01-02"},

@@ -169,6 +169,19 @@ TEST_CASE("submit: refused credentials stop the stage and keep every claim queue
   CHECK(ncb.calls == 1);
   CHECK(f.spool.Load(a.id)->state == ClaimState::kReady);
   CHECK(f.spool.Load(b.id)->state == ClaimState::kReady);
+  CHECK(r.status.message().find("check NCB_API_KEY (or ncb.api_key)") != std::string::npos);
+}
+
+TEST_CASE("submit: a refused key read from ncb.api_key_file names that file, not NCB_API_KEY") {
+  Fixture f;
+  f.config.ncb.api_key_file = "/etc/ncbocr/ncb.key";
+  PutClaim(f.spool, ClaimState::kReady, "a", kFields);
+  FakeNcb ncb;
+  ncb.script = {Answer(403, "FORBIDDEN")};
+  auto r = SubmitClaims(f.ctx, ncb);
+  CHECK(r.status.exit_code() == 77);
+  CHECK(r.status.message().find("ncb.api_key_file (/etc/ncbocr/ncb.key)") != std::string::npos);
+  CHECK(r.status.message().find("NCB_API_KEY") == std::string::npos);
 }
 
 TEST_CASE("submit: rate limits and outages defer; Retry-After is honoured") {

@@ -54,6 +54,16 @@ struct ClaimSource {
   std::string received_at;   // ISO 8601
 };
 
+// Pages of an attachment, 1-based and inclusive: {2, 3} is pages 2 to 3.
+struct PageRange {
+  int first = 1;
+  int last = 1;
+  bool operator==(const PageRange& o) const { return first == o.first && last == o.last; }
+  bool operator!=(const PageRange& o) const { return !(*this == o); }
+  // "page 2" or "pages 2-3", for reasons and listings.
+  std::string Describe() const;
+};
+
 struct HistoryEntry {
   std::string at;      // ISO 8601
   std::string from;    // state name, "" at creation
@@ -80,6 +90,15 @@ struct Claim {
   ClaimSource source;
   std::optional<Attachment> attachment;     // none: email had no usable receipt
   std::vector<std::string> skipped;         // parts of the email not taken, with why
+  // Receipt segmentation (segment.h), set by the extract stage before it
+  // reads any field: the pages of the attachment that hold this claim's
+  // receipt, and how many receipts the attachment holds (0: not segmented
+  // yet). When it holds more than one, the first receipt stays with the
+  // claim the attachment came in with and each other one becomes a claim of
+  // its own, split_from naming the first; all of them share the attachment.
+  std::optional<PageRange> pages;
+  int attachment_receipts = 0;
+  std::string split_from;
   int attempts = 0;                         // failed attempts at the current stage
   int interrupted = 0;                      // of those, attempts that never finished
   std::optional<OpenAttempt> open_attempt;  // the attempt under way, if any
@@ -98,6 +117,11 @@ struct Claim {
   nlohmann::json ToJson() const;
   static Result<Claim> FromJson(const nlohmann::json& j);
 };
+
+// The claim's attachment as people and NCB see it: the file name, and for
+// one of several receipts in one attachment its pages, "scan.pdf (page 2)".
+// "" without an attachment.
+std::string AttachmentLabel(const Claim& c);
 
 // A fresh claim id: "YYYYMMDD-HHMMSS-xxxxxxxx" (UTC time + 32 random bits).
 std::string NewClaimId();

@@ -102,6 +102,13 @@ struct ExtractConfig {
   double review_sample_rate = 0.0;   // share of confident claims sent to review
   bool allow_empty_invoice_number = false;
   int max_service_age_days = 365;    // older service dates go to review
+  // Shapes of the TPA's member ids and policy numbers: ECMAScript regular
+  // expressions, each matched against a whole id-like token of the email
+  // (letters, digits, '-' and '/', at most 64 characters), ignoring case.
+  // A token of neither shape is never taken, even after a label; a token of
+  // a shape is taken without a label from the Subject and from short bodies.
+  std::vector<std::string> member_id_patterns = {"M[0-9]{4,8}", "MBR-?[0-9]{5,8}", "[A-Z][0-9]{7}"};
+  std::vector<std::string> policy_number_patterns = {"POL-?[0-9]{2,8}(-[0-9]{2,8}){0,2}", "P[0-9]{6,10}"};
 };
 
 struct NcbConfig {

@@ -15,6 +15,13 @@
 // name and OCR settings, so extraction can be re-tuned without re-running
 // Tesseract.
 //
+// A receipt-number file (EvalOptions::receipt_numbers, read by
+// ReadReceiptNumbers) holds receipt numbers a person read from some of the
+// images: {"numbers": {STEM: "NUMBER" | null}} (null: the receipt prints
+// none). For those receipts the report counts how often a number is found
+// where one is printed, right (same letters and digits, case and
+// punctuation aside) or wrong, and found where none is printed.
+//
 // A hold-out list (EvalOptions::holdout) splits the receipts in two: the
 // tuning set, which rules are written against, and the hold-out, which only
 // ever contributes figures. Both are scored separately; misses are listed for
@@ -24,6 +31,8 @@
 #define NCBOCR_EVAL_H_
 
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -44,7 +53,14 @@ struct EvalOptions {
   int limit = 0;                     // 0: all receipts
   std::set<std::string> holdout;     // stems of the hold-out receipts
   bool show_holdout_misses = false;
+  // Hand-read receipt numbers: stem -> number as printed, nullopt: none printed.
+  std::map<std::string, std::optional<std::string>> receipt_numbers;
 };
+
+// Reads a receipt-number file (see above). kUsage naming the file if it
+// cannot be read, is not that JSON, or labels nothing.
+Result<std::map<std::string, std::optional<std::string>>> ReadReceiptNumbers(
+    const std::filesystem::path& file);
 
 // Reads a hold-out list: one receipt stem per line, '#' comments and blank
 // lines ignored. kUsage if the file cannot be read or names nothing.
@@ -64,6 +80,25 @@ struct EvalReceipt {
   double confidence = 0;
   std::vector<std::string> reasons;
   bool holdout = false;              // in the hold-out list
+  // Receipt number, where the receipt-number file labels this receipt.
+  bool number_labelled = false;
+  std::optional<std::string> number_expected;
+  std::string number_found;
+  double number_confidence = 0;
+};
+
+// Receipt numbers over the hand-labelled receipts.
+struct EvalNumberScore {
+  int labelled = 0;          // receipts in the file (and in this run)
+  int printed = 0;           // of them, printing a number
+  int found = 0;             // a number found where one is printed
+  int right = 0, wrong = 0;  // of those found
+  int wrong_confident = 0;   // wrong at a confidence reaching the threshold
+  int found_where_none = 0;  // a number found where none is printed
+
+  void Add(const EvalReceipt& r, double threshold);
+  nlohmann::json ToJson() const;
+  std::string ToText() const;
 };
 
 // Counts over a set of receipts.
@@ -89,6 +124,8 @@ struct EvalReport {
   EvalScore tuning, holdout;
   bool has_holdout = false;
   bool show_holdout_misses = false;
+  bool has_numbers = false;          // a receipt-number file was given
+  EvalNumberScore numbers;
 
   nlohmann::json ToJson() const;
   std::string ToText() const;
@@ -98,6 +135,8 @@ struct EvalReport {
 bool SameText(const std::string& expected, const std::string& found);
 bool SameDate(const std::string& expected, const std::string& found);
 bool SameAmount(const std::string& expected, const std::string& found);
+// Receipt numbers: the same letters and digits, ignoring case and everything else.
+bool SameNumber(const std::string& expected, const std::string& found);
 
 // A string that changes whenever the OCR output would (languages, PSM,
 // preprocessing); cached results with another signature are recomputed.

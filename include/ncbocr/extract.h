@@ -25,6 +25,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,10 +40,20 @@
 namespace ncbocr {
 
 struct Field {
+  Field() = default;
+  Field(std::string v, double c, std::string s, std::vector<int> p = {})
+      : value(std::move(v)), confidence(c), source(std::move(s)), pages(std::move(p)) {}
+
   std::string value;        // empty: not found
   double confidence = 0;    // 0..1
   std::string source;       // "ocr", "email" or "both"
+  // The evidence: pages (1-based, sorted, each once) of the receipt lines
+  // the value was read from; empty for a value from the email alone. All
+  // of one receipt's pages, by segment.h's split.
+  std::vector<int> pages;
   bool present() const { return !value.empty(); }
+  // Records a line of page (1-based) as evidence.
+  void AddPage(int page);
 };
 
 struct ItemCharge {
@@ -66,6 +77,9 @@ struct EmailFields {
   std::optional<Cents> total;          // an amount the member stated
   std::optional<Date> service_date;    // a visit/receipt date the member stated
   std::string provider;                // a clinic/hospital name the member stated
+  // What sends the claim to a clerk (two different member ids, an id that
+  // runs on into characters no id holds) and what only lowers confidence.
+  std::vector<std::string> problems, remarks;
 };
 
 struct Extraction {
@@ -92,8 +106,13 @@ struct ExtractOptions {
 // Reads the receipt fields from OCR output. today bounds plausible dates.
 ReceiptFields ExtractReceipt(const OcrDocument& doc, const Date& today);
 
-// Reads the member fields and stated values from the email.
-EmailFields ExtractEmail(const EmailInfo& email, const Date& today);
+// Reads the member fields and stated values from the email: the Subject and
+// body, own text before forwarded text before quoted text before signatures.
+// A member id or policy number is a token of a shape in
+// config.member_id_patterns / policy_number_patterns, taken after a label
+// (English, Malay, Chinese) anywhere, or without one from the Subject and
+// from short bodies. Time is linear in the email's size.
+EmailFields ExtractEmail(const EmailInfo& email, const Date& today, const ExtractConfig& config = {});
 
 // Merges receipt and email, scores, and routes.
 Extraction Combine(const ReceiptFields& receipt, const std::optional<EmailFields>& email,

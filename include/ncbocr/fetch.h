@@ -101,6 +101,13 @@ StageReport RunFetchStage(StageContext& ctx, MailSource& source);
 std::string SourceKey(const std::string& kind, const std::string& email_id,
                       const std::string& part);
 
+// An email as log lines and parked reasons name it: "kind:id", on one line.
+// Where the id is a file name (the eml source: mail clients save a message
+// under its Subject, which may hold a member's name or IC number) it becomes
+// "eml:" and the first 12 hex digits of the name's SHA-256, never the name;
+// `ncbocr claims show` still gives the file name.
+std::string EmailForLog(const std::string& kind, const std::string& email_id);
+
 }  // namespace ncbocr
 
 #endif  // NCBOCR_FETCH_H_

@@ -56,11 +56,18 @@ struct MimeLimits {
 
 // Parses a whole message. kPermanent only when nothing resembling a message
 // can be read (empty input, no headers at all).
+// Initialises GMime, once per process and thread-safely; every user of
+// GMime (parsing here, building alert mail in smtp.cc) calls it first.
+void InitGMime();
+
 Result<ParsedEmail> ParseEmail(std::string_view raw, const MimeLimits& limits = {});
 
 // HTML to plain text for bodies: drops tags, comments, <script>, <style> and
 // <head>; decodes character references; turns block elements (p, div, br,
-// tr, li, h1-h6, ...) into line breaks; collapses other white space.
+// tr, li, h1-h6, ...) into line breaks; collapses other white space. Parsed
+// by libxml2's HTML parser in linear time: a tag keeps its first 64
+// attributes, and parsing stops (keeping the text so far) at 1024 open
+// elements.
 std::string HtmlToText(std::string_view html);
 
 // Bytes in `charset` (any name iconv knows; "" means unknown) to valid UTF-8.

@@ -41,6 +41,9 @@ Result<std::string> BuildNcbBody(const ClaimValues& v, const NcbConfig& config,
                                  const ExtractConfig& extract, TimePoint now);
 
 // The stable Idempotency-Key of a claim: the same on every retry, for ever.
+// Made from the receipt's content: the attachment's digest, and for one of
+// several receipts in one attachment its page range too (two receipts of
+// one PDF are two NCB claims, never a replay of one another).
 std::string IdempotencyKey(const Claim& c);
 
 struct NcbResponse {

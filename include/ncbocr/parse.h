@@ -11,6 +11,7 @@
 #ifndef NCBOCR_PARSE_H_
 #define NCBOCR_PARSE_H_
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,9 @@ struct Date {
   bool operator==(const Date&) const = default;
   auto operator<=>(const Date&) const = default;
 };
+
+// The calendar date at t in the machine's time zone ("today" for a claim).
+Date LocalDateOf(std::chrono::system_clock::time_point t);
 
 // True if y-m-d exists in the Gregorian calendar.
 bool IsValidDate(int y, int m, int d);

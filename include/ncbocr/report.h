@@ -19,7 +19,11 @@ const std::vector<std::string>& PipelineStages();
 std::vector<std::string> RecordedStages(const Spool& spool);
 
 // {"queues": {STATE: COUNT}, "oldest_age_s": {STATE: SECONDS|null},
+//  "for_clerk": {"receipts": N, "nothing_to_claim": N},
 //  "stages": {STAGE: {last run record} | null}}
+// for_clerk splits the claims in review and failed: those with a receipt
+// attachment, and those of emails with nothing to claim (no attachment, only
+// a claim form or signature logos), which a clerk answers differently.
 nlohmann::json StatusJson(const Spool& spool, TimePoint now);
 std::string StatusText(const nlohmann::json& status);
 

@@ -20,7 +20,8 @@
 namespace ncbocr {
 
 // Where a retry sends c. kPermanent if c is neither failed nor deferred (a
-// claim in review is for `exceptions approve`; final states stay final).
+// claim in review is for `exceptions approve`; final states stay final), or
+// if fetch parked it without a receipt (nothing for a stage to redo).
 Result<ClaimState> RetryTarget(const Claim& c);
 
 struct RetryOutcome {

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "ncbocr/status.h"
 
 namespace ncbocr {
@@ -41,6 +43,25 @@ std::optional<std::chrono::system_clock::time_point> ParseIso(const std::string&
 
 // Trims ASCII whitespace at both ends.
 std::string Trim(const std::string& s);
+
+// s with ASCII letters in lower case (header names, schemes, hosts).
+std::string AsciiLower(std::string s);
+
+// Decodes %XX escapes (URL paths, IMAP URLs); with plus_is_space also '+' as a
+// space (application/x-www-form-urlencoded). A malformed escape stays as is.
+std::string PercentDecode(const std::string& s, bool plus_is_space = false);
+
+// s with every ASCII control character (below 0x20, and DEL) replaced by
+// `with`: for text that goes on one line of a log, a report or a CSV cell.
+std::string ReplaceControlChars(std::string s, char with);
+
+// The string at j[key]; "" when j is not an object, has no such key, or the
+// value is not a string. For reading other programs' JSON leniently.
+std::string JsonString(const nlohmann::json& j, const char* key);
+
+// base * 2^(attempt-1), at most cap (attempt < 1 counts as 1): the delay
+// before retry number `attempt`, before the caller's jitter.
+double DoublingDelay(int attempt, double base, double cap);
 
 }  // namespace ncbocr
 

@@ -8,7 +8,7 @@
 # duplicate or in review, as its email says), NCB's outbox holds each
 # receipt once and the archive and audit log each claim once.
 source "$(dirname "$0")/lib.bash"
-command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 77; }
+command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 125; }
 
 cat > "$WORK/ncbocr.yaml" <<YAML
 spool: $WORK/spool

@@ -15,9 +15,9 @@
 # token: exit 77 and the new message stays unlabelled. Then `ncbocr auth
 # gmail` through the double's consent page and the loopback redirect.
 source "$(dirname "$0")/lib.bash"
-command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 77; }
-command -v openssl >/dev/null || { echo "openssl missing: skipped"; exit 77; }
-[ -d "$SOURCE_DIR/samples/inbox" ] || { echo "samples/inbox missing: skipped"; exit 77; }
+command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 125; }
+command -v openssl >/dev/null || { echo "openssl missing: skipped"; exit 125; }
+[ -d "$SOURCE_DIR/samples/inbox" ] || { echo "samples/inbox missing: skipped"; exit 125; }
 DOUBLE="$SOURCE_DIR/tests/doubles/google_double.py"
 
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/sa.pem" 2>/dev/null

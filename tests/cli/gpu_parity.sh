@@ -3,7 +3,7 @@
 # binarisation (the "gpu parity" unit test, run with --no-skip) and eval
 # extracts the same fields from the dev receipts either way. Needs a GPU and
 # a build with -DNCBOCR_CUDA=ON (scripts/gpu-check.sh); anywhere else it
-# reports SKIPPED (exit 77), never passed.
+# reports SKIPPED (exit 125), never passed.
 #
 # Receipts for the field comparison: $NCBOCR_PARITY_RECEIPTS (img/ + key/),
 # default ../shared/receipts-dev next to the checkout if it exists; the first
@@ -14,7 +14,7 @@ got=0
 OCR_USE_GPU=true "$NCBOCR" ocr --lang eng "$SOURCE_DIR/tests/data/ocr/receipt.png" >"$WORK/out" 2>"$WORK/err" || got=$?
 if [ "$got" = 78 ] && grep -q "no GPU" "$WORK/err"; then
   echo "SKIPPED: $(grep -o 'no GPU.*' "$WORK/err" | head -1)"
-  exit 77
+  exit 125
 fi
 [ "$got" = 0 ] || { fail "ocr with OCR_USE_GPU=true exited $got"; sed 's/^/  | /' "$WORK/err" >&2; }
 

@@ -3,10 +3,10 @@
 # (groff -man -ww -z); every subcommand `ncbocr --help` lists has its page and
 # is listed in ncbocr(1); ncbocr(1) documents every exit code and every
 # environment variable of src/config.cc, and ncbocr.yaml(5) every key of its
-# schema. Skips (77) without groff.
+# schema. Skips (125) without groff.
 set -euo pipefail
 : "${NCBOCR:?path to the ncbocr binary}" "${SOURCE_DIR:?source tree}"
-command -v groff >/dev/null 2>&1 || { echo "groff not installed (Debian groff-base): skipped"; exit 77; }
+command -v groff >/dev/null 2>&1 || { echo "groff not installed (Debian groff-base): skipped"; exit 125; }
 man="$SOURCE_DIR/man"
 errors=0
 err() { echo "FAIL: $*" >&2; errors=$((errors + 1)); }

@@ -3,10 +3,10 @@
 # file and `ncbocr metrics --print` pass `promtool check metrics` and hold the
 # numbers of the spool; `ncbocr metrics` rewrites the file; the Prometheus
 # rules pass `promtool check rules` and their unit tests; every metric the
-# rules and the dashboard use is one ncbocr writes. Skips (77) without promtool.
+# rules and the dashboard use is one ncbocr writes. Skips (125) without promtool.
 set -euo pipefail
 : "${NCBOCR:?path to the ncbocr binary}" "${SOURCE_DIR:?source tree}"
-command -v promtool >/dev/null 2>&1 || { echo "promtool not installed (Debian package prometheus): skipped"; exit 77; }
+command -v promtool >/dev/null 2>&1 || { echo "promtool not installed (Debian package prometheus): skipped"; exit 125; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }

@@ -9,7 +9,7 @@
 set -euo pipefail
 : "${NCBOCR:?set NCBOCR to the binary}" "${SOURCE_DIR:?set SOURCE_DIR to the source tree}"
 for tool in python3 openssl; do
-  command -v "$tool" >/dev/null || { echo "skip: $tool is not installed"; exit 77; }
+  command -v "$tool" >/dev/null || { echo "skip: $tool is not installed"; exit 125; }
 done
 
 work=$(mktemp -d /tmp/ncbocr-ncb-http.XXXXXX)

@@ -35,9 +35,25 @@ for c in claims:
 final_ok = {"done", "review", "duplicate"}
 stuck = [c for c in claims if c["state"] not in final_ok]
 assert not stuck, f"claims not in done/review/duplicate: {stuck}"
-# One claim per receipt attachment, plus one per email with none.
-want = sum(max(1, len(e.get("fetch", []))) for e in expected)
+# One claim per receipt attachment, plus one per email with none; an
+# attachment that holds several receipts is one claim per receipt.
+want = sum(e.get("claims", max(1, len(e.get("fetch", [])))) for e in expected)
 assert len(claims) == want, f"{len(claims)} claims, expected {want}"
+# The two receipts of one PDF: two claims, pages 1 and 2, each in NCB with
+# its own page's date and total.
+for e in expected:
+    if e.get("claims", 0) < 2:
+        continue
+    mine = sorted((c for c in claims if c["email_id"] == e["file"]), key=lambda c: c["pages"])
+    assert [c["pages"] for c in mine] == [[i + 1, i + 1] for i in range(e["claims"])], mine
+    for c, r in zip(mine, e["receipts"]):
+        assert c["state"] == "done", c
+        assert c["attachment_receipts"] == e["claims"], c
+        body = next(json.load(open(f)) for f in glob.glob(f"{work}/outbox/*.json")
+                    if json.load(open(f))["Invoice Number"] == r["receipt_number"])
+        d, m, y = r["date"].split("/")
+        assert body["Event date"] == f"{y}-{m}-{d}", (body, r)
+        assert f'{body["Claim Amount"]:.2f}' == r["total"], (body, r)
 done = [c for c in claims if c["state"] == "done"]
 assert done, "no sample claim reached NCB"
 for c in done:
@@ -54,6 +70,14 @@ assert len(rows) == len(done) + 1, (len(rows), len(done))
 for c in claims:
     if c["state"] == "review":
         assert c["reason"], c
+# Emails whose end is stated in expected.json end there.
+for e in expected:
+    if "end" not in e:
+        continue
+    mine = [c for c in claims if c["email_id"] == e["file"]]
+    assert mine, f"no claim of {e['file']}"
+    for c in mine:
+        assert c["state"] in e["end"], (e["file"], c["state"], c["reason"])
 print("states:", states)
 PY
 

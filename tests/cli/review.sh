@@ -6,7 +6,7 @@
 # backup, verify and restore reproduce `claims --json` exactly.
 source "$(dirname "$0")/lib.bash"
 py=python3
-command -v $py >/dev/null || { echo "python3 not installed: skipped"; exit 77; }
+command -v $py >/dev/null || { echo "python3 not installed: skipped"; exit 125; }
 
 cat > "$WORK/ncbocr.yaml" <<YAML
 spool: $WORK/spool

@@ -8,8 +8,8 @@
 # schedule (process timing still varies). The long run is by hand:
 # tests/torture/run.py --ncbocr build/ncbocr --long (see its README).
 source "$(dirname "$0")/lib.bash"
-command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 77; }
-command -v openssl >/dev/null || { echo "openssl missing: skipped"; exit 77; }
+command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 125; }
+command -v openssl >/dev/null || { echo "openssl missing: skipped"; exit 125; }
 seed=${TORTURE_SEED:-$(( $(date +%s) % 100000 ))}
 if python3 "$SOURCE_DIR/tests/torture/run.py" --ncbocr "$NCBOCR" --seed "$seed" --selftest >"$WORK/out" 2>&1; then
   pass

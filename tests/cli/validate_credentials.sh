@@ -10,8 +10,8 @@
 # SMTP server that is down (69). --offline makes no call at all. The IMAP
 # checks run against Dovecot in imap.sh.
 source "$(dirname "$0")/lib.bash"
-command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 77; }
-command -v openssl >/dev/null || { echo "openssl missing: skipped"; exit 77; }
+command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 125; }
+command -v openssl >/dev/null || { echo "openssl missing: skipped"; exit 125; }
 D="$SOURCE_DIR/tests/doubles"
 
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/sa.pem" 2>/dev/null

@@ -416,6 +416,19 @@ def build(source_dir):
         "not an email")
     add("mime-empty-file", b"", ["failed"], "empty")
 
+    # ---- member fields (issue 15 items 2 and 4): ids that run on into
+    # characters no id holds go to a clerk, never cut short; a megabyte of
+    # label words is read in linear time.
+    add("email-policy-runs-on", headers("e1") + multipart([
+        text_part(BODY + b"Policy No: POL-1' OR '1'='1\n"),
+        part(unique_pdf("e1"), "application/pdf", "filename=r.pdf")]), ["review"], "runs on")
+    add("email-member-id-runs-on", headers("e2") + multipart([
+        text_part(b"Please process my claim.\nMember ID: M123'; DROP TABLE claims;--\n"),
+        part(unique_pdf("e2"), "application/pdf", "filename=r.pdf")]), ["review"], "runs on")
+    add("email-member-1mb", headers("e3") + multipart([
+        text_part(b"member " * ((1 << 20) // 7)),
+        part(unique_pdf("e3"), "application/pdf", "filename=r.pdf")]), FLOWS)
+
     # ---- size
     add("size-attachment-over-limit",
         with_attachment("s1", unique_pdf("s1") + b"%" + b"x" * (1200 * 1024) + b"\n",
@@ -423,30 +436,70 @@ def build(source_dir):
     add("size-message-over-limit", with_attachment("s2", unique_pdf("s2") + b"%" + b"y" * (9 << 20),
                                                    "application/pdf", "r.pdf"),
         ["failed"], "max_message_bytes")
+    # ---- issue 15
+    # Mail clients save an .eml under its Subject: the name must not reach the log.
+    add("Claim Siti Aminah binti Yusof MBR-778899 850101-14-5566",
+        with_attachment("i1", unique_pdf("i1"), "application/pdf", "r.pdf"), FLOWS)
+    # A 661-byte PNG whose header claims 60000x60000 pixels: broken, not a logo.
+    claims_huge = png(60000, 60000, zlib.compress(b"\x00" * 4000))
+    add("png-661-bytes-60000x60000", with_attachment("i2", claims_huge + b"\x00" * (661 - len(claims_huge)),
+                                                     "image/png", "r.png"), SKIPPED, "truncated")
+    # 1 MB HTML bodies of the shapes a parser may spend quadratic time on
+    # (1 MB of lone '<' held fetch for 184 s); tests/mime_test.cc bounds each.
+    mb = 1 << 20
 
-    # ---- issue 15: time limits and budgets (limits in tests/cli/hostile.sh)
+    def html_email(tag, body):
+        return headers(tag) + (b"Content-Type: text/html; charset=utf-8\r\n"
+                               b"Content-Transfer-Encoding: 8bit\r\n\r\n") + body
+
+    def distinct_attributes():
+        out, i = [b"<a"], 0
+        size = 2
+        while size < mb:
+            name, n = b"", i
+            while True:
+                name += bytes([97 + n % 26])
+                n //= 26
+                if n == 0:
+                    break
+            out.append(b" " + name)
+            size += len(name) + 1
+            i += 1
+        return b"".join(out) + b">"
+
+    add("html-1mb-lone-lt", html_email("h1", b"<" * mb), SKIPPED, "no receipt attachment")
+    add("html-1mb-unclosed-comments", html_email("h2", b"<!--" * (mb // 4)), SKIPPED,
+        "no receipt attachment")
+    add("html-1mb-deep-nesting-stray-ends", html_email("h3", b"<b>" * (mb // 6) + b"</i>" * (mb // 8)),
+        SKIPPED, "no receipt attachment")
+    add("html-1mb-distinct-attributes", html_email("h4", distinct_attributes()), SKIPPED,
+        "no receipt attachment")
+    add("html-1mb-huge-attribute", html_email("h5", b"<a href=\"" + b"x" * mb), SKIPPED,
+        "no receipt attachment")
+
+    # ---- issue 15, items 1 and 3: time limits and budgets (limits in tests/cli/hostile.sh)
     # A PDF whose pages each draw a huge compressed image: seconds a page to
     # render (the issue's took 20 s a page), within every page and pixel
     # limit. Stopped at ocr.claim_timeout after a few pages.
-    add("pdf-huge-image-pages", with_attachment("h1", pdf_huge_image_pages(12, 16000, draws=4), "application/pdf",
+    add("pdf-huge-image-pages", with_attachment("q1", pdf_huge_image_pages(12, 16000, draws=4), "application/pdf",
                                                 "r.pdf"), UNREADABLE, "ocr.claim_timeout")
     # Six TIFFs of 12 pages of 59.5 MP (the issue's had 50 pages; the suite
     # allows 12): each page under ocr.max_pixels, each file under
     # ocr.max_pages, each file over ocr.max_claim_pixels.
     big_page = zlib.compress(b"\xff" * (8000 * 7437), 9)
-    add("tiff-six-files-of-59mp-pages", headers("h2") + multipart(
+    add("tiff-six-files-of-59mp-pages", headers("q2") + multipart(
         [text_part()] + [part(tiff(12, big_page + bytes([n]), 8000, 7437), "image/tiff", "filename=r%d.tif" % n)
                          for n in range(6)]), UNREADABLE, "ocr.max_claim_pixels")
     # Three TIFFs of 6 blank pages of 12 MP: each within ocr.max_claim_pixels,
     # together over ocr.max_email_pixels: the first two are read, the third
     # refused.
     mid_page = zlib.compress(b"\xff" * (4000 * 3000), 9)
-    add("tiff-email-over-budget", headers("h3") + multipart(
+    add("tiff-email-over-budget", headers("q3") + multipart(
         [text_part()] + [part(tiff(6, mid_page + bytes([n]), 4000, 3000), "image/tiff", "filename=r%d.tif" % n)
                          for n in range(3)]), PARKED, None, some_reason="ocr.max_email_pixels")
     # One TIFF page of 59.5 MP: under ocr.max_pixels, over what one worker may
     # use (ocr.worker_memory_mb): refused before it is decoded.
-    add("tiff-page-over-worker-memory", with_attachment("h4", tiff(1, big_page, 8000, 7437), "image/tiff",
+    add("tiff-page-over-worker-memory", with_attachment("q4", tiff(1, big_page, 8000, 7437), "image/tiff",
                                                         "r.tif"), UNREADABLE, "ocr.worker_memory_mb")
     return cases
 
