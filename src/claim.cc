@@ -75,6 +75,12 @@ nlohmann::json Claim::ToJson() const {
   j["attachment_receipts"] = attachment_receipts;
   j["split_from"] = split_from;
   j["attempts"] = attempts;
+  if (interrupted) j["interrupted"] = interrupted;
+  if (open_attempt) {
+    j["open_attempt"] = {{"stage", open_attempt->stage},
+                         {"run", open_attempt->run},
+                         {"started_at", open_attempt->started_at}};
+  }
   j["next_attempt_at"] = next_attempt_at;
   j["resume_state"] = resume_state ? nlohmann::json(ClaimStateName(*resume_state)) : nlohmann::json();
   j["reason"] = reason;
@@ -133,6 +139,12 @@ Result<Claim> Claim::FromJson(const nlohmann::json& j) {
   c.attachment_receipts = Int(j, "attachment_receipts");
   c.split_from = JsonString(j, "split_from");
   c.attempts = Int(j, "attempts");
+  c.interrupted = Int(j, "interrupted");
+  if (j.contains("open_attempt") && j["open_attempt"].is_object()) {
+    const auto& a = j["open_attempt"];
+    c.open_attempt =
+        OpenAttempt{JsonString(a, "stage"), JsonString(a, "run"), JsonString(a, "started_at")};
+  }
   c.next_attempt_at = JsonString(j, "next_attempt_at");
   if (auto r = ParseClaimState(JsonString(j, "resume_state"))) c.resume_state = *r;
   c.reason = JsonString(j, "reason");

@@ -69,6 +69,12 @@ const std::map<std::string, Key>& Schema() {
       {"ocr.pdf_dpi", {Kind::kInt, [](Config& c, N n) { c.ocr.pdf_dpi = n.as<int>(); }}},
       {"ocr.max_pixels", {Kind::kInt, [](Config& c, N n) { c.ocr.max_pixels = n.as<long long>(); }}},
       {"ocr.max_pages", {Kind::kInt, [](Config& c, N n) { c.ocr.max_pages = n.as<int>(); }}},
+      {"ocr.max_claim_pixels", {Kind::kInt, [](Config& c, N n) { c.ocr.max_claim_pixels = n.as<long long>(); }}},
+      {"ocr.max_email_pixels", {Kind::kInt, [](Config& c, N n) { c.ocr.max_email_pixels = n.as<long long>(); }}},
+      {"ocr.worker_memory_mb", {Kind::kInt, [](Config& c, N n) { c.ocr.worker_memory_mb = n.as<int>(); }}},
+      {"ocr.page_timeout", {Kind::kInt, [](Config& c, N n) { c.ocr.page_timeout = n.as<int>(); }}},
+      {"ocr.claim_timeout", {Kind::kInt, [](Config& c, N n) { c.ocr.claim_timeout = n.as<int>(); }}},
+      {"ocr.max_attempts", {Kind::kInt, [](Config& c, N n) { c.ocr.max_attempts = n.as<int>(); }}},
       {"ocr.tessdata_dir", {Kind::kPath, [](Config& c, N n) { c.ocr.tessdata_dir = n.as<std::string>(); }}},
 
       {"extract.high_confidence_threshold", {Kind::kDouble, [](Config& c, N n) { c.extract.high_confidence_threshold = n.as<double>(); }}},
@@ -308,6 +314,16 @@ Status Validate(const Config& c, const std::string& where, const std::map<std::s
   }
   if (c.ocr.max_pixels < 1) return bad("ocr.max_pixels", "must be positive");
   if (c.ocr.max_pages < 1) return bad("ocr.max_pages", "must be positive");
+  if (c.ocr.max_claim_pixels < c.ocr.max_pixels) {
+    return bad("ocr.max_claim_pixels", "must be at least ocr.max_pixels (a claim holds at least one page)");
+  }
+  if (c.ocr.max_email_pixels < c.ocr.max_claim_pixels) {
+    return bad("ocr.max_email_pixels", "must be at least ocr.max_claim_pixels (an email holds at least one claim)");
+  }
+  if (c.ocr.worker_memory_mb < 64) return bad("ocr.worker_memory_mb", "must be at least 64");
+  if (c.ocr.page_timeout < 0) return bad("ocr.page_timeout", "must be 0 (none) or a number of seconds");
+  if (c.ocr.claim_timeout < 0) return bad("ocr.claim_timeout", "must be 0 (none) or a number of seconds");
+  if (c.ocr.max_attempts < 1) return bad("ocr.max_attempts", "must be at least 1");
   if (c.extract.high_confidence_threshold < 0 || c.extract.high_confidence_threshold > 1) {
     return bad("extract.high_confidence_threshold", "must be between 0 and 1");
   }

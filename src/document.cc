@@ -1,6 +1,7 @@
 // Document (see document.h): receipt files checked, then decoded page by page.
 #include "ncbocr/document.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
@@ -73,7 +74,7 @@ uint32_t Get32(std::string_view b, size_t i, bool le) {
 // the loop and read the pages before it, hiding the damage), directories
 // past the end of the file, and more than max_pages pages.
 Result<std::vector<ImageSize>> TiffPageSizes(std::string_view b, const std::string& file,
-                                             int max_pages) {
+                                             int max_pages, std::vector<int>* channels = nullptr) {
   if (b.size() < 8) return Corrupt(file, "TIFF header cut short");
   const bool le = b[0] == 'I';
   std::vector<ImageSize> pages;
@@ -85,16 +86,19 @@ Result<std::vector<ImageSize>> TiffPageSizes(std::string_view b, const std::stri
     const size_t end = static_cast<size_t>(off) + 2 + 12 * static_cast<size_t>(n) + 4;
     if (n == 0 || end > b.size()) return Corrupt(file, "TIFF directory past the end");
     long long width = 0, height = 0;
+    int samples = 1;
     for (uint32_t k = 0; k < n; ++k) {
       const size_t e = off + 2 + 12 * static_cast<size_t>(k);
       const uint32_t tag = Get16(b, e, le), type = Get16(b, e + 2, le);
       const uint32_t value = type == 3 ? Get16(b, e + 8, le) : Get32(b, e + 8, le);
       if (tag == 256) width = value;
       if (tag == 257) height = value;
+      if (tag == 277) samples = static_cast<int>(std::clamp<uint32_t>(value, 1, 4));
     }
     if (width <= 0 || height <= 0) return Corrupt(file, "TIFF page without a size");
     pages.push_back(ImageSize{static_cast<int>(std::min<long long>(width, INT32_MAX)),
                               static_cast<int>(std::min<long long>(height, INT32_MAX))});
+    if (channels) channels->push_back(samples);
     if (static_cast<int>(pages.size()) > max_pages) {
       return Status::Permanent(file + ": more than " + std::to_string(max_pages) +
                                " pages, the limit (ocr.max_pages)");
@@ -128,13 +132,45 @@ size_t JpegScanStart(std::string_view b) {
   return 0;
 }
 
+// What a page will cost to read, known before it is decoded.
+struct PageCost {
+  long long pixels = 0;
+  int channels = 1;  // bytes a pixel as decoded
+};
+
+// The budgets over a document's pages (ocr.max_claim_pixels,
+// ocr.worker_memory_mb), checked before any page is decoded. Sets *total.
+Status CheckBudgets(const std::string& file, const std::vector<PageCost>& pages,
+                    const OcrConfig& config, long long* total) {
+  long long sum = 0;
+  for (const auto& p : pages) sum += p.pixels;
+  *total = sum;
+  if (sum > config.max_claim_pixels) {
+    return Status::Permanent(file + ": its " + std::to_string(pages.size()) + " pages hold " +
+                             std::to_string(sum) + " pixels together, more than the limit of " +
+                             std::to_string(config.max_claim_pixels) + " (ocr.max_claim_pixels)");
+  }
+  for (size_t i = 0; i < pages.size(); ++i) {
+    const double mb = PageMemoryEstimateMb(pages[i].pixels, pages[i].channels);
+    if (mb > config.worker_memory_mb) {
+      return Status::Permanent(
+          file + ": page " + std::to_string(i + 1) + " (" + std::to_string(pages[i].pixels) +
+          " pixels) would need about " + std::to_string(static_cast<long long>(mb)) +
+          " MB to read, more than the " + std::to_string(config.worker_memory_mb) +
+          " MB a worker may use (ocr.worker_memory_mb)");
+    }
+  }
+  return Status::Ok();
+}
+
 // Checks an image file's header before any pixel is decoded: page count and
-// each page's size. Returns the number of pages.
-Result<int> CheckImageHeader(const std::string& file, std::string_view bytes, DocumentFormat format,
-                             const OcrConfig& config) {
+// each page's size. Returns what each page will cost.
+Result<std::vector<PageCost>> CheckImageHeader(const std::string& file, std::string_view bytes,
+                                               DocumentFormat format, const OcrConfig& config) {
   std::vector<ImageSize> sizes;
+  std::vector<int> channels;
   if (format == DocumentFormat::kTiff) {
-    auto pages = TiffPageSizes(bytes, file, config.max_pages);
+    auto pages = TiffPageSizes(bytes, file, config.max_pages, &channels);
     if (!pages.ok()) return pages.status();
     sizes = std::move(pages).value();
   } else if (format == DocumentFormat::kJpeg || format == DocumentFormat::kPng) {
@@ -155,7 +191,14 @@ Result<int> CheckImageHeader(const std::string& file, std::string_view bytes, Do
       return Corrupt(file, "JPEG truncated: no end-of-image marker");
     }
   }
-  return static_cast<int>(sizes.size());
+  // JPEG and PNG are decoded straight to gray (DecodeImagePage); a TIFF page
+  // as it is stored.
+  std::vector<PageCost> costs;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    costs.push_back({static_cast<long long>(sizes[i].width) * sizes[i].height,
+                     i < channels.size() ? channels[i] : 1});
+  }
+  return costs;
 }
 
 Result<DocumentPage> DecodeImagePage(const std::string& file, DocumentFormat format, int index,
@@ -279,6 +322,17 @@ DocumentFormat SniffFormat(const std::string& h) {
   return DocumentFormat::kUnknown;
 }
 
+double PageMemoryEstimateMb(long long pixels, int channels) {
+  // Measured (README, "Limits and budgets"): Tesseract's engine and its
+  // reading of a page preprocessed to at most 24 MP take up to kEngineMb;
+  // the decoded page and preprocessing's working copies (gray, blurred,
+  // binarised, scaled) about kCopies bytes a pixel more.
+  constexpr double kEngineMb = 350, kCopies = 4;
+  if (pixels <= 0) return 0;
+  return kEngineMb +
+         (std::max(1, channels) + kCopies) * static_cast<double>(pixels) / (1024.0 * 1024.0);
+}
+
 bool IsUsableTextLayer(const std::string& text) {
   int alnum = 0, words = 0;
   bool in_word = false;
@@ -328,7 +382,9 @@ Result<DocumentReader> DocumentReader::Open(const std::filesystem::path& path,
     if (in.bad()) return Status::Io(file + ": cannot read");
     auto pages = CheckImageHeader(file, bytes, r.format_, config);
     if (!pages.ok()) return pages.status();
-    r.pages_ = *pages;
+    r.pages_ = static_cast<int>(pages->size());
+    Status b = CheckBudgets(file, *pages, config, &r.total_pixels_);
+    if (!b.ok()) return b;
     return r;
   }
   static std::once_flag quiet;
@@ -340,6 +396,26 @@ Result<DocumentReader> DocumentReader::Open(const std::filesystem::path& path,
   r.pages_ = r.pdf_->doc->pages();
   if (r.pages_ <= 0) return Status::Permanent(file + ": PDF has no pages");
   if (r.pages_ > config.max_pages) return TooManyPages(file, r.pages_, config.max_pages);
+  // Every page at the resolution it would be rendered at, from its box: a
+  // page with a usable text layer is never rendered but counts all the same
+  // (telling needs its text, and a budget must be known before the work).
+  std::vector<PageCost> costs;
+  const double dpi = config.pdf_dpi > 0 ? config.pdf_dpi : 300;
+  for (int i = 0; i < r.pages_; ++i) {
+    std::unique_ptr<poppler::page> page(r.pdf_->doc->create_page(i));
+    PageCost c;
+    if (page) {
+      poppler::rectf box = page->page_rect();
+      const double px = (box.width() * dpi / 72.0) * (box.height() * dpi / 72.0);
+      // An absurd box is refused by RenderPdfPage with its own reason.
+      if (std::isfinite(px) && px > 0 && px <= static_cast<double>(config.max_pixels)) {
+        c.pixels = static_cast<long long>(px);
+      }
+    }
+    costs.push_back(c);
+  }
+  Status b = CheckBudgets(file, costs, config, &r.total_pixels_);
+  if (!b.ok()) return b;
   r.pdf_->renderer.set_render_hint(poppler::page_renderer::antialiasing, true);
   r.pdf_->renderer.set_render_hint(poppler::page_renderer::text_antialiasing, true);
   r.pdf_->renderer.set_image_format(poppler::image::format_gray8);  // OCR reads gray

@@ -7,6 +7,7 @@
 
 #include "ncbocr/ncb_http.h"
 #include "ncbocr/report.h"
+#include "ncbocr/stage.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {
@@ -81,6 +82,34 @@ Deferred ScanDeferred(const Spool& spool, const Config& config, TimePoint now) {
     }
   }
   return d;
+}
+
+// Claims a stage's run died on: those waiting in a stage's queue for another
+// try, and those parked for good after max_attempts such deaths.
+void CheckPoison(const Spool& spool, std::vector<HealthProblem>& out) {
+  std::vector<std::string> parked;
+  for (const auto& id : spool.List(ClaimState::kFailed)) {
+    auto c = spool.LoadIn(ClaimState::kFailed, id);
+    if (c.ok() && IsGaveUpInterrupted(c->reason)) parked.push_back(id);
+  }
+  if (!parked.empty()) {
+    out.push_back({"poison", std::to_string(parked.size()) +
+                                 " claims parked in failed after their stage died on " +
+                                 "them (killed / timed out): " + FirstIds(parked) +
+                                 "; see 'ncbocr claims show ID'"});
+  }
+  for (const auto& stage : PipelineStages()) {
+    auto in = InputOf(stage);
+    if (!in) continue;
+    for (const auto& id : spool.List(*in)) {
+      auto c = spool.LoadIn(*in, id);
+      if (!c.ok() || c->interrupted == 0) continue;
+      out.push_back(
+          {"poison", stage + " died on claim " + id + " " + std::to_string(c->interrupted) +
+                         (c->interrupted == 1 ? " time" : " times") +
+                         " (killed, timed out or out of memory); it will be tried again"});
+    }
+  }
 }
 
 void CheckStage(const Spool& spool, const Config& config, TimePoint now, const std::string& stage,
@@ -167,6 +196,7 @@ HealthReport CheckHealth(const Spool& spool, const Config& config, TimePoint now
                                           std::to_string(h.max_claim_attempts) + " times or more: " +
                                           FirstIds(deferred.retrying)});
   }
+  CheckPoison(spool, r.problems);
   if (auto outage = ReadNcbOutage(spool)) {
     CheckOutage(*outage, config, now, r.problems);
   } else if (!deferred.ncb_down.empty()) {  // no record (a file:// outbox, an older spool)

@@ -86,7 +86,58 @@ OcrPage PageFromText(OcrText t) {
   return p;
 }
 
+using Steady = std::chrono::steady_clock;
+
+// The time limits of one file (ocr.page_timeout, ocr.claim_timeout).
+class Limits {
+ public:
+  Limits(const OcrConfig& config, const std::string& file, int pages)
+      : config_(config), file_(file), pages_(pages), start_(Steady::now()) {}
+
+  // Starts page i: the engine's deadline becomes the nearer of the two.
+  void BeginPage(OcrEngine& engine, int i) {
+    page_ = i;
+    page_start_ = Steady::now();
+    OcrEngine::Deadline d;
+    if (config_.page_timeout > 0) d = page_start_ + std::chrono::seconds(config_.page_timeout);
+    if (config_.claim_timeout > 0) {
+      auto c = start_ + std::chrono::seconds(config_.claim_timeout);
+      if (!d || c < *d) d = c;
+    }
+    engine.set_deadline(d);
+  }
+
+  // Ok while both limits hold; else the error that names the one passed.
+  Status Check() const {
+    auto now = Steady::now();
+    std::string where = "page " + std::to_string(page_ + 1) + " of " + std::to_string(pages_);
+    if (config_.claim_timeout > 0 && now - start_ >= std::chrono::seconds(config_.claim_timeout)) {
+      return Status::Permanent(file_ + ": timed out: stopped at " + where + " after " +
+                               std::to_string(config_.claim_timeout) + " s (ocr.claim_timeout)");
+    }
+    if (config_.page_timeout > 0 &&
+        now - page_start_ >= std::chrono::seconds(config_.page_timeout)) {
+      return Status::Permanent(file_ + ": timed out: " + where + " took more than " +
+                               std::to_string(config_.page_timeout) + " s (ocr.page_timeout)");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const OcrConfig& config_;
+  const std::string& file_;
+  int pages_;
+  int page_ = 0;
+  Steady::time_point start_, page_start_;
+};
+
 }  // namespace
+
+bool IsOcrTimeout(const Status& s) {
+  return s.message().find(": timed out: ") != std::string::npos &&
+         (s.message().find("(ocr.claim_timeout)") != std::string::npos ||
+          s.message().find("(ocr.page_timeout)") != std::string::npos);
+}
 
 std::string OcrPage::Text() const {
   std::string s;
@@ -246,12 +297,21 @@ Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path
   out.engine = engine.Name();
   out.preprocess = options.ToSpec();
   out.decode_ms = MsSince(t0);
+  Limits limits(config, out.file, doc->page_count());
+  struct ClearDeadline {  // the engine serves the next file too
+    OcrEngine& e;
+    ~ClearDeadline() { e.set_deadline(std::nullopt); }
+  } clear_deadline{engine};
 
   for (int i = 0; i < doc->page_count(); ++i) {
+    limits.BeginPage(engine, i);
     const auto td = std::chrono::steady_clock::now();
     Result<DocumentPage> next = doc->ReadPage(i);
     out.decode_ms += MsSince(td);  // pages are decoded here, one at a time
     if (!next.ok()) return next.status();
+    // Decoding or rendering cannot be cancelled: a page that took too long
+    // is refused once it is done.
+    if (Status t = limits.Check(); !t.ok()) return t;
     DocumentPage& dp = *next;
     OcrPage page;
     if (dp.has_text_layer) {
@@ -265,7 +325,9 @@ Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path
       dp.image.release();  // pages of a long PDF need not all stay in memory
       double pre_ms = MsSince(tp);
       auto to = std::chrono::steady_clock::now();
+      if (Status t = limits.Check(); !t.ok()) return t;
       Result<OcrText> text = engine.Recognize(pre.image);
+      if (Status t = limits.Check(); !t.ok()) return t;  // cancelled, or an engine that cannot be
       if (!text.ok()) return text.status().WithContext(out.file + " page " + std::to_string(i + 1));
       int turns = 0;
       OcrPage::OrientationCheck check;
@@ -295,11 +357,13 @@ Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path
         }
         orientation_ms = MsSince(tc);
       }
+      if (Status t = limits.Check(); !t.ok()) return t;
       if (config.reread_lines) {
         const auto tr = std::chrono::steady_clock::now();
         RereadKeyLines(engine, pre.image, *text);
         reread_ms = MsSince(tr);
       }
+      if (Status t = limits.Check(); !t.ok()) return t;
       page = PageFromText(std::move(text).value());
       page.width = pre.image.cols;
       page.height = pre.image.rows;

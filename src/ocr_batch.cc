@@ -71,8 +71,8 @@ long PeakRssKb() {
 }
 
 OcrRunStats OcrFilesInBatches(OcrPool& pool, const std::vector<std::filesystem::path>& files,
-                              const OcrConfig& config, const PreprocessOptions& options, int batch_size,
-                              const OcrResultFn& done) {
+                              const OcrConfig& config, const PreprocessOptions& options,
+                              int batch_size, const OcrResultFn& done, const OcrFileHooks* hooks) {
   OcrRunStats stats;
   stats.workers = pool.size();
   const auto t0 = std::chrono::steady_clock::now();
@@ -90,11 +90,17 @@ OcrRunStats OcrFilesInBatches(OcrPool& pool, const std::vector<std::filesystem::
       emitted.wait(lock, [&] { return i < next + window; });
     }
     Result<OcrDocument> r = Status::Internal("not run");
-    try {
-      r = OcrFile(engine, files[i], config, options);
-    } catch (const std::exception& e) {
-      // OpenCV or poppler may throw on hostile input; one file never stops the rest.
-      r = Status::Permanent(files[i].string() + ": " + e.what());
+    Status start = hooks && hooks->started ? hooks->started(i) : Status::Ok();
+    if (!start.ok()) {
+      r = start;
+    } else {
+      try {
+        r = OcrFile(engine, files[i], config, options);
+      } catch (const std::exception& e) {
+        // OpenCV or poppler may throw on hostile input; one file never stops the rest.
+        r = Status::Permanent(files[i].string() + ": " + e.what());
+      }
+      if (hooks && hooks->finished) hooks->finished(i);
     }
     std::lock_guard<std::mutex> lock(mu);
     ready[i] = std::move(r);

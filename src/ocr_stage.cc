@@ -10,6 +10,7 @@
 #include <chrono>
 #include <map>
 
+#include "ncbocr/document.h"
 #include "ncbocr/fetch.h"
 #include "ncbocr/gpu.h"
 #include "ncbocr/ocr.h"
@@ -19,8 +20,6 @@
 namespace ncbocr {
 
 namespace {
-
-constexpr int kMaxAttempts = 5;
 
 std::string Describe(const Claim& c) {
   std::string s = "email " + (c.source.email_id.empty() ? std::string("?") : c.source.email_id);
@@ -40,6 +39,37 @@ std::string DescribeForLog(const Claim& c) {
   return ReplaceControlChars(std::move(s), '?');
 }
 
+// The receipts of one email that this run takes up together may hold at
+// most ocr.max_email_pixels (document.h counts them from the headers):
+// claims are admitted in part order while the sum fits, and the others are
+// refused with the reason. Claims of an email taken up in different runs (a
+// retry) are counted apart. Returns claim id -> why it was refused.
+std::map<std::string, std::string> OverEmailBudget(const StageContext& ctx,
+                                                   const std::vector<std::string>& ids,
+                                                   const std::vector<std::filesystem::path>& files,
+                                                   const std::vector<Claim>& claims) {
+  std::map<std::string, std::string> refused;
+  std::map<std::string, long long> used;  // email -> pixels admitted
+  const long long budget = ctx.config.ocr.max_email_pixels;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const Claim& c = claims[i];
+    if (c.source.part_count < 2) continue;  // one receipt: max_claim_pixels bounds it
+    Result<DocumentReader> doc = DocumentReader::Open(files[i], ctx.config.ocr);
+    if (!doc.ok()) continue;  // recognition reports it
+    const std::string email = c.source.kind + ":" + c.source.email_id;
+    long long& sum = used[email];
+    if (sum + doc->total_pixels() > budget) {
+      refused[ids[i]] = "the email's receipts hold more than " + std::to_string(budget) +
+                        " pixels together (ocr.max_email_pixels): this one (" +
+                        std::to_string(doc->total_pixels()) + " pixels) would bring them to " +
+                        std::to_string(sum + doc->total_pixels());
+      continue;
+    }
+    sum += doc->total_pixels();
+  }
+  return refused;
+}
+
 }  // namespace
 
 StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
@@ -49,13 +79,32 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
     // ones due back to it.
     std::vector<std::string> ids = spool.List(ClaimState::kFetched);
     for (auto& id : spool.DueDeferred(ClaimState::kFetched, ctx.clock.Now())) ids.push_back(id);
+    const int max_attempts = ctx.config.ocr.max_attempts;
     std::vector<std::string> job_ids;
     std::vector<std::filesystem::path> files;
+    std::vector<Claim> job_claims;
     for (const auto& id : ids) {
       Result<Claim> c = spool.Load(id);
       if (!c.ok() || !c->attachment) continue;
+      // A claim whose runs died on it max_attempts times is not worked on
+      // again: ForEachClaim parks it.
+      if (HasInterruptedAttempt(ctx, *c) && c->attempts + 1 >= max_attempts) continue;
       job_ids.push_back(id);
       files.push_back(spool.ClaimDir(*c) / c->attachment->stored_name);
+      job_claims.push_back(*c);
+    }
+    const std::map<std::string, std::string> over_budget =
+        OverEmailBudget(ctx, job_ids, files, job_claims);
+    if (!over_budget.empty()) {
+      std::vector<std::string> keep_ids;
+      std::vector<std::filesystem::path> keep_files;
+      for (size_t i = 0; i < job_ids.size(); ++i) {
+        if (over_budget.count(job_ids[i])) continue;
+        keep_ids.push_back(job_ids[i]);
+        keep_files.push_back(files[i]);
+      }
+      job_ids = std::move(keep_ids);
+      files = std::move(keep_files);
     }
     std::optional<OcrPool> pool;
     std::map<std::string, Result<OcrDocument>> done;
@@ -95,20 +144,49 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
         started[i] = true;
         batch_files.push_back(files[i]);
       }
-      OcrRunStats stats = OcrFilesInBatches(*pool, batch_files, ctx.config.ocr, pre, ctx.config.ocr.batch_size,
-                                            [&](size_t k, Result<OcrDocument> r) {
-        done.insert_or_assign(job_ids[batch[k]], std::move(r));
-      });
+      // Each claim's attempt is on record while a worker is on it, and only
+      // then: a run killed on one receipt charges that one and the others
+      // being read with it, not the batch's finished ones.
+      OcrFileHooks hooks;
+      hooks.started = [&](size_t k) -> Status {
+        Result<Claim> c = spool.LoadIn(ClaimState::kFetched, job_ids[batch[k]]);
+        if (!c.ok()) return c.status();
+        if (HasInterruptedAttempt(ctx, *c)) {
+          ctx.log->warn(
+              "claim {}: an ocr run died on it before (killed, timed out or out of memory); "
+              "attempt {} of {}",
+              c->id, c->attempts + 2, max_attempts);
+        }
+        Result<bool> begun = BeginAttempt(ctx, *c, max_attempts);
+        if (!begun.ok()) return begun.status();
+        if (!*begun) return Status::Transient("not begun: attempts used up");
+        return Status::Ok();
+      };
+      hooks.finished = [&](size_t k) {
+        Result<Claim> c = spool.LoadIn(ClaimState::kFetched, job_ids[batch[k]]);
+        if (c.ok()) EndAttempt(ctx, *c);
+      };
+      OcrRunStats stats = OcrFilesInBatches(
+          *pool, batch_files, ctx.config.ocr, pre, ctx.config.ocr.batch_size,
+          [&](size_t k, Result<OcrDocument> r) {
+            done.insert_or_assign(job_ids[batch[k]], std::move(r));
+          },
+          &hooks);
       ctx.log->info("recognised {} attachments on {} workers in {:.1f} s ({:.0f}% outside recognition, "
                     "peak memory {:.0f} MB)",
                     batch_files.size(), pool->size(), stats.wall_ms / 1000.0, stats.OutsideRecognition() * 100,
                     stats.peak_rss_kb / 1024.0);
     };
 
-    return ForEachClaim(ctx, ClaimState::kFetched, kMaxAttempts, [&](Claim& c) -> Disposition {
+    return ForEachClaim(ctx, ClaimState::kFetched, max_attempts, [&](Claim& c) -> Disposition {
       if (!c.attachment) {
         return Disposition::Park(ClaimState::kFailed, Describe(c) + ": the email has no receipt attachment",
                                  "no_attachment");
+      }
+      if (auto o = over_budget.find(c.id); o != over_budget.end()) {
+        ctx.log->warn("claim {}: {}: refused: over ocr.max_email_pixels", c.id, DescribeForLog(c));
+        return Disposition::Park(ClaimState::kFailed, Describe(c) + ": refused: " + o->second,
+                                 "over_budget");
       }
       auto it = done.find(c.id);
       if (auto j = job_index.find(c.id); it == done.end() && j != job_index.end() && !started[j->second]) {
@@ -119,7 +197,11 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
         // Arrived after the batch started: recognise it now.
         if (!pool) {
           Result<OcrPool> p = OcrPool::Create(1, factory);
-          if (!p.ok()) { Disposition d = Disposition::To(c.state); d.stop = p.status(); return d; }
+          if (!p.ok()) {
+            Disposition d = Disposition::To(c.state);
+            d.stop = p.status();
+            return d;
+          }
           pool = std::move(p).value();
         }
         std::vector<Result<OcrDocument>> r =
@@ -140,10 +222,15 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
           d.stop = s;
           return d;
         }
+        if (IsOcrTimeout(s)) {
+          return Disposition::Park(ClaimState::kFailed, Describe(c) + ": " + s.message(),
+                                   "timed_out");
+        }
         return Disposition::Park(ClaimState::kFailed, Describe(c) + ": unreadable: " + s.message(), "unreadable");
       }
       Status w = spool.WriteClaimFile(c, "ocr.json", doc->ToJson().dump() + "\n");
-      if (!w.ok()) return Disposition::Retry(Backoff(c.attempts + 1), "cannot write ocr.json: " + w.message());
+      if (!w.ok())
+        return Disposition::Retry(Backoff(c.attempts + 1), "cannot write ocr.json: " + w.message());
       int words = 0;
       for (const auto& p : doc->pages) {
         for (const auto& l : p.lines) words += static_cast<int>(l.words.size());

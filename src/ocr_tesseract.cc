@@ -6,6 +6,9 @@
 //   PSM 6 (one uniform block)              total 0.80  date 0.92
 //   PSM 11 (sparse text)                   total 0.68  date 0.92
 // PSM 4 keeps a label and its amount on one line, which extraction needs.
+#include <algorithm>
+#include <chrono>
+#include <climits>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -71,7 +74,25 @@ class TesseractEngine : public OcrEngine {
     // Preprocessing scales text to a fixed pixel height, so the nominal
     // resolution only silences Tesseract's guess.
     api_.SetSourceResolution(300);
-    if (api_.Recognize(nullptr) != 0) {
+    // Tesseract's progress monitor checks the deadline as it goes and
+    // abandons the page once it has passed (ocr.page_timeout).
+    tesseract::ETEXT_DESC monitor;
+    if (deadline_) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          *deadline_ - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        api_.Clear();
+        return Status::Permanent("Tesseract timed out");
+      }
+      monitor.set_deadline_msecs(
+          static_cast<int32_t>(std::min<long long>(left.count(), INT32_MAX)));
+    }
+    int rc = api_.Recognize(deadline_ ? &monitor : nullptr);
+    if (deadline_ && monitor.deadline_exceeded()) {
+      api_.Clear();
+      return Status::Permanent("Tesseract timed out");
+    }
+    if (rc != 0) {
       api_.Clear();
       return Status::Permanent("Tesseract could not recognise the page");
     }
@@ -116,6 +137,8 @@ class TesseractEngine : public OcrEngine {
   }
 
   std::optional<Orientation> DetectOrientation(const cv::Mat& gray) override {
+    // OSD takes no monitor: with the deadline passed it is not started.
+    if (deadline_ && std::chrono::steady_clock::now() >= *deadline_) return std::nullopt;
     if (!osd_) {
       // OSD needs its own instance with the "osd" model; made on first use
       // because most receipts never need it.

@@ -57,6 +57,7 @@ std::vector<RetryOutcome> RetryClaims(const Spool& spool, const std::vector<std:
     }
     o.to = *to;
     c->attempts = 0;  // Move keeps a deferred claim's count; a retry starts afresh
+    c->interrupted = 0;
     o.status = spool.Move(*c, *to, "user:" + user, "retry by user:" + user);
     out.push_back(o);
   }

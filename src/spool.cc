@@ -257,12 +257,16 @@ Status Spool::Move(Claim& c, ClaimState to, const std::string& actor,
   next.history.push_back({now, ClaimStateName(c.state), ClaimStateName(to), actor, reason});
   next.state = to;
   next.reason = reason;
+  next.open_attempt.reset();  // a move ends the attempt under way
   if (to != ClaimState::kDeferred) {
     next.next_attempt_at.clear();
     next.resume_state.reset();
     // Leaving deferred for the stage it waited for keeps the attempt count;
     // any other move starts a new stage with a clean slate.
-    if (c.state != ClaimState::kDeferred) next.attempts = 0;
+    if (c.state != ClaimState::kDeferred) {
+      next.attempts = 0;
+      next.interrupted = 0;
+    }
   }
   Status s = AtomicWriteFile(from / kManifest, next.ToJson().dump(2) + "\n", 0600);
   if (!s.ok()) return s;

@@ -35,7 +35,60 @@ bool Apply(StageContext& ctx, Claim& c, ClaimState input, int max_attempts, cons
   return true;
 }
 
+// Closes the attempt on a claim the handler left where it was: reread, so
+// whatever the handler changed in memory is dropped as before.
+void CloseUntouched(StageContext& ctx, ClaimState input, const std::string& id) {
+  auto c = ctx.spool.LoadIn(input, id);
+  if (!c.ok()) return;
+  Status s = EndAttempt(ctx, *c);
+  if (!s.ok()) ctx.log->warn("claim {}: cannot close the attempt: {}", id, s.ToString());
+}
+
 }  // namespace
+
+std::string NewStageRunId() { return RandomHex(6); }
+
+bool HasInterruptedAttempt(const StageContext& ctx, const Claim& c) {
+  return c.open_attempt && c.open_attempt->run != ctx.run;
+}
+
+Result<bool> BeginAttempt(const StageContext& ctx, Claim& c, int max_attempts) {
+  if (c.open_attempt && c.open_attempt->run == ctx.run) return true;
+  Claim next = c;
+  if (HasInterruptedAttempt(ctx, c)) {
+    next.attempts += 1;
+    next.interrupted += 1;
+    if (next.attempts >= max_attempts) {
+      c = next;
+      return false;
+    }
+  }
+  next.open_attempt = OpenAttempt{ctx.stage, ctx.run, IsoUtc(ctx.clock.Now())};
+  Status s = ctx.spool.SaveManifest(next);
+  if (!s.ok()) return s;
+  c = next;
+  return true;
+}
+
+Status EndAttempt(const StageContext& ctx, Claim& c) {
+  if (!c.open_attempt || c.open_attempt->run != ctx.run) return Status::Ok();
+  Claim next = c;
+  next.open_attempt.reset();
+  Status s = ctx.spool.SaveManifest(next);
+  if (s.ok()) c = next;
+  return s;
+}
+
+std::string GaveUpReason(const std::string& stage, const Claim& c) {
+  std::string why = "killed / timed out during " + stage;
+  if (c.interrupted < c.attempts) why = std::to_string(c.interrupted) + " of them " + why;
+  return "gave up after " + std::to_string(c.attempts) + " attempts (" + why + ")";
+}
+
+bool IsGaveUpInterrupted(const std::string& reason) {
+  return reason.rfind("gave up after ", 0) == 0 &&
+         reason.find("killed / timed out during ") != std::string::npos;
+}
 
 StageReport ForEachClaim(StageContext& ctx, ClaimState input, int max_attempts,
                          const ClaimHandler& handler) {
@@ -60,18 +113,38 @@ StageReport ForEachClaim(StageContext& ctx, ClaimState input, int max_attempts,
       continue;
     }
     Claim& c = *loaded;
+    const bool interrupted = HasInterruptedAttempt(ctx, c);
+    Result<bool> begun = BeginAttempt(ctx, c, max_attempts);
+    if (interrupted) {
+      ctx.log->warn(
+          "claim {}: a {} run died on it ({} of {} attempts never finished: killed, timed out "
+          "or out of memory)",
+          c.id, ctx.stage, c.interrupted, c.attempts);
+    }
     Disposition d;
-    try {
-      d = handler(c);
-    } catch (const std::exception& e) {
-      d = Disposition::Park(ClaimState::kFailed, std::string("internal error: ") + e.what(), "failed");
+    if (!begun.ok()) {
+      // Not a word of work without the attempt on record; next run tries again.
+      ctx.log->error("claim {}: cannot record the attempt: {}", c.id, begun.status().ToString());
+      report.outcomes["move-failed"]++;
+      continue;
+    } else if (!*begun) {
+      d = Disposition::Park(ClaimState::kFailed, GaveUpReason(ctx.stage, c), "gave_up");
+    } else {
+      try {
+        d = handler(c);
+      } catch (const std::exception& e) {
+        d = Disposition::Park(ClaimState::kFailed, std::string("internal error: ") + e.what(),
+                              "failed");
+      }
     }
     if (!d.stop.ok()) {
       report.status = d.stop;
       ctx.log->error("claim {}: stopping {}: {}", c.id, ctx.stage, d.stop.ToString());
+      CloseUntouched(ctx, input, c.id);
       break;
     }
     ++report.claims;
+    if (d.next == c.state) CloseUntouched(ctx, input, c.id);
     if (Apply(ctx, c, input, max_attempts, d)) {
       report.outcomes[d.outcome.empty() ? "ok" : d.outcome]++;
     } else {

@@ -49,6 +49,39 @@ TEST_CASE("config: the documented example loads and matches the defaults") {
   CHECK(c->ncb.field_map == d.ncb.field_map);
   CHECK(c->gmail.query == d.gmail.query);
   CHECK(c->backup.keep_days == d.backup.keep_days);
+  CHECK(c->ocr.max_claim_pixels == d.ocr.max_claim_pixels);
+  CHECK(c->ocr.max_email_pixels == d.ocr.max_email_pixels);
+  CHECK(c->ocr.worker_memory_mb == d.ocr.worker_memory_mb);
+  CHECK(c->ocr.page_timeout == d.ocr.page_timeout);
+  CHECK(c->ocr.claim_timeout == d.ocr.claim_timeout);
+  CHECK(c->ocr.max_attempts == d.ocr.max_attempts);
+}
+
+TEST_CASE("config: OCR budgets, time limits and attempts") {
+  g_env.clear();
+  TempDir t;
+  auto ok = LoadConfig(Write(t,
+                             "ocr:\n  max_claim_pixels: 100000000\n  max_email_pixels: 150000000\n"
+                             "  worker_memory_mb: 450\n  page_timeout: 0\n  claim_timeout: 20\n"
+                             "  max_attempts: 2\n"),
+                       {}, FakeEnv);
+  REQUIRE_MESSAGE(ok.ok(), ok.status().ToString());
+  CHECK(ok->ocr.max_claim_pixels == 100000000);
+  CHECK(ok->ocr.max_email_pixels == 150000000);
+  CHECK(ok->ocr.worker_memory_mb == 450);
+  CHECK(ok->ocr.page_timeout == 0);
+  CHECK(ok->ocr.claim_timeout == 20);
+  CHECK(ok->ocr.max_attempts == 2);
+  // A claim holds at least one page, an email at least one claim.
+  auto a = LoadConfig(Write(t, "ocr:\n  max_claim_pixels: 1000\n"), {}, FakeEnv);
+  REQUIRE_FALSE(a.ok());
+  CHECK(a.status().message().find("ocr.max_claim_pixels") != std::string::npos);
+  auto b = LoadConfig(Write(t, "ocr:\n  max_email_pixels: 100000000\n"), {}, FakeEnv);
+  REQUIRE_FALSE(b.ok());
+  CHECK(b.status().message().find("ocr.max_email_pixels") != std::string::npos);
+  CHECK_FALSE(LoadConfig(Write(t, "ocr:\n  claim_timeout: -1\n"), {}, FakeEnv).ok());
+  CHECK_FALSE(LoadConfig(Write(t, "ocr:\n  max_attempts: 0\n"), {}, FakeEnv).ok());
+  CHECK_FALSE(LoadConfig(Write(t, "ocr:\n  worker_memory_mb: 10\n"), {}, FakeEnv).ok());
 }
 
 TEST_CASE("config: an unknown key names the key and the file") {

@@ -115,6 +115,37 @@ TEST_CASE("health: claims retried often, and NCB down for longer than alert_afte
   CHECK(Checks(CheckHealth(f.spool, f.config, deferred_at, 50.0)) == std::vector<std::string>{"retrying"});
 }
 
+TEST_CASE("health: claims a stage keeps dying on, waiting or parked, are named") {
+  SpoolFixture f;
+  for (const auto& stage : {"fetch", "ocr", "extract", "submit", "archive"})
+    RecordRun(f, stage, "2025-01-01T09:59:00Z", 0);
+  for (const auto& stage : {"fetch", "ocr", "extract", "submit", "archive"}) {
+    f.config.health.stage_interval[stage] = 1000000000;  // the records' age is not under test
+  }
+  const TimePoint now = At("2025-01-01T10:00:00Z");
+  Claim waiting = f.Add(ClaimState::kFetched, CompleteExtract());
+  CHECK(CheckHealth(f.spool, f.config, now, 50.0).healthy());
+  waiting.attempts = waiting.interrupted = 2;  // two ocr runs died on it
+  REQUIRE(f.spool.SaveManifest(waiting).ok());
+  HealthReport r = CheckHealth(f.spool, f.config, now, 50.0);
+  CHECK(Checks(r) == std::vector<std::string>{"poison"});
+  CHECK(Text(r).find("ocr died on claim " + waiting.id + " 2 times") != std::string::npos);
+
+  Claim parked = f.Add(ClaimState::kFetched, CompleteExtract());
+  REQUIRE(f.spool
+              .Move(parked, ClaimState::kFailed, "ocr",
+                    "gave up after 3 attempts (killed / timed out during ocr)")
+              .ok());
+  Claim other = f.Add(ClaimState::kFetched, CompleteExtract());
+  REQUIRE(f.spool.Move(other, ClaimState::kFailed, "ocr", "email x: unreadable: corrupt").ok());
+  r = CheckHealth(f.spool, f.config, now, 50.0);
+  CHECK(Checks(r) == std::vector<std::string>{"poison", "poison"});
+  CHECK(Text(r).find(
+            "1 claims parked in failed after their stage died on them (killed / timed out): " +
+            parked.id) != std::string::npos);
+  CHECK(Text(r).find(other.id) == std::string::npos);
+}
+
 struct FixedClock : Clock {
   TimePoint now;
   TimePoint Now() const override { return now; }

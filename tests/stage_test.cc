@@ -113,3 +113,125 @@ TEST_CASE("stage: backoff doubles, is capped, and jitters within 20%") {
     CHECK(b20 >= 2880);
   }
 }
+
+namespace {
+
+// What a run that died on the claim leaves behind: the attempt it began,
+// recorded before the work, never closed.
+void LeaveOpenAttempt(const Spool& spool, const std::string& id, const std::string& dead_run) {
+  Claim c = *spool.Load(id);
+  c.open_attempt = OpenAttempt{"ocr", dead_run, "2026-12-01T00:00:00Z"};
+  REQUIRE(spool.SaveManifest(c).ok());
+}
+
+}  // namespace
+
+TEST_CASE("stage: the attempt is on record before the handler runs, and the move closes it") {
+  Fixture f;
+  Claim a = PutClaim(f.spool, ClaimState::kFetched);
+  ForEachClaim(f.ctx, ClaimState::kFetched, 3, [&](Claim& c) {
+    Claim on_disk = *f.spool.Load(a.id);  // what a SIGKILL now would leave
+    REQUIRE(on_disk.open_attempt.has_value());
+    CHECK(on_disk.open_attempt->run == f.ctx.run);
+    CHECK(on_disk.open_attempt->stage == "ocr");
+    CHECK(c.attempts == 0);  // failed attempts before this one
+    return Disposition::To(ClaimState::kOcred);
+  });
+  Claim done = *f.spool.Load(a.id);
+  CHECK(done.state == ClaimState::kOcred);
+  CHECK_FALSE(done.open_attempt.has_value());
+}
+
+TEST_CASE("stage: a claim its runs keep dying on is parked after max attempts, not started again") {
+  Fixture f;
+  Claim a = PutClaim(f.spool, ClaimState::kFetched, "poison");
+  Claim b = PutClaim(f.spool, ClaimState::kFetched, "good");
+  int poison_started = 0;
+  // Three runs each die on the poison claim: each begins it (on record) and
+  // never ends it. Simulated here by putting back what the dead run leaves.
+  for (int run = 1; run <= 3; ++run) {
+    Clock clock;
+    StageContext ctx{f.config, f.spool, NullLogger(), clock, "ocr"};
+    ForEachClaim(ctx, ClaimState::kFetched, 3, [&](Claim& c) {
+      if (c.id == a.id) {
+        ++poison_started;
+        CHECK(c.attempts == run - 1);
+        CHECK(c.interrupted == run - 1);
+        return Disposition::To(c.state);  // stands in for the run dying here
+      }
+      return Disposition::To(ClaimState::kOcred);
+    });
+    LeaveOpenAttempt(f.spool, a.id, "dead-run-" + std::to_string(run));
+  }
+  CHECK(poison_started == 3);
+  CHECK(f.spool.Load(b.id)->state == ClaimState::kOcred);
+  Claim mid = *f.spool.Load(a.id);
+  CHECK(mid.state == ClaimState::kFetched);
+
+  // The fourth run does not start it again: it parks it with the reason.
+  Clock clock;
+  StageContext ctx{f.config, f.spool, NullLogger(), clock, "ocr"};
+  auto report = ForEachClaim(ctx, ClaimState::kFetched, 3, [&](Claim&) {
+    ++poison_started;
+    return Disposition::To(ClaimState::kOcred);
+  });
+  CHECK(poison_started == 3);
+  Claim parked = *f.spool.Load(a.id);
+  CHECK(parked.state == ClaimState::kFailed);
+  CHECK(parked.reason == "gave up after 3 attempts (killed / timed out during ocr)");
+  CHECK(IsGaveUpInterrupted(parked.reason));
+  CHECK_FALSE(parked.open_attempt.has_value());
+  CHECK(report.outcomes["gave_up"] == 1);
+}
+
+TEST_CASE("stage: a died attempt and passing failures count together") {
+  Fixture f;
+  Claim a = PutClaim(f.spool, ClaimState::kFetched);
+  auto retry = [](Claim&) { return Disposition::Retry(std::chrono::seconds(0), "busy"); };
+  ForEachClaim(f.ctx, ClaimState::kFetched, 3, retry);  // attempt 1: a passing failure
+  {
+    Clock clock;
+    StageContext ctx{f.config, f.spool, NullLogger(), clock, "ocr"};
+    // attempt 2 begins (resumed from deferred) and its run dies
+    ForEachClaim(ctx, ClaimState::kFetched, 3, [&](Claim& c) { return Disposition::To(c.state); });
+    LeaveOpenAttempt(f.spool, a.id, "dead");
+  }
+  CHECK(f.spool.Load(a.id)->attempts == 1);
+  ForEachClaim(f.ctx, ClaimState::kFetched, 3, [&](Claim& c) {
+    CHECK(c.attempts == 2);  // the died one counted
+    CHECK(c.interrupted == 1);
+    return Disposition::Retry(std::chrono::seconds(0), "busy");  // attempt 3 fails too
+  });
+  Claim c = *f.spool.Load(a.id);
+  CHECK(c.state == ClaimState::kFailed);
+  CHECK(c.reason.find("gave up after 3 attempts") != std::string::npos);
+}
+
+TEST_CASE("stage: an attempt this run began (a batch) is not taken for a died one") {
+  Fixture f;
+  Claim a = PutClaim(f.spool, ClaimState::kFetched);
+  Claim loaded = *f.spool.Load(a.id);
+  REQUIRE(*BeginAttempt(f.ctx, loaded, 3));
+  CHECK(f.spool.Load(a.id)->open_attempt->run == f.ctx.run);
+  REQUIRE(*BeginAttempt(f.ctx, loaded, 3));  // again: no change
+  ForEachClaim(f.ctx, ClaimState::kFetched, 3, [&](Claim& c) {
+    CHECK(c.attempts == 0);
+    CHECK(c.interrupted == 0);
+    return Disposition::To(ClaimState::kOcred);
+  });
+  CHECK(f.spool.Load(a.id)->state == ClaimState::kOcred);
+}
+
+TEST_CASE("stage: a stop closes the attempt without counting it") {
+  Fixture f;
+  Claim a = PutClaim(f.spool, ClaimState::kReady);
+  ForEachClaim(f.ctx, ClaimState::kReady, 3, [&](Claim& cl) {
+    Disposition d;
+    d.next = cl.state;
+    d.stop = Status::Credentials("key refused");
+    return d;
+  });
+  Claim c = *f.spool.Load(a.id);
+  CHECK_FALSE(c.open_attempt.has_value());
+  CHECK(c.attempts == 0);
+}

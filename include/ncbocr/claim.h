@@ -72,6 +72,17 @@ struct HistoryEntry {
   std::string reason;
 };
 
+// An attempt a stage has begun on a claim and not yet finished. The stage
+// writes it (durably) before it starts the work, as Postfix moves a message to
+// `active` first; the move that ends the attempt clears it. A stage that finds
+// one left by another run knows that run died on the claim: killed, timed out
+// or out of memory (see ForEachClaim in stage.h).
+struct OpenAttempt {
+  std::string stage;       // "ocr", ...
+  std::string run;         // the run that began it (StageContext::run)
+  std::string started_at;  // ISO 8601
+};
+
 struct Claim {
   std::string id;
   ClaimState state = ClaimState::kFetched;  // from the directory it lives in
@@ -89,6 +100,8 @@ struct Claim {
   int attachment_receipts = 0;
   std::string split_from;
   int attempts = 0;                         // failed attempts at the current stage
+  int interrupted = 0;                      // of those, attempts that never finished
+  std::optional<OpenAttempt> open_attempt;  // the attempt under way, if any
   std::string next_attempt_at;              // ISO 8601, deferred only
   std::optional<ClaimState> resume_state;   // deferred only
   std::string reason;                       // why parked / deferred / rejected / in review

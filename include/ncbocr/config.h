@@ -73,6 +73,27 @@ struct OcrConfig {
   int pdf_dpi = 300;
   long long max_pixels = 60'000'000;  // per page, refuse larger
   int max_pages = 50;
+  // Budgets over several pages (see document.h and ocr_stage.cc): a claim's
+  // pages together (a PDF page counted at pdf_dpi, text layer or not), the
+  // receipts of one email taken up together, and the memory one worker may
+  // need for a page (decoded, preprocessed and recognised: see
+  // PageMemoryEstimateMb). Whatever would exceed one is refused with the
+  // reason, before a pixel of it is decoded.
+  long long max_claim_pixels = 500'000'000;
+  long long max_email_pixels = 1'000'000'000;
+  int worker_memory_mb = 1024;
+  // Time limits in seconds (0: none). A page's recognition is cancelled at
+  // page_timeout (Tesseract's own deadline, for the first reading and the
+  // second ones alike); a claim is stopped between pages at claim_timeout.
+  // Either parks the claim in failed with the reason. Decoding or rendering
+  // one page cannot be interrupted: a page that took longer is refused when
+  // it is done, and a run that hangs is for the whole-run limit of the cron
+  // file and systemd units (and max_attempts) to end.
+  int page_timeout = 60;
+  int claim_timeout = 300;
+  // Attempts at a claim that failed for a passing reason or never finished
+  // (the run was killed, hung or ran out of memory) before it is parked.
+  int max_attempts = 3;
   std::string tessdata_dir;      // empty: Tesseract's default
 };
 

@@ -59,6 +59,12 @@ class DocumentReader {
   const std::string& file() const { return file_; }
   DocumentFormat format() const { return format_; }
   int page_count() const { return pages_; }
+  // Pixels of every page together, from the headers (a PDF page at
+  // ocr.pdf_dpi, text layer or not; a BMP or WebP page, whose header is not
+  // read, counts 0 until decoded). Open refuses a document over
+  // ocr.max_claim_pixels, and any page whose PageMemoryEstimateMb is over
+  // ocr.worker_memory_mb.
+  long long total_pixels() const { return total_pixels_; }
   // Decodes (or renders) page `index`, 0-based. kPermanent if it cannot.
   Result<DocumentPage> ReadPage(int index);
 
@@ -67,9 +73,17 @@ class DocumentReader {
   std::string file_;
   DocumentFormat format_ = DocumentFormat::kUnknown;
   int pages_ = 0;
+  long long total_pixels_ = 0;
   OcrConfig config_;
   std::shared_ptr<Pdf> pdf_;
 };
+
+// About how many MB one worker needs to read a page of `pixels` pixels that
+// decodes to `channels` bytes a pixel: the decoded page, preprocessing's
+// working copies and Tesseract on the preprocessed page (which
+// preprocessing caps at 24 MP). Measured with /usr/bin/time -v on blank and
+// noisy pages of 4 to 60 MP; see the README ("Limits and budgets").
+double PageMemoryEstimateMb(long long pixels, int channels);
 
 // Reads and decodes every page of path (DocumentReader, all pages at once:
 // for tools and tests; the OCR stage reads page by page).

@@ -11,6 +11,9 @@
 //              ready and submitted together
 //   review     more than health.max_review claims wait for a clerk
 //   retrying   deferred claims that have tried health.max_claim_attempts times
+//   poison     claims on which a stage's run died (killed, timed out, out of
+//              memory) and that wait for another try, and claims parked in
+//              failed after dying max_attempts times (stage.h)
 //   ncb        NCB unreachable for longer than ncb.alert_after, from the
 //              outage record submit keeps (stages/ncb-outage.json, ncb_http.h);
 //              without one (a file:// outbox), a claim deferred by submit with
@@ -33,7 +36,7 @@
 namespace ncbocr {
 
 struct HealthProblem {
-  std::string check;    // stage, failing, backlog, review, retrying, ncb, disk
+  std::string check;    // stage, failing, backlog, review, retrying, poison, ncb, disk
   std::string message;  // one line, no personal data
 };
 

@@ -17,6 +17,7 @@
 #ifndef NCBOCR_OCR_H_
 #define NCBOCR_OCR_H_
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -112,7 +113,15 @@ struct Orientation {
 
 class OcrEngine {
  public:
+  using Deadline = std::optional<std::chrono::steady_clock::time_point>;
   virtual ~OcrEngine() = default;
+  // Recognition still running at this time is cancelled (nullopt: no limit);
+  // it applies to every later call until changed. Tesseract honours it
+  // through its progress monitor (Recognize then fails with a "timed out"
+  // kPermanent error, IsOcrTimeout); an engine that cannot cancel ignores
+  // it, and OcrFile checks the clock after each call instead.
+  void set_deadline(Deadline d) { deadline_ = d; }
+  Deadline deadline() const { return deadline_; }
   virtual std::string Name() const = 0;
   // Recognises one 8-bit grayscale (or binary) image.
   virtual Result<OcrText> Recognize(const cv::Mat& gray) = 0;
@@ -120,7 +129,14 @@ class OcrEngine {
   virtual std::optional<Orientation> DetectOrientation(const cv::Mat& gray) { return std::nullopt; }
   // Recognises an image holding a single line of text.
   virtual Result<OcrText> RecognizeLine(const cv::Mat& gray) { return Recognize(gray); }
+
+ protected:
+  Deadline deadline_;
 };
+
+// True for the errors of a time limit (ocr.page_timeout, ocr.claim_timeout):
+// the OCR stage parks those claims as timed out rather than unreadable.
+bool IsOcrTimeout(const Status& s);
 
 // Reads the money and date lines of a recognised page a second time (see
 // ocr_reread.cc), filling OcrLine::alt. `image` is the page as recognised.
@@ -136,7 +152,8 @@ int DefaultPsm();
 // OMP_THREAD_LIMIT=1 (the ncbocr binary does, cli/openmp_limit.cc).
 Result<std::unique_ptr<OcrEngine>> MakeTesseractEngine(const OcrConfig& config);
 
-// Runs the pipeline on one file with the given engine.
+// Runs the pipeline on one file with the given engine, within
+// config.page_timeout per page and config.claim_timeout for the file.
 Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path,
                             const OcrConfig& config, const PreprocessOptions& options);
 

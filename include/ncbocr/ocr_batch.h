@@ -49,14 +49,25 @@ long PeakRssKb();
 
 using OcrResultFn = std::function<void(size_t index, Result<OcrDocument> result)>;
 
+// Called from the worker threads around each file, in no particular order:
+// started just before a worker begins file i (a failure skips the file,
+// which then gets that status as its result), finished as soon as its
+// result is ready (before done, which waits for the files before it). The
+// OCR stage records and closes each claim's attempt here (stage.h).
+struct OcrFileHooks {
+  std::function<Status(size_t index)> started;
+  std::function<void(size_t index)> finished;
+};
+
 // Recognises files on pool, calling done for each file in input order as
 // soon as it and all before it are finished; no worker starts a file more
 // than max(batch_size, workers) places ahead of the first one not yet
 // handed on. done is called under a lock, one call at a time, from the
 // worker threads.
 OcrRunStats OcrFilesInBatches(OcrPool& pool, const std::vector<std::filesystem::path>& files,
-                              const OcrConfig& config, const PreprocessOptions& options, int batch_size,
-                              const OcrResultFn& done);
+                              const OcrConfig& config, const PreprocessOptions& options,
+                              int batch_size, const OcrResultFn& done,
+                              const OcrFileHooks* hooks = nullptr);
 
 }  // namespace ncbocr
 

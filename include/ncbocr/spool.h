@@ -105,7 +105,8 @@ class Spool {
   Status SaveManifest(const Claim& c) const;
 
   // --- transitions ---
-  // Moves c to `to`, appending history and a journal line. c.state is updated.
+  // Moves c to `to`, appending history and a journal line. c.state is updated
+  // and c.open_attempt cleared (the move ends the attempt).
   // If the claim is no longer where c says (another process moved it), returns
   // kTransient "claim moved concurrently" and changes nothing. Any other
   // failure comes before the rename and changes nothing either. As with

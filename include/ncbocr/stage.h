@@ -8,6 +8,15 @@
 // Disposition through the spool, so stage code never moves claims itself.
 // One bad claim never stops the run: an exception or error in the handler
 // parks that claim and the loop goes on.
+//
+// Attempts count before the work, not after: before a stage starts on a
+// claim it writes the attempt into the manifest (Claim::open_attempt, fsynced)
+// and the move that ends the attempt clears it. A claim that kills its worker
+// (a crash, the OOM killer, timeout(1) or systemd stopping a run that hangs)
+// keeps its open attempt, so the next run counts it as a failed one and,
+// after max_attempts, parks the claim in failed: "gave up after 3 attempts
+// (killed / timed out during ocr)". Without this such a claim would be
+// started again by every run and never get further.
 #ifndef NCBOCR_STAGE_H_
 #define NCBOCR_STAGE_H_
 
@@ -31,12 +40,17 @@ class Clock {
   virtual TimePoint Now() const { return std::chrono::system_clock::now(); }
 };
 
+// A random id for one run of a stage.
+std::string NewStageRunId();
+
 struct StageContext {
   const Config& config;
   const Spool& spool;
   Logger log;
   const Clock& clock;
   std::string stage;  // "fetch", "ocr", ...
+  // This run, as recorded in the attempts it begins (OpenAttempt::run).
+  std::string run = NewStageRunId();
 };
 
 // What a handler decided for one claim.
@@ -71,9 +85,40 @@ struct StageReport {
 using ClaimHandler = std::function<Disposition(Claim&)>;
 
 // Processes every claim in `input` and every due deferred claim bound for it.
-// A deferred claim that has used max_attempts goes to failed instead.
+// Before the handler sees a claim, the attempt is recorded (BeginAttempt);
+// the handler's claim has attempts = failed attempts before this one. A claim
+// whose attempts (transient failures and interrupted attempts) reach
+// max_attempts goes to failed instead of being deferred or worked on again.
+// A disposition that leaves the claim where it is (and a stop) closes the
+// attempt without counting it.
 StageReport ForEachClaim(StageContext& ctx, ClaimState input, int max_attempts,
                          const ClaimHandler& handler);
+
+// Records, durably, that this run begins an attempt at c (see OpenAttempt);
+// c is updated. An open attempt another run left on c is counted first as a
+// failed, interrupted attempt (attempts and interrupted go up by one). If
+// that uses up max_attempts, nothing is begun or written and the result is
+// false: the claim is to be parked with GaveUpReason (ForEachClaim does it).
+// An attempt this run already began: true, nothing written. For stages that
+// work on several claims before ForEachClaim hands them over (ocr).
+// REQUIRES: c was loaded from the spool and is in the stage's input queue.
+Result<bool> BeginAttempt(const StageContext& ctx, Claim& c, int max_attempts);
+
+// Closes the attempt this run began on c without counting it (the work was
+// done and its result waits to be committed, or nothing was done). A no-op
+// for an attempt begun by another run.
+Status EndAttempt(const StageContext& ctx, Claim& c);
+
+// True if c carries an attempt begun by a run other than ctx's: that run died
+// on it (or is a concurrent run of the same stage, which the stage lock rules
+// out).
+bool HasInterruptedAttempt(const StageContext& ctx, const Claim& c);
+
+// "gave up after N attempts (killed / timed out during STAGE)": the reason a
+// claim whose attempts kept dying is parked with. IsGaveUpInterrupted
+// recognises it (status --check names those claims).
+std::string GaveUpReason(const std::string& stage, const Claim& c);
+bool IsGaveUpInterrupted(const std::string& reason);
 
 // Runs body under the stage lock and records the run.
 StageReport RunStage(StageContext& ctx, const std::function<StageReport()>& body);

@@ -37,6 +37,12 @@ def field_ok(i, f):
             return False
     return True
 
+def seconds(d):
+    m = re.fullmatch(r"(\d+)([smhd]?)", d)
+    if not m:
+        return -1
+    return int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
 # Which subcommands the binary has.
 helptext = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
 subs = set(re.findall(r"^\s{2}([a-z][a-z-]*)\s", re.split(r"(?i)^subcommands:", helptext, flags=re.M)[-1], re.M))
@@ -62,11 +68,25 @@ for n, line in enumerate(open(path), 1):
         words = cmd.split()
         if not words or words[0] == "sleep":
             continue
+        limit = None
+        if words[0] == "timeout":
+            # timeout [-k DURATION] DURATION ncbocr ...
+            rest = words[1:]
+            if rest[:1] == ["-k"]:
+                rest = rest[2:]
+            limit, words = seconds(rest[0]), rest[1:]
         if words[0] != "ncbocr":
             errors.append(f"line {n}: unexpected command {cmd.strip()!r}")
             continue
         sub = next(w for w in words[1:] if not w.startswith("-"))
         used.add(sub)
+        # A run that hangs must end: every stage under timeout(1), well
+        # above ocr.claim_timeout (300 s by default).
+        if sub in ("fetch", "ocr", "extract", "submit", "archive", "backup"):
+            if limit is None:
+                errors.append(f"line {n}: `ncbocr {sub}` runs without timeout(1)")
+            elif limit < 1200:
+                errors.append(f"line {n}: `ncbocr {sub}` limited to {limit} s, not well above ocr.claim_timeout")
     jobs += 1
 env = open(path).read()
 for var in ("PATH=", "MAILTO=", "SHELL="):
@@ -79,7 +99,7 @@ missing = sorted(s for s in used if s not in subs)
 if missing:
     # A subcommand another engineer has not added yet: reported, not fatal.
     print(f"note: cron runs subcommands this binary lacks: {missing}", file=sys.stderr)
-if sum(1 for l in open(path) if re.match(r"\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+ncbocr\s+(sleep 30; )?ncbocr -q fetch", l)) != 2:
+if sum(1 for l in open(path) if re.match(r"\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+ncbocr\s+(sleep 30; )?(timeout [^;]*)?ncbocr -q fetch", l)) != 2:
     errors.append("fetch must run twice a minute (once after sleep 30)")
 if errors:
     print("\n".join(errors), file=sys.stderr)
@@ -88,6 +108,15 @@ print(f"cron: {jobs} jobs ok")
 PY
 
 # --- systemd ---
+# The stage runs have a whole-run limit, well above ocr.claim_timeout (300 s),
+# whether or not systemd-analyze is here to verify the units.
+limit=$(sed -n 's/^TimeoutStartSec=//p' "$SOURCE_DIR/systemd/ncbocr@.service")
+case "$limit" in
+  *h) [ "${limit%h}" -ge 1 ] || fail "TimeoutStartSec=$limit" ;;
+  *min) [ "${limit%min}" -ge 20 ] || fail "TimeoutStartSec=$limit, not well above ocr.claim_timeout" ;;
+  *) fail "ncbocr@.service: no TimeoutStartSec= in hours or minutes (got '$limit')" ;;
+esac
+echo "systemd: whole-run limit $limit"
 if command -v systemd-analyze >/dev/null 2>&1; then
   mkdir "$work/units"
   cp "$SOURCE_DIR"/systemd/* "$work/units/"
