@@ -254,11 +254,14 @@ TEST_CASE("extract email: the readers take linear time on 1 MB of each bad shape
       {"'> ' quoted lines", repeat("> member\n")},
       {"'-- ' signatures", repeat("-- \nmember\n")},
   };
-  for (const auto& [name, text] : shapes) {
+  for (const auto& shape : shapes) {
+    // Named copies, not structured bindings: INFO captures them in a lambda.
+    const std::string name(shape.first);
+    const std::string& text = shape.second;
     auto t0 = std::chrono::steady_clock::now();
     EmailFields f = Read(text.substr(0, 4096), text);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    INFO(std::string(name) << ": " << secs << " s");
+    INFO(name << ": " << secs << " s");
     CHECK(secs < 2.0);
     (void)f;
   }

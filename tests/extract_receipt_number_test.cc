@@ -41,7 +41,9 @@ TEST_CASE("receipt number: English and Malay labels for the receipt's own number
       {"SALES NO. : 8807946", "8807946"},
       {"Slip No.: 0010104733", "0010104733"},
   };
-  for (const auto& [line, want] : cases) {
+  for (const auto& c : cases) {
+    const std::string& line = c.first;  // not a structured binding: INFO captures it
+    const std::string& want = c.second;
     Field f = Number(std::string(kHead) + line + "\nDate: 14/11/2026\nTOTAL 12.00\n");
     INFO(line);
     CHECK(f.value == want);
@@ -55,7 +57,9 @@ TEST_CASE("receipt number: a weak label gives a number, below the submit thresho
       {"Serial No: SN-44120", "SN-44120"},
       {"Bil: 12345", "12345"},
   };
-  for (const auto& [line, want] : cases) {
+  for (const auto& c : cases) {
+    const std::string& line = c.first;  // not a structured binding: INFO captures it
+    const std::string& want = c.second;
     Field f = Number(std::string(kHead) + line + "\nDate: 14/11/2026\nTOTAL 12.00\n");
     INFO(line);
     CHECK(f.value == want);
