@@ -1,5 +1,7 @@
 #include "ncbocr/health.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <cstdio>
@@ -112,6 +114,24 @@ void CheckPoison(const Spool& spool, std::vector<HealthProblem>& out) {
   }
 }
 
+// When the spool was made: its root's birth time where the file system
+// keeps one (statx), else the oldest modification time of its queue
+// directories (one that never held a claim still has the time it was made).
+std::optional<TimePoint> SpoolCreatedAt(const Spool& spool) {
+  struct statx sx {};
+  if (::statx(AT_FDCWD, spool.root().c_str(), 0, STATX_BTIME, &sx) == 0 && (sx.stx_mask & STATX_BTIME)) {
+    return std::chrono::system_clock::from_time_t(static_cast<time_t>(sx.stx_btime.tv_sec));
+  }
+  std::optional<TimePoint> oldest;
+  for (ClaimState s : AllClaimStates()) {
+    struct stat st {};
+    if (::stat((spool.root() / ClaimStateName(s)).c_str(), &st) != 0) continue;
+    TimePoint t = std::chrono::system_clock::from_time_t(st.st_mtime);
+    if (!oldest || t < *oldest) oldest = t;
+  }
+  return oldest;
+}
+
 void CheckStage(const Spool& spool, const Config& config, TimePoint now, const std::string& stage,
                 size_t queued, std::vector<HealthProblem>& out) {
   auto it = config.health.stage_interval.find(stage);
@@ -120,6 +140,15 @@ void CheckStage(const Spool& spool, const Config& config, TimePoint now, const s
   if (!run) {
     if (queued > 0) {
       out.push_back({"stage", stage + " has never run and " + std::to_string(queued) + " claims wait for it"});
+      return;
+    }
+    // Nothing waits, but a stage that has not run within its interval of
+    // the spool's making is not scheduled (a cron line or timer left out).
+    auto created = SpoolCreatedAt(spool);
+    if (created && SecondsBetween(*created, now) > interval) {
+      out.push_back({"stage", stage + " has never run, " + Span(SecondsBetween(*created, now)) +
+                                  " after the spool was made (expected within " + Span(interval) +
+                                  "); is it scheduled?"});
     }
     return;
   }

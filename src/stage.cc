@@ -108,7 +108,7 @@ StageReport ForEachClaim(StageContext& ctx, ClaimState input, int max_attempts,
       // is logged every run until someone looks, and never blocks the others.
       if (loaded.status().kind() != ErrorKind::kPermanent || ctx.spool.Exists(id)) {
         ctx.log->error("claim {}: {}", id, loaded.status().ToString());
-        report.outcomes["unreadable"]++;
+        report.outcomes["manifest-unreadable"]++;  // not "unreadable": a handler's word for a bad file
       }
       continue;
     }
@@ -150,6 +150,18 @@ StageReport ForEachClaim(StageContext& ctx, ClaimState input, int max_attempts,
     } else {
       report.outcomes["move-failed"]++;
     }
+  }
+  // A claim the stage could not read (a manifest another user's command
+  // left unreadable, a damaged one) or could not move is not a silent skip:
+  // the other claims went on, but the run fails (exit 74), so status,
+  // status --check, the metrics and the alerts all see it.
+  const int stuck = report.outcomes["manifest-unreadable"] + report.outcomes["move-failed"];
+  if (stuck == 0) {
+    report.outcomes.erase("manifest-unreadable");
+    report.outcomes.erase("move-failed");
+  } else if (report.status.ok()) {
+    report.status = Status::Io(std::to_string(stuck) + (stuck == 1 ? " claim" : " claims") +
+                               " could not be read or moved (see the log above)");
   }
   return report;
 }

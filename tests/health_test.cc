@@ -33,12 +33,28 @@ void RecordRun(SpoolFixture& f, const std::string& stage, const std::string& las
   REQUIRE(f.spool.WriteStageRun(stage, run).ok());
 }
 
-TEST_CASE("health: an idle spool that never ran is healthy") {
+TEST_CASE("health: a new spool is healthy before its stages are due") {
   SpoolFixture f;
   HealthReport r = CheckHealth(f.spool, f.config, At("2025-01-01T10:00:00Z"), 50.0);
   CHECK(r.healthy());
   CHECK(Text(r) == "healthy\n");
   CHECK(r.ToJson() == json({{"healthy", true}, {"problems", json::array()}}));
+}
+
+TEST_CASE("health: a stage that never ran within its interval of the spool's making is a problem") {
+  SpoolFixture f;
+  // Two hours after the spool was made, nothing has ever run: not scheduled.
+  const TimePoint later = std::chrono::system_clock::now() + std::chrono::hours(2);
+  HealthReport r = CheckHealth(f.spool, f.config, later, 50.0);
+  CHECK_FALSE(r.healthy());
+  CHECK(Checks(r) == std::vector<std::string>(5, "stage"));
+  CHECK(Text(r).find("fetch has never run, ") != std::string::npos);
+  CHECK(Text(r).find("after the spool was made") != std::string::npos);
+  // Once each has succeeded recently, it is healthy again.
+  for (const char* s : {"fetch", "ocr", "extract", "submit", "archive"}) {
+    RecordRun(f, s, IsoUtc(later - std::chrono::minutes(1)), 0);
+  }
+  CHECK(CheckHealth(f.spool, f.config, later, 50.0).healthy());
 }
 
 TEST_CASE("health: a stage that never ran counts once work waits for it") {
@@ -97,7 +113,8 @@ TEST_CASE("health: backlog and review thresholds") {
 
 TEST_CASE("health: claims retried often, and NCB down for longer than alert_after") {
   SpoolFixture f;
-  f.config.health.stage_interval["submit"] = 1000000000;  // the submit record's age is not under test
+  // The stages' records (and their absence) are not under test.
+  for (const char* s : {"fetch", "ocr", "extract", "submit", "archive"}) f.config.health.stage_interval[s] = 1000000000;
   RecordRun(f, "submit", "2025-01-01T09:59:00Z", 0);
   Claim c = f.Add(ClaimState::kReady, CompleteExtract());
   REQUIRE(f.spool.Defer(c, ClaimState::kReady, std::chrono::seconds(60), "submit",

@@ -241,7 +241,7 @@ TEST_CASE("ocr stage: fetched claims become ocred with ocr.json, bad ones fail w
   StageReport r = RunOcrStageWith(ctx, []() -> Result<std::unique_ptr<OcrEngine>> {
     return std::unique_ptr<OcrEngine>(new FakeEngine({"TOTAL 45.05"}));
   });
-  CHECK(r.status.ok());
+  CHECK_MESSAGE(r.status.ok(), r.status.ToString());
   CHECK(r.claims == 3);
   Claim g = *spool.Load(good.id);
   CHECK(g.state == ClaimState::kOcred);

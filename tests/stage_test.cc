@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "ncbocr/util.h"
 #include "test_util.h"
 
 using namespace ncbocr;
@@ -40,6 +41,22 @@ TEST_CASE("stage: each claim goes where its handler says; one bad claim does not
   CHECK(report.outcomes["ok"] == 1);
   CHECK(report.outcomes["failed"] == 1);
   CHECK(report.outcomes["review"] == 1);
+}
+
+TEST_CASE("stage: a claim it cannot read fails the run, after the others went on") {
+  Fixture f;
+  Claim a = PutClaim(f.spool, ClaimState::kFetched, "a");
+  Claim b = PutClaim(f.spool, ClaimState::kFetched, "b");
+  // As a command run by another user leaves it: a manifest the stage cannot
+  // parse (a damaged one reads the same to the stage).
+  REQUIRE(AtomicWriteFile(f.spool.root() / "fetched" / a.id / "claim.json", "{not json").ok());
+  auto report = ForEachClaim(f.ctx, ClaimState::kFetched, 3,
+                             [&](Claim&) -> Disposition { return Disposition::To(ClaimState::kOcred); });
+  CHECK(report.status.kind() == ErrorKind::kIo);
+  CHECK(report.status.exit_code() == 74);
+  CHECK(report.status.message().find("1 claim could not be read") != std::string::npos);
+  CHECK(report.outcomes["manifest-unreadable"] == 1);
+  CHECK(f.spool.Load(b.id)->state == ClaimState::kOcred);  // the other one went on
 }
 
 TEST_CASE("stage: deferrals come back when due and fail after max attempts") {
