@@ -1,8 +1,9 @@
 # ncbocr in a container: Debian 12, the same packages as scripts/setup.sh,
 # built from this tree, run as an unprivileged user. Not exercised by the
-# test suite (see README). Scheduling inside the container is left to the
-# host: run one stage per `docker compose run` from cron or systemd timers,
-# or `ncbocr run` in a loop (compose.yaml).
+# test suite (see README). The container has no cron: compose.yaml's
+# pipeline service runs /usr/libexec/ncbocr/ncbocr-schedule, the cron
+# schedule in one process (passes, metrics, alerts, the daily backup and
+# summary).
 #
 #   docker build -t ncbocr .
 #   docker run --rm -v ncbocr-spool:/var/spool/ncbocr \
@@ -33,12 +34,13 @@ RUN apt-get update \
 COPY --from=build /out/usr/bin/ncbocr /usr/bin/ncbocr
 COPY --from=build /out/usr/share/man /usr/share/man
 COPY --from=build /out/etc/ncbocr/ncbocr.example.yaml /etc/ncbocr/ncbocr.example.yaml
+COPY --from=build /out/usr/libexec/ncbocr/ncbocr-schedule /usr/libexec/ncbocr/ncbocr-schedule
 RUN useradd --system --user-group --home-dir /var/lib/ncbocr --shell /usr/sbin/nologin ncbocr \
- && install -d -o ncbocr -g ncbocr -m 0700 /var/spool/ncbocr /var/lib/ncbocr /var/log/ncbocr \
+ && install -d -o ncbocr -g ncbocr -m 0700 /var/spool/ncbocr /var/spool/backups /var/lib/ncbocr /var/log/ncbocr \
  && install -d -o ncbocr -g ncbocr -m 0755 /var/lib/prometheus/node-exporter
 USER ncbocr
 WORKDIR /var/lib/ncbocr
 ENV NCBOCR_CONFIG=/etc/ncbocr/ncbocr.yaml
-VOLUME ["/var/spool/ncbocr", "/var/lib/ncbocr"]
+VOLUME ["/var/spool/ncbocr", "/var/spool/backups", "/var/lib/ncbocr"]
 ENTRYPOINT ["/usr/bin/ncbocr"]
 CMD ["status"]

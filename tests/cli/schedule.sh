@@ -196,4 +196,43 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 else
   echo "hardening: systemd-analyze not installed, not checked"
 fi
+# --- the container's schedule loop (scripts/schedule-loop.sh), driven with
+# a stand-in ncbocr that records its calls ---
+fake="$work/fake-ncbocr"
+cat > "$fake" <<'SH'
+#!/bin/sh
+echo "$*" >> "$CALLS"
+[ "$*" = "-q backup" ] && [ -e "$FAIL_BACKUP" ] && exit 75
+exit 0
+SH
+chmod +x "$fake"
+loop="$SOURCE_DIR/scripts/schedule-loop.sh"
+export CALLS="$work/calls" FAIL_BACKUP="$work/fail-backup"
+run_loop() { NCBOCR="$fake" NCBOCR_INTERVAL=0 NCBOCR_BACKUP_HOUR=0 NCBOCR_SUMMARY_HOUR=0 \
+  NCBOCR_SCHEDULE_STATE="$work/schedule.state" NCBOCR_PASSES="$1" sh "$loop" 2>>"$work/loop.err"; }
+count() { grep -cx -- "$1" "$CALLS" || true; }
+: > "$CALLS"
+run_loop 3
+[ "$(count '-q run')" = 3 ] && [ "$(count '-q metrics')" = 3 ] && [ "$(count '-q alert --check')" = 3 ] ||
+  fail "schedule loop: not a run, metrics and alert check each pass: $(sort "$CALLS" | uniq -c)"
+[ "$(count '-q backup')" = 1 ] && [ "$(count '-q alert --summary')" = 1 ] ||
+  fail "schedule loop: backup and summary not once a day: $(sort "$CALLS" | uniq -c)"
+: > "$CALLS"
+run_loop 1   # a restart on the same day repeats neither
+[ "$(count '-q backup')" = 0 ] && [ "$(count '-q alert --summary')" = 0 ] || fail "schedule loop: a restart repeated the daily jobs"
+# A failed backup is tried again on the next pass, not marked done.
+rm -f "$work/schedule.state"; touch "$FAIL_BACKUP"; : > "$CALLS"
+run_loop 2
+[ "$(count '-q backup')" = 2 ] || fail "schedule loop: a failed backup was not tried again"
+rm -f "$FAIL_BACKUP"
+# SIGTERM ends the wait at once.
+NCBOCR="$fake" NCBOCR_INTERVAL=600 NCBOCR_SCHEDULE_STATE="$work/schedule.state" sh "$loop" 2>"$work/term.err" &
+pid=$!
+sleep 1
+kill -TERM "$pid"
+for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid"; fail "schedule loop: still waiting 5 s after SIGTERM"; fi
+grep -q "stopped after 1 passes" "$work/term.err" || fail "schedule loop: no 'stopped after' line: $(cat "$work/term.err")"
+echo "schedule loop: ok"
+
 echo "schedule: ok"
