@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "ncbocr/progress.h"
 #include "ncbocr/eval.h"
 #include "ncbocr/gpu.h"
 
@@ -21,6 +22,7 @@ int EvalCommand(const GlobalOptions& g, const EvalCliOptions& c) {
   Result<Config> config = LoadConfigFor(g);
   if (!config.ok()) return Fail(config.status());
   EvalOptions o;
+  o.progress = Progress::Interactive(g.quiet);
   o.images = c.images;
   o.keys = c.keys;
   o.ocr_cache = c.cache;

@@ -5,10 +5,13 @@
 // touches no spool. --preprocess, --psm and --lang override the configured
 // OCR settings, so preprocessing choices can be measured from the shell;
 // --stats says where the time and memory went (ocr_batch.h).
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 
 #include "commands.h"
+#include "ncbocr/progress.h"
 #include "ncbocr/gpu.h"
 #include "ncbocr/ocr.h"
 #include "ncbocr/ocr_batch.h"
@@ -65,8 +68,12 @@ int OcrFilesCommand(const GlobalOptions& g, const OcrOptions& o) {
   if (!pool.ok()) return Fail(pool.status());
   std::vector<std::filesystem::path> paths(o.files.begin(), o.files.end());
   int rc = kExitOk;
+  // Progress only while the results go elsewhere (ncbocr ocr *.jpg --json >
+  // out): on a terminal they would be drawn over.
+  Progress bar("ocr", paths.size(), Progress::Interactive(g.quiet) && ::isatty(STDOUT_FILENO) != 1);
   OcrRunStats stats = OcrFilesInBatches(*pool, paths, cfg, pre, cfg.batch_size,
                                         [&](size_t i, Result<OcrDocument> r) {
+    bar.Tick();
     if (!r.ok()) {
       if (rc == kExitOk) rc = r.status().exit_code();
       std::fprintf(stderr, "ncbocr: %s\n", r.status().message().c_str());

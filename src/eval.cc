@@ -8,6 +8,7 @@
 
 #include "ncbocr/extract.h"
 #include "ncbocr/parse.h"
+#include "ncbocr/progress.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {
@@ -112,7 +113,12 @@ Result<EvalReport> RunEval(const EvalOptions& o, const Config& config, const Eng
     int workers = std::min<int>(ResolveWorkers(config.ocr.workers), static_cast<int>(todo.size()));
     Result<OcrPool> pool = OcrPool::Create(workers, factory);
     if (!pool.ok()) return pool.status();
+    Progress bar("ocr", todo.size(), o.progress);
     pool->Run(todo.size(), [&](OcrEngine& engine, size_t k) {
+      struct TickOnExit {
+        Progress& p;
+        ~TickOnExit() { p.Tick(); }
+      } tick{bar};
       size_t i = todo[k];
       Result<OcrDocument> d = Status::Internal("not run");
       try {

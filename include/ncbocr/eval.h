@@ -55,6 +55,8 @@ struct EvalOptions {
   bool show_holdout_misses = false;
   // Hand-read receipt numbers: stem -> number as printed, nullopt: none printed.
   std::map<std::string, std::optional<std::string>> receipt_numbers;
+  // Show OCR progress on the terminal (Progress::Interactive).
+  bool progress = false;
 };
 
 // Reads a receipt-number file (see above). kUsage naming the file if it

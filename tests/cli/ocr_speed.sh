@@ -42,4 +42,20 @@ if [ "$gpu" = 78 ]; then
 else
   [ "$gpu" = 0 ] && pass || fail "OCR_USE_GPU=true on a GPU machine exited $gpu"
 fi
+# Progress: on a terminal (a pty from script(1)) with the results going to a
+# file, stderr shows "ocr N of M"; with stderr not a terminal (cron, a log),
+# or with -q, nothing of it.
+if command -v script >/dev/null; then
+  OCR_USE_GPU=false script -qec "'$NCBOCR' ocr --lang eng '${files[0]}' '${files[2]}' > '$WORK/prog.out'" \
+    "$WORK/typescript" >/dev/null 2>&1 || fail "ocr under a pty failed"
+  grep -q "ocr 2 of 2" "$WORK/typescript" && pass || fail "no progress line on a terminal: $(cat -v "$WORK/typescript" | head -3)"
+  OCR_USE_GPU=false script -qec "'$NCBOCR' -q ocr --lang eng '${files[0]}' '${files[2]}' > '$WORK/prog.out'" \
+    "$WORK/typescript" >/dev/null 2>&1
+  if grep -q " of 2" "$WORK/typescript"; then fail "progress shown with -q"; else pass; fi
+else
+  echo "progress on a terminal: script(1) missing, not checked"
+fi
+OCR_USE_GPU=false "$NCBOCR" ocr --lang eng "${files[0]}" "${files[2]}" >"$WORK/prog.out" 2>"$WORK/prog.err" || fail "ocr"
+if grep -q " of 2" "$WORK/prog.err"; then fail "progress written where stderr is not a terminal"; else pass; fi
+
 finish
