@@ -53,7 +53,8 @@ struct Env {
 enum class Access { kRead, kWrite };
 Result<Env> OpenEnv(const GlobalOptions& opts, Access access = Access::kWrite);
 // kCredentials (exit 77) naming the owner when this process does not own
-// the spool's root directory.
+// the spool's root directory: always for root, and for another user who
+// cannot write it (one who can, through the group, is let through).
 Status CheckSpoolOwner(const Spool& spool);
 
 // Runs one spool stage: loads config and spool, makes the stage's logger and

@@ -47,6 +47,11 @@ Status CheckSpoolOwner(const Spool& spool) {
   if (::stat(spool.root().c_str(), &st) != 0) return Status::Ok();  // Open reported what it could
   const uid_t me = ::geteuid();
   if (st.st_uid == me) return Status::Ok();
+  // Another unprivileged user with write access through the group (a shared
+  // volume mounted with a group, as Kubernetes' fsGroup does) writes files
+  // the owner's group can read; root, who passes every permission check,
+  // would leave files (0600) nobody else can read.
+  if (me != 0 && ::access(spool.root().c_str(), W_OK | X_OK) == 0) return Status::Ok();
   const std::string owner = UserName(st.st_uid);
   return Status::Credentials("spool " + spool.root().string() + " belongs to " + owner + ", not to " +
                              UserName(me) + ": files written now would be " + UserName(me) +

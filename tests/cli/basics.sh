@@ -117,6 +117,17 @@ if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
   [ -z "$(find "$WORK/owned/spool" -user root)" ] && pass || fail "a refused command left root's files in the spool"
   expect_code 0 "$NCBOCR" --spool "$WORK/owned/spool" status
   expect_code 77 "$NCBOCR" --spool "$WORK/owned/spool" exceptions approve 20260101-000000-deadbeef --reviewer ops
+  # Another unprivileged user who can write through the group (a volume
+  # shared by group, as Kubernetes' fsGroup makes it) is let through.
+  if command -v setpriv >/dev/null && getent group nogroup >/dev/null; then
+    mkdir -p "$WORK/shared/inbox" && chmod 0755 "$WORK" "$WORK/shared" "$WORK/shared/inbox"
+    "$NCBOCR" --spool "$WORK/shared/spool" status >/dev/null
+    chown -R root:nogroup "$WORK/shared/spool" && chmod -R g+rwX "$WORK/shared/spool"
+    rc=0
+    setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$NCBOCR" --spool "$WORK/shared/spool" \
+      fetch --source eml --path "$WORK/shared/inbox" >"$WORK/out" 2>"$WORK/err" || rc=$?
+    [ "$rc" = 0 ] && pass || fail "a group-writable spool refused another user (exit $rc): $(cat "$WORK/err")"
+  fi
 else
   echo "spool ownership: needs root and a 'nobody' user, not checked"
 fi
