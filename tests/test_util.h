@@ -12,6 +12,22 @@
 #include "ncbocr/spool.h"
 #include "ncbocr/util.h"
 
+// Time bounds in tests ("linear, so 1 MB in under 2 s") hold for the normal
+// build; the sanitizer build runs the same code several times slower, so
+// there the bound is wider by this factor (still far below what a
+// quadratic parser takes on the same input: minutes).
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr double kSanitizerSlowdown = 5.0;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+inline constexpr double kSanitizerSlowdown = 5.0;
+#else
+inline constexpr double kSanitizerSlowdown = 1.0;
+#endif
+#else
+inline constexpr double kSanitizerSlowdown = 1.0;
+#endif
+
 namespace ncbocr::testing {
 
 class TempDir {
