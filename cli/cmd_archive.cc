@@ -1,6 +1,6 @@
 // ncbocr archive: file submitted claims' originals and audit rows.
 #include "commands.h"
-#include "ncbocr/archive.h"
+#include "ncbocr/archive_stage.h"
 
 namespace ncbocr::cli {
 

@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "ncbocr/extract.h"
+#include "ncbocr/extract_stage.h"
 #include "ncbocr/mime.h"
 #include "ncbocr/segment.h"
 #include "ncbocr/util.h"

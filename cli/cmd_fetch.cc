@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "commands.h"
-#include "ncbocr/fetch.h"
+#include "ncbocr/fetch_stage.h"
 
 namespace ncbocr::cli {
 

@@ -13,7 +13,7 @@
 #include "commands.h"
 #include "ncbocr/progress.h"
 #include "ncbocr/gpu.h"
-#include "ncbocr/ocr.h"
+#include "ncbocr/ocr_stage.h"
 #include "ncbocr/ocr_batch.h"
 
 namespace ncbocr::cli {

@@ -7,12 +7,13 @@
 #include <thread>
 
 #include "commands.h"
-#include "ncbocr/archive.h"
+#include "ncbocr/archive_stage.h"
 #include "ncbocr/extract.h"
-#include "ncbocr/fetch.h"
-#include "ncbocr/ocr.h"
+#include "ncbocr/extract_stage.h"
+#include "ncbocr/fetch_stage.h"
+#include "ncbocr/ocr_stage.h"
 #include "ncbocr/stderr_capture.h"
-#include "ncbocr/submit.h"
+#include "ncbocr/submit_stage.h"
 
 namespace ncbocr::cli {
 

@@ -1,6 +1,6 @@
 // ncbocr submit: send ready claims to NCB (see man/ncbocr-submit.1).
 #include "commands.h"
-#include "ncbocr/submit.h"
+#include "ncbocr/submit_stage.h"
 
 namespace ncbocr::cli {
 

@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "fuzz_support.h"
-#include "ncbocr/gmail.h"
+#include "ncbocr/gmail_source.h"
 #include "ncbocr/google_archive.h"
 
 namespace {

@@ -198,4 +198,34 @@ std::string NewClaimId() {
   return std::string(buf) + "-" + RandomHex(4);
 }
 
+std::string ClaimDay(const Claim& c) {
+  auto t = ParseIso(c.created_at).value_or(std::chrono::system_clock::now());
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  localtime_r(&tt, &tm);
+  char day[16];
+  std::strftime(day, sizeof day, "%Y/%m/%d", &tm);
+  return day;
+}
+
+ClaimValues ClaimValuesOf(const nlohmann::json& extract, const Claim& c) {
+  ClaimValues v;
+  if (extract.is_object() && extract.contains("fields") && extract["fields"].is_object()) {
+    for (const auto& [name, f] : extract["fields"].items()) {
+      if (!f.is_object() || !f.contains("value")) continue;
+      const auto& val = f["value"];
+      if (val.is_string()) v.fields[name] = val.get<std::string>();
+      if (val.is_number()) v.fields[name] = val.dump();
+    }
+  }
+  if (extract.is_object() && extract.contains("confidence") && extract["confidence"].is_number())
+    v.confidence = extract["confidence"];
+  v.fields["source_email_id"] = c.source.email_id;
+  // NCB has no field for a page range; the file's name is where a clerk at
+  // NCB looks for which receipt of a multi-receipt scan this claim is.
+  v.fields["source_filename"] = AttachmentLabel(c);
+  v.fields["claim_id"] = c.id;
+  return v;
+}
+
 }  // namespace ncbocr

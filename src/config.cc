@@ -11,7 +11,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "ncbocr/http.h"
+#include "ncbocr/url.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {

@@ -17,8 +17,10 @@
 #include <chrono>
 #include <memory>
 
+#include "ncbocr/audit.h"
 #include "ncbocr/email.h"
 #include "ncbocr/extract.h"
+#include "ncbocr/extract_stage.h"
 #include "ncbocr/google_archive.h"
 #include "ncbocr/segment.h"
 #include "ncbocr/util.h"
@@ -146,10 +148,12 @@ StageReport RunExtractStage(StageContext& ctx) {
     // that cannot be reached does not hold extraction up: the archive stage
     // writes the row again later.
     std::unique_ptr<GoogleSinks> sinks;
+    AuditLog audit(ctx.spool);
     if (!ctx.config.archive.sheets_spreadsheet_id.empty()) {
       auto opened = GoogleSinks::Open(ctx.config, ctx.spool, ctx.clock, ctx.log);
       if (opened.ok()) {
         sinks = std::move(*opened);
+        audit.Add(sinks->audit());
       } else {
         ctx.log->warn("audit Sheet not available: {}", opened.status().ToString());
       }
@@ -211,11 +215,8 @@ StageReport RunExtractStage(StageContext& ctx) {
       c.confidence = x.confidence;
       c.review_reasons = x.reasons;
       ctx.log->info("claim {}: confidence {:.2f}, {}", c.id, x.confidence, x.decision);
-      if (sinks) {
-        Status a = sinks->RecordAudit(ctx.spool, c, x.decision == "submit" ? "ready" : "review", "",
-                                      ctx.clock.Now());
-        if (!a.ok()) ctx.log->warn("claim {}: audit row not written yet: {}", c.id, a.ToString());
-      }
+      Status a = audit.RecordProgress(c, x.decision == "submit" ? "ready" : "review", ctx.clock.Now());
+      if (!a.ok()) ctx.log->warn("claim {}: audit row not written yet: {}", c.id, a.ToString());
       if (x.decision == "submit") return Disposition::To(ClaimState::kReady);
       std::string reason;
       for (const auto& r : x.reasons) reason += (reason.empty() ? "" : "; ") + r;

@@ -1,5 +1,5 @@
 // The Gmail API mail source (see gmail.h).
-#include "ncbocr/gmail.h"
+#include "ncbocr/gmail_source.h"
 #include "ncbocr/util.h"
 
 #include <algorithm>

@@ -1,5 +1,4 @@
 // Opening the Google archive sinks from the configuration (google_archive.h).
-#include "ncbocr/archive.h"
 #include "ncbocr/google_archive.h"
 
 namespace ncbocr {
@@ -45,23 +44,6 @@ Result<std::unique_ptr<GoogleSinks>> GoogleSinks::Open(const Config& config, con
                                                       options, log);
   }
   return sinks;
-}
-
-Status GoogleSinks::RecordAudit(const Spool& spool, const Claim& c, const std::string& status,
-                                const std::string& link, TimePoint now) {
-  if (!sheets_) return Status::Ok();
-  return sheets_->Record(AuditTab(c), AuditRow(spool, c, status, link, now));
-}
-
-Status RecordAuditRow(const Config& config, const Spool& spool, const Claim& c,
-                      const std::string& status, Logger log) {
-  if (config.archive.sheets_spreadsheet_id.empty()) return Status::Ok();
-  Clock clock;
-  Config sheets_only = config;  // no Drive client for a Sheets write
-  sheets_only.archive.drive_folder_id.clear();
-  auto sinks = GoogleSinks::Open(sheets_only, spool, clock, log);
-  if (!sinks.ok()) return sinks.status();
-  return (*sinks)->RecordAudit(spool, c, status, "", clock.Now());
 }
 
 }  // namespace ncbocr

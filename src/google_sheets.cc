@@ -1,7 +1,6 @@
 // The audit log in a Google Sheet (see google_archive.h).
 #include <ctime>
 
-#include "ncbocr/archive.h"
 #include "ncbocr/google_archive.h"
 #include "ncbocr/util.h"
 
@@ -44,6 +43,10 @@ std::string AuditTab(const Claim& c) {
   char month[16];
   std::strftime(month, sizeof month, "%Y-%m", &tm);
   return month;
+}
+
+Status SheetsAuditLog::Record(const Claim& c, const std::vector<std::string>& row) {
+  return Record(AuditTab(c), row);
 }
 
 SheetsAuditLog::SheetsAuditLog(const ArchiveConfig& config, HttpClient& http, TokenSource& tokens,

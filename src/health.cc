@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <map>
 
-#include "ncbocr/ncb_http.h"
+#include "ncbocr/submit_stage.h"
 #include "ncbocr/report.h"
 #include "ncbocr/stage.h"
 #include "ncbocr/util.h"
@@ -166,7 +166,7 @@ void CheckStage(const Spool& spool, const Config& config, TimePoint now, const s
   }
 }
 
-// The submit stage's outage record (ncb_http.h) is the first-hand account:
+// The submit stage's outage record (submit_stage.h) is the first-hand account:
 // NCB is down once it has failed every call for longer than ncb.alert_after.
 void CheckOutage(const NcbOutage& o, const Config& config, TimePoint now, std::vector<HealthProblem>& out) {
   auto since = ParseIso(o.down_since);

@@ -27,42 +27,6 @@ namespace {
 
 constexpr size_t kMaxResponseBytes = 64u << 20;  // no service answers more; refuse a runaway
 
-struct UrlParts {
-  std::string scheme;     // lower case
-  std::string authority;  // without user info
-  std::string host;       // lower case, IPv6 without brackets
-  std::string path;       // from the first '/' up to '?' or '#'
-  std::string query;      // without '?'
-};
-
-// Split by libcurl's own URL parser (the URL API), so the policy below
-// judges the very host and scheme curl will connect to: two parsers that
-// disagree on a crafted URL ("https://a@b:c@d/") are how such checks get
-// bypassed.
-std::optional<UrlParts> SplitUrl(const std::string& url) {
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> h(curl_url(), curl_url_cleanup);
-  if (!h || curl_url_set(h.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
-    return std::nullopt;
-  auto get = [&](CURLUPart part) -> std::optional<std::string> {
-    char* v = nullptr;
-    if (curl_url_get(h.get(), part, &v, 0) != CURLUE_OK || v == nullptr) return std::nullopt;
-    std::string s(v);
-    curl_free(v);
-    return s;
-  };
-  UrlParts u;
-  u.scheme = AsciiLower(get(CURLUPART_SCHEME).value_or(""));
-  std::optional<std::string> host = get(CURLUPART_HOST);
-  if (u.scheme.empty() || !host || host->empty()) return std::nullopt;
-  u.authority = *host;
-  if (std::optional<std::string> port = get(CURLUPART_PORT)) u.authority += ":" + *port;
-  if (host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
-  u.host = AsciiLower(*host);
-  u.path = get(CURLUPART_PATH).value_or("");
-  if (u.path == "/" && url.find('/', url.find("://") + 3) == std::string::npos) u.path.clear();
-  u.query = get(CURLUPART_QUERY).value_or("");
-  return u;
-}
 
 void GlobalInit() {
   // curl_global_init is not thread-safe on older libcurls; do it exactly once.
@@ -257,15 +221,6 @@ Result<HttpResponse> CurlClient::Send(const HttpRequest& req) {
 
 }  // namespace
 
-bool IsLoopbackHost(const std::string& host) {
-  if (host == "localhost") return true;
-  in_addr v4{};
-  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
-  return false;
-}
-
 
 int HttpResponse::RetryAfter() const {
   auto it = headers.find("retry-after");
@@ -275,42 +230,6 @@ int HttpResponse::RetryAfter() const {
 
 std::unique_ptr<HttpClient> MakeCurlClient(const HttpOptions& options, Logger log) {
   return std::make_unique<CurlClient>(options, log ? log : NullLogger());
-}
-
-bool IsLoopbackUrl(const std::string& url) {
-  auto u = SplitUrl(url);
-  if (!u || (u->scheme != "http" && u->scheme != "https")) return false;
-  return IsLoopbackHost(u->host);
-}
-
-Status CheckUrlAllowed(const std::string& url) {
-  auto u = SplitUrl(url);
-  if (!u) return Status::Config("'" + RedactUrl(url) + "' is not a URL");
-  if (u->scheme == "https") return Status::Ok();
-  if (u->scheme == "http") {
-    if (IsLoopbackHost(u->host)) return Status::Ok();
-    return Status::Config("refusing plain http:// to " + u->host +
-                          ": data must travel over TLS to any host that is not loopback; use https://");
-  }
-  return Status::Config("'" + u->scheme + "://' URLs are not supported here; use https://");
-}
-
-std::string RedactUrl(const std::string& url) {
-  auto u = SplitUrl(url);
-  if (!u) return "(not a URL)";
-  std::string out = u->scheme + "://" + u->authority + u->path;
-  if (u->query.empty()) return out;
-  out += '?';
-  size_t start = 0;
-  while (start <= u->query.size()) {
-    size_t amp = u->query.find('&', start);
-    std::string param = u->query.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
-    if (start > 0) out += '&';
-    out += param.substr(0, param.find('=')) + (param.find('=') == std::string::npos ? "" : "=***");
-    if (amp == std::string::npos) break;
-    start = amp + 1;
-  }
-  return out;
 }
 
 std::optional<int> ParseRetryAfter(const std::string& value, std::chrono::system_clock::time_point now) {

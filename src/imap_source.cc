@@ -1,5 +1,5 @@
 // The IMAP mail source (see imap.h): libcurl over one reused connection.
-#include "ncbocr/imap.h"
+#include "ncbocr/imap_source.h"
 #include "ncbocr/http.h"
 
 #include <arpa/inet.h>

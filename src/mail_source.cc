@@ -10,7 +10,7 @@
 #include <cstring>
 #include <map>
 
-#include "ncbocr/fetch.h"
+#include "ncbocr/mail_source.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {

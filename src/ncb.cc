@@ -44,33 +44,6 @@ std::optional<double> ParseMoney(const std::string& s) {
 
 }  // namespace
 
-Result<ClaimValues> LoadClaimValues(const Spool& spool, const Claim& c) {
-  auto bytes = spool.ReadClaimFile(c, "extract.json");
-  if (!bytes.ok()) return Status::Permanent("claim " + c.id + " has no extraction result");
-  ClaimValues v;
-  try {
-    auto j = nlohmann::json::parse(*bytes);
-    for (const auto& [name, f] : j.at("fields").items()) {
-      if (!f.is_object() || !f.contains("value")) continue;
-      const auto& val = f["value"];
-      if (val.is_string()) {
-        v.fields[name] = val.get<std::string>();
-      } else if (val.is_number()) {
-        v.fields[name] = val.dump();
-      }
-    }
-    if (j.contains("confidence") && j["confidence"].is_number()) v.confidence = j["confidence"];
-  } catch (const nlohmann::json::exception& e) {
-    return Status::Permanent("claim " + c.id + ": unreadable extract.json: " + e.what());
-  }
-  v.fields["source_email_id"] = c.source.email_id;
-  // NCB has no field for a page range; the file's name is where a clerk at
-  // NCB looks for which receipt of a multi-receipt scan this claim is.
-  v.fields["source_filename"] = AttachmentLabel(c);
-  v.fields["claim_id"] = c.id;
-  return v;
-}
-
 Result<std::string> BuildNcbBody(const ClaimValues& v, const NcbConfig& config,
                                  const ExtractConfig& extract, TimePoint now) {
   nlohmann::json body = nlohmann::json::object();

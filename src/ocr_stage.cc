@@ -11,9 +11,9 @@
 #include <map>
 
 #include "ncbocr/document.h"
-#include "ncbocr/fetch.h"
+#include "ncbocr/fetch_stage.h"
 #include "ncbocr/gpu.h"
-#include "ncbocr/ocr.h"
+#include "ncbocr/ocr_stage.h"
 #include "ncbocr/ocr_batch.h"
 #include "ncbocr/util.h"
 

@@ -120,24 +120,6 @@ Result<std::string> NormalizeText(const std::string& raw) {
   return v;
 }
 
-// The values BuildNcbBody needs, read from an extract.json document (the same
-// reading LoadClaimValues does on the file).
-ClaimValues ValuesOf(const Json& extract, const Claim& c) {
-  ClaimValues v;
-  if (extract.contains("fields") && extract["fields"].is_object()) {
-    for (const auto& [name, f] : extract["fields"].items()) {
-      if (!f.is_object() || !f.contains("value")) continue;
-      if (f["value"].is_string()) v.fields[name] = f["value"].get<std::string>();
-      if (f["value"].is_number()) v.fields[name] = f["value"].dump();
-    }
-  }
-  if (extract.contains("confidence") && extract["confidence"].is_number()) v.confidence = extract["confidence"];
-  v.fields["source_email_id"] = c.source.email_id;
-  v.fields["source_filename"] = AttachmentLabel(c);
-  v.fields["claim_id"] = c.id;
-  return v;
-}
-
 Result<Claim> LoadWaiting(const Spool& spool, const std::string& id) {
   auto c = spool.Load(id);
   if (!c.ok()) return c.status();
@@ -355,7 +337,7 @@ Status ApproveClaim(const Spool& spool, const Config& config, const ReviewDecisi
     x["corrections"].push_back({{"at", at}, {"by", d.reviewer}, {"field", field}, {"old", old}, {"new", value}});
     names += (names.empty() ? "" : ", ") + field;
   }
-  auto body = BuildNcbBody(ValuesOf(x, c), config.ncb, config.extract, now);
+  auto body = BuildNcbBody(ClaimValuesOf(x, c), config.ncb, config.extract, now);
   if (!body.ok()) return Status::Permanent("cannot approve claim " + c.id + ": " + body.status().message());
   x["review"] = {{"decision", "approved"}, {"by", d.reviewer}, {"at", at}};
 

@@ -227,6 +227,14 @@ Status Spool::WriteClaimFile(const Claim& c, const std::string& name, const std:
   return AtomicWriteFile(dir / name, bytes, mode);
 }
 
+Result<ClaimValues> Spool::LoadClaimValues(const Claim& c) const {
+  auto bytes = ReadClaimFile(c, "extract.json");
+  if (!bytes.ok()) return Status::Permanent("claim " + c.id + " has no extraction result");
+  nlohmann::json j = nlohmann::json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Status::Permanent("claim " + c.id + ": unreadable extract.json");
+  return ClaimValuesOf(j, c);
+}
+
 Result<std::string> Spool::ReadClaimFile(const Claim& c, const std::string& name) const {
   if (!SafeFileName(name) && name != kManifest) return Status::Internal("unsafe file name '" + name + "'");
   return ReadFile(ClaimDir(c) / name);

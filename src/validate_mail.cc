@@ -1,7 +1,7 @@
 // validate-credentials checkers for the mail servers: IMAP (the intake,
 // fetch.source: imap) and SMTP (the alert channel, alerts.enabled).
 #include "ncbocr/http.h"
-#include "ncbocr/imap.h"
+#include "ncbocr/imap_source.h"
 #include "ncbocr/smtp.h"
 #include "ncbocr/util.h"
 #include "ncbocr/validate.h"

@@ -1,4 +1,5 @@
 #include "ncbocr/extract.h"
+#include "ncbocr/extract_stage.h"
 
 #include <doctest/doctest.h>
 

@@ -6,7 +6,7 @@
 #include <doctest/doctest.h>
 
 #include "../fuzz/fuzz_support.h"
-#include "ncbocr/gmail.h"
+#include "ncbocr/gmail_source.h"
 #include "ncbocr/google_archive.h"
 #include "ncbocr/google_auth.h"
 #include "ncbocr/http.h"

@@ -3,7 +3,7 @@
 
 #include <doctest/doctest.h>
 
-#include "ncbocr/ncb_http.h"
+#include "ncbocr/submit_stage.h"
 #include "spool_fixture.h"
 
 namespace ncbocr {

@@ -11,7 +11,7 @@
 #include <set>
 
 #include "ncb_double.h"
-#include "ncbocr/submit.h"
+#include "ncbocr/submit_stage.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {
@@ -275,59 +275,6 @@ TEST_CASE("ncb http: TLS to a private CA works only with ncb.ca_file") {
   REQUIRE(c.ok());
   CHECK(c->state == ClaimState::kSubmitted);
   CHECK(ncb.Dump()["claims"].size() == 1);
-}
-
-// An NcbClient that answers whatever the test sets.
-class ScriptedNcb : public NcbClient {
- public:
-  NcbResponse Submit(const std::string&, const std::string&) override { return next; }
-  Status Health() override { return Status::Ok(); }
-  NcbResponse next;
-};
-
-TEST_CASE("ncb http: an outage longer than ncb.alert_after alerts once, and once when it ends") {
-  ScratchDir dir;
-  auto spool = *Spool::Open(dir.path);
-  FakeClock clock;
-  ScriptedNcb inner;
-  auto t0 = clock.now;
-  {
-    NcbOutageWatch watch(inner, spool, std::chrono::seconds(900), clock, NullLogger());
-    inner.next.http_status = 0;
-    inner.next.message = "Failed to connect";
-    CHECK(watch.Note(inner.next) == OutageEvent::kStarted);
-    clock.now = t0 + std::chrono::seconds(300);
-    inner.next.http_status = 503;
-    CHECK(watch.Submit("{}", "key").http_status == 503);  // noted on the way through
-    CHECK(watch.state().failures == 2);
-  }
-  auto saved = ReadNcbOutage(spool);
-  REQUIRE(saved.has_value());
-  CHECK(saved->down_since == IsoUtc(t0));
-  CHECK(saved->last_error == "HTTP 503");
-  CHECK_FALSE(saved->alerted);
-
-  // A later run picks the outage up from the spool and alerts once it is old enough.
-  NcbOutageWatch watch(inner, spool, std::chrono::seconds(900), clock, NullLogger());
-  clock.now = t0 + std::chrono::seconds(901);
-  CHECK(watch.Note(inner.next) == OutageEvent::kAlert);
-  clock.now = t0 + std::chrono::seconds(2000);
-  CHECK(watch.Note(inner.next) == OutageEvent::kNone);  // once per outage
-  CHECK(ReadNcbOutage(spool)->alerted);
-  CHECK(ReadNcbOutage(spool)->failures == 4);
-
-  inner.next.http_status = 400;  // an answer, even a refusal, means NCB is up
-  CHECK(watch.Note(inner.next) == OutageEvent::kRecovered);
-  auto after = ReadNcbOutage(spool);
-  CHECK(after->down_since.empty());
-  CHECK(after->recovered_at == IsoUtc(clock.now));
-  CHECK(watch.Note(inner.next) == OutageEvent::kNone);
-
-  // A short blip that never crossed the threshold ends quietly.
-  inner.next.http_status = 0;
-  CHECK(watch.Note(inner.next) == OutageEvent::kStarted);
-  inner.next.http_status = 201;
-  CHECK(watch.Note(inner.next) == OutageEvent::kNone);
 }
 
 }  // namespace

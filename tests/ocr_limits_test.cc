@@ -11,7 +11,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "ncbocr/document.h"
-#include "ncbocr/ocr.h"
+#include "ncbocr/ocr_stage.h"
 #include "test_util.h"
 
 using namespace ncbocr;

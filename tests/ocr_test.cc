@@ -1,4 +1,4 @@
-#include "ncbocr/ocr.h"
+#include "ncbocr/ocr_stage.h"
 
 #include <atomic>
 #include <cstdlib>

@@ -5,7 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "mail_fixtures.h"
-#include "ncbocr/fetch.h"
+#include "ncbocr/fetch_stage.h"
 #include "ncbocr/log.h"
 #include "test_util.h"
 

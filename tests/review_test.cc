@@ -134,7 +134,7 @@ TEST_CASE("review: approve applies corrections, keeps the old values and sends t
   CHECK(line.find("phoned") == std::string::npos);
 
   // What submit will send is what the clerk approved.
-  auto v = LoadClaimValues(f.spool, after);
+  auto v = f.spool.LoadClaimValues(after);
   REQUIRE(v.ok());
   auto body = BuildNcbBody(*v, f.config.ncb, f.config.extract, Now());
   REQUIRE(body.ok());

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "ncbocr/extract.h"
+#include "ncbocr/extract_stage.h"
 #include "ncbocr/ncb.h"
 #include "ncbocr/report.h"
 #include "test_util.h"
@@ -363,7 +364,7 @@ TEST_CASE(
   // file name NCB gets says which page.
   CHECK(IdempotencyKey(first) != IdempotencyKey(second));
   CHECK(IdempotencyKey(second) == IdempotencyKey(*f.spool.Load(second.id)));
-  ClaimValues v = LoadClaimValues(f.spool, second).value();
+  ClaimValues v = f.spool.LoadClaimValues(second).value();
   CHECK(v.fields["source_filename"] == "receipt.jpg (page 2)");
 
   // Listings name the pages, however short the column.
@@ -433,7 +434,7 @@ TEST_CASE("extract stage: a long receipt over two pages is one claim of both pag
   CHECK(f.Value(got, "total_amount") == "683.00");
   CHECK(f.Value(got, "service_date") == "2026-11-20");
   CHECK(IdempotencyKey(got) == "ncbocr-" + got.attachment->sha256.substr(0, 40));
-  CHECK(LoadClaimValues(f.spool, got).value().fields["source_filename"] == "receipt.jpg");
+  CHECK(f.spool.LoadClaimValues(got).value().fields["source_filename"] == "receipt.jpg");
 }
 
 TEST_CASE(

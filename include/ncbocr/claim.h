@@ -8,6 +8,7 @@
 #ifndef NCBOCR_CLAIM_H_
 #define NCBOCR_CLAIM_H_
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -128,6 +129,23 @@ std::string AttachmentLabel(const Claim& c, size_t width);
 
 // A fresh claim id: "YYYYMMDD-HHMMSS-xxxxxxxx" (UTC time + 32 random bits).
 std::string NewClaimId();
+
+// The day folder of a claim, "YYYY/MM/DD" (local date it was fetched): the
+// same for the local archive and Google Drive.
+std::string ClaimDay(const Claim& c);
+
+// The claim-side values an NCB request and the audit row are built from:
+// extracted field values (strings; a number is written as JSON writes it)
+// plus provenance (source_email_id, source_filename, claim_id).
+struct ClaimValues {
+  std::map<std::string, std::string> fields;  // service_date, total_amount, ...
+  double confidence = 0;
+};
+
+// The values of claim c from its extract.json document. Never fails: fields
+// that are not objects with a string or number "value" are skipped, and a
+// document without "fields" gives the provenance alone.
+ClaimValues ClaimValuesOf(const nlohmann::json& extract, const Claim& c);
 
 }  // namespace ncbocr
 

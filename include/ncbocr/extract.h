@@ -34,7 +34,6 @@
 #include "ncbocr/email.h"
 #include "ncbocr/ocr.h"
 #include "ncbocr/parse.h"
-#include "ncbocr/stage.h"
 #include "ncbocr/status.h"
 
 namespace ncbocr {
@@ -125,10 +124,6 @@ Extraction ExtractClaim(const OcrDocument& doc, const std::optional<EmailInfo>& 
 // Deterministic value in [0, 1) from a claim id: the review sample takes
 // claims whose value is below review_sample_rate.
 double SampleValue(const std::string& claim_id);
-
-// Spool stage: ocred -> ready (submit) or review, writing extract.json and
-// setting the claim's confidence and review reasons.
-StageReport RunExtractStage(StageContext& ctx);
 
 }  // namespace ncbocr
 

@@ -30,13 +30,13 @@
 #include <string>
 #include <vector>
 
-#include "ncbocr/archive.h"  // ClaimDay
+#include "ncbocr/audit.h"
 #include "ncbocr/claim.h"
+#include "ncbocr/clock.h"
 #include "ncbocr/config.h"
 #include "ncbocr/google_auth.h"
 #include "ncbocr/http.h"
 #include "ncbocr/spool.h"
-#include "ncbocr/stage.h"
 
 namespace ncbocr {
 
@@ -75,13 +75,16 @@ class DriveArchive {
   Logger log_;
 };
 
-class SheetsAuditLog {
+class SheetsAuditLog : public AuditSink {
  public:
   SheetsAuditLog(const ArchiveConfig& config, HttpClient& http, TokenSource& tokens,
                  HttpOptions options, Logger log);
   // Writes row (AuditColumns order, claim id in column B) into tab: updates
   // the claim's row if there is one, else appends it.
   Status Record(const std::string& tab, const std::vector<std::string>& row);
+  // AuditSink: the claim's row in its month's tab (AuditTab).
+  Status Record(const Claim& c, const std::vector<std::string>& row) override;
+  bool ReplacesRows() const override { return true; }
   // Makes sure the tab exists and has the header row.
   Status EnsureTab(const std::string& tab);
   // The 1-based row holding claim_id in column B, 0 if none.
@@ -115,9 +118,8 @@ class GoogleSinks {
                                                    const Clock& clock, Logger log);
   DriveArchive* drive() { return drive_.get(); }
   SheetsAuditLog* sheets() { return sheets_.get(); }
-  // Records the claim's audit row in the Sheet (no-op without one).
-  Status RecordAudit(const Spool& spool, const Claim& c, const std::string& status,
-                     const std::string& link, TimePoint now);
+  // The Sheet as an audit sink; null when no Sheet is configured.
+  AuditSink* audit() { return sheets_.get(); }
 
  private:
   GoogleSinks() = default;
@@ -130,14 +132,6 @@ class GoogleSinks {
 
 // True when archive.drive_folder_id or archive.sheets_spreadsheet_id is set.
 bool GoogleArchiveConfigured(const ArchiveConfig& config);
-
-// For stages other than archive (extract: "ready" / "review"; exceptions:
-// "approved" / "rejected"): writes or updates the claim's row in the Sheet,
-// so the Sheet is the record of a claim while NCB is down. Ok and does
-// nothing when no Sheet is configured. Opens its own client: a stage with
-// many claims should open GoogleSinks once and call RecordAudit instead.
-Status RecordAuditRow(const Config& config, const Spool& spool, const Claim& c,
-                      const std::string& status, Logger log);
 
 }  // namespace ncbocr
 

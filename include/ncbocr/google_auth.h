@@ -31,10 +31,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ncbocr/clock.h"
 #include "ncbocr/config.h"
 #include "ncbocr/http.h"
 #include "ncbocr/log.h"
-#include "ncbocr/stage.h"
 #include "ncbocr/status.h"
 
 namespace ncbocr {

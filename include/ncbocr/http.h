@@ -19,6 +19,7 @@
 
 #include "ncbocr/log.h"
 #include "ncbocr/status.h"
+#include "ncbocr/url.h"
 
 namespace ncbocr {
 
@@ -81,19 +82,6 @@ std::unique_ptr<HttpClient> MakeCurlClient(const HttpOptions& options, Logger lo
 // Only for idempotent requests (or ones carrying an Idempotency-Key).
 Result<HttpResponse> SendWithRetry(HttpClient& client, const HttpRequest& req,
                                    const HttpOptions& options, Logger log);
-
-// True for a host name that is localhost, an address in 127.0.0.0/8, or ::1
-// (by parsing, so "127.evil.example" is not loopback).
-bool IsLoopbackHost(const std::string& host);
-
-// True for http(s) URLs whose host is localhost, 127.0.0.0/8 or ::1.
-bool IsLoopbackUrl(const std::string& url);
-// kConfig unless url is https://, or http:// to a loopback host.
-Status CheckUrlAllowed(const std::string& url);
-
-// The URL as it may appear in a log: no user:password, query values replaced
-// by "***" (API keys and tokens travel there), no fragment.
-std::string RedactUrl(const std::string& url);
 
 // A Retry-After value (delay-seconds or an HTTP-date) as seconds from now;
 // a date in the past gives 0, garbage gives nullopt.

@@ -18,21 +18,10 @@
 #include "ncbocr/claim.h"
 #include "ncbocr/config.h"
 #include "ncbocr/log.h"
-#include "ncbocr/spool.h"
+#include "ncbocr/clock.h"
 #include "ncbocr/status.h"
 
 namespace ncbocr {
-
-// The claim-side values a request is built from: extracted fields (value
-// strings; "" when absent) plus provenance.
-struct ClaimValues {
-  std::map<std::string, std::string> fields;  // service_date, total_amount, ...
-  double confidence = 0;
-};
-
-// Reads the values of a claim: extract.json's field values, with provenance
-// from the manifest. kPermanent if extract.json is missing or unreadable.
-Result<ClaimValues> LoadClaimValues(const Spool& spool, const Claim& c);
 
 // Builds the request body. kPermanent naming the NCB field when a required one
 // (Event date, Claim Amount > 0, Policy Number; Invoice Number unless allowed

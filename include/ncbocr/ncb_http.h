@@ -8,11 +8,8 @@
 // empty reply (the answer was lost, maybe after NCB committed): that is
 // retried once at once with the same key, which NCB turns into a replay.
 //
-// NcbOutageWatch wraps any NcbClient and records in the spool
-// (stages/ncb-outage.json) when NCB first failed to answer. When the outage
-// outlasts ncb.alert_after it logs one error line (a system alert) and, when
-// NCB answers again, one line saying so. Alert senders hook in through
-// OutageEvent (returned by Note) or by reading ReadNcbOutage.
+// Noticing that NCB stays down is the submit stage's business
+// (submit_stage.h: NcbOutageWatch), so this client knows nothing of the spool.
 #ifndef NCBOCR_NCB_HTTP_H_
 #define NCBOCR_NCB_HTTP_H_
 
@@ -24,8 +21,6 @@
 #include "ncbocr/http.h"
 #include "ncbocr/log.h"
 #include "ncbocr/ncb.h"
-#include "ncbocr/spool.h"
-#include "ncbocr/stage.h"
 
 namespace ncbocr {
 
@@ -58,46 +53,6 @@ class NcbHttpClient : public NcbClient {
 // The HTTP client for config (https://, or http:// to loopback), with the
 // key loaded and the CA file and timeouts applied.
 Result<std::unique_ptr<NcbClient>> MakeNcbHttpClient(const NcbConfig& config, Logger log);
-
-// --- outage tracking ---
-
-struct NcbOutage {
-  std::string down_since;       // ISO 8601 UTC; "" when NCB is up
-  std::string last_failure_at;
-  int failures = 0;             // failed calls since down_since
-  bool alerted = false;         // the alert line for this outage was logged
-  std::string last_error;       // "HTTP 503" or the transport error (no personal data)
-  std::string recovered_at;     // when the last outage ended
-};
-
-enum class OutageEvent { kNone, kStarted, kAlert, kRecovered };
-
-// True when r means NCB did not handle the call: no answer, or a 5xx.
-bool IsNcbDown(const NcbResponse& r);
-
-// The recorded state; nullopt if none was ever written.
-std::optional<NcbOutage> ReadNcbOutage(const Spool& spool);
-
-class NcbOutageWatch : public NcbClient {
- public:
-  NcbOutageWatch(NcbClient& inner, const Spool& spool, std::chrono::seconds alert_after, const Clock& clock,
-                 Logger log);
-  NcbResponse Submit(const std::string& body, const std::string& idempotency_key) override;
-  Status Health() override { return inner_.Health(); }
-  // Records one call's outcome; returns what changed. Public for tests and
-  // for callers that talk to NCB some other way.
-  OutageEvent Note(const NcbResponse& r);
-  const NcbOutage& state() const { return state_; }
-
- private:
-  void Save();
-  NcbClient& inner_;
-  const Spool& spool_;
-  std::chrono::seconds alert_after_;
-  const Clock& clock_;
-  Logger log_;
-  NcbOutage state_;
-};
 
 }  // namespace ncbocr
 

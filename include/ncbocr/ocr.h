@@ -28,10 +28,8 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
-#include "ncbocr/claim.h"
 #include "ncbocr/config.h"
 #include "ncbocr/preprocess.h"
-#include "ncbocr/stage.h"
 #include "ncbocr/status.h"
 
 namespace ncbocr {
@@ -178,14 +176,6 @@ class OcrPool {
 // OCRs many files on the pool, results in input order.
 std::vector<Result<OcrDocument>> OcrFiles(OcrPool& pool, const std::vector<std::filesystem::path>& files,
                                           const OcrConfig& config, const PreprocessOptions& options);
-
-// Spool stage: fetched -> ocred, writing ocr.json into each claim directory.
-// A claim without attachment or with an unreadable file goes to failed with a
-// reason naming the email id and the attachment. factory makes the engines
-// (tests pass a fake).
-StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory);
-// The same with Tesseract engines from ctx.config.ocr.
-StageReport RunOcrStage(StageContext& ctx);
 
 }  // namespace ncbocr
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "ncbocr/clock.h"
 #include "ncbocr/config.h"
-#include "ncbocr/spool.h"
 #include "ncbocr/status.h"
 
 namespace ncbocr {

@@ -28,12 +28,12 @@
 #include <vector>
 
 #include "ncbocr/claim.h"
+#include "ncbocr/clock.h"
 #include "ncbocr/status.h"
 
 namespace ncbocr {
 
 namespace fs = std::filesystem;
-using TimePoint = std::chrono::system_clock::time_point;
 
 // A held flock on a stage lock file; released when destroyed.
 class StageLock {
@@ -100,6 +100,9 @@ class Spool {
   Status WriteClaimFile(const Claim& c, const std::string& name,
                         const std::string& bytes, unsigned mode = 0600) const;
   Result<std::string> ReadClaimFile(const Claim& c, const std::string& name) const;
+  // The values of a claim (ClaimValuesOf its extract.json). kPermanent if
+  // extract.json is missing or is not JSON.
+  Result<ClaimValues> LoadClaimValues(const Claim& c) const;
   bool HasClaimFile(const Claim& c, const std::string& name) const;
   // Rewrites the manifest in place without a state change.
   Status SaveManifest(const Claim& c) const;

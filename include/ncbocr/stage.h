@@ -26,19 +26,13 @@
 #include <string>
 
 #include "ncbocr/claim.h"
+#include "ncbocr/clock.h"
 #include "ncbocr/config.h"
 #include "ncbocr/log.h"
 #include "ncbocr/spool.h"
 #include "ncbocr/status.h"
 
 namespace ncbocr {
-
-// Wall clock behind an interface so tests can fix the time.
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual TimePoint Now() const { return std::chrono::system_clock::now(); }
-};
 
 // A random id for one run of a stage.
 std::string NewStageRunId();

@@ -20,8 +20,8 @@
 // the system CAs (as ncb.ca_file is). Proxy environment variables are left
 // to libcurl. The password comes from a 0600 file. Mail
 // content and addresses are never logged; errors name UIDs only.
-#ifndef NCBOCR_IMAP_H_
-#define NCBOCR_IMAP_H_
+#ifndef NCBOCR_IMAP_SOURCE_H_
+#define NCBOCR_IMAP_SOURCE_H_
 
 #include <memory>
 #include <optional>
@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "ncbocr/config.h"
-#include "ncbocr/fetch.h"
+#include "ncbocr/mail_source.h"
 #include "ncbocr/log.h"
 #include "ncbocr/status.h"
 
@@ -76,4 +76,4 @@ Result<unsigned long long> ProbeImap(const Config& config, Logger log);
 
 }  // namespace ncbocr
 
-#endif  // NCBOCR_IMAP_H_
+#endif  // NCBOCR_IMAP_SOURCE_H_

@@ -1,6 +1,6 @@
 // Unit tests of the IMAP source's URL checks and response parsing (imap.h).
 // The source against a real server is tests/cli/imap.sh (Dovecot).
-#include "ncbocr/imap.h"
+#include "ncbocr/imap_source.h"
 
 #include <doctest/doctest.h>
 

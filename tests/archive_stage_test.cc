@@ -1,21 +1,15 @@
-#include "ncbocr/archive.h"
+#include "ncbocr/archive_stage.h"
+
+#include <algorithm>
 
 #include <doctest/doctest.h>
 
+#include "ncbocr/audit.h"
 #include "test_util.h"
 
 using namespace ncbocr;
 using ncbocr::testing::PutClaim;
 using ncbocr::testing::TempDir;
-
-TEST_CASE("archive: CSV fields are quoted and never become formulas") {
-  CHECK(CsvField("plain") == "plain");
-  CHECK(CsvField("a,b") == "\"a,b\"");
-  CHECK(CsvField("say \"hi\"") == "\"say \"\"hi\"\"\"");
-  CHECK(CsvField("=HYPERLINK(1)") == "'=HYPERLINK(1)");
-  CHECK(CsvField("+60123") == "'+60123");
-  CHECK(CsvField("00123") == "00123");
-}
 
 TEST_CASE("archive: a claim is filed once under claims/YYYY/MM/DD and logged once") {
   TempDir t;

@@ -1,5 +1,5 @@
 // Tests of fetch.h on a real temporary spool and real inbox directories.
-#include "ncbocr/fetch.h"
+#include "ncbocr/fetch_stage.h"
 
 #include <doctest/doctest.h>
 #include <spdlog/sinks/ostream_sink.h>

@@ -9,8 +9,8 @@
 // Drive link. Any of the four may be configured alone. Every write is
 // idempotent: a redo after a crash finds the file and the row already there
 // and adds neither.
-#ifndef NCBOCR_ARCHIVE_H_
-#define NCBOCR_ARCHIVE_H_
+#ifndef NCBOCR_ARCHIVE_STAGE_H_
+#define NCBOCR_ARCHIVE_STAGE_H_
 
 #include <string>
 #include <vector>
@@ -18,25 +18,6 @@
 #include "ncbocr/stage.h"
 
 namespace ncbocr {
-
-// Column names of the audit log, in order.
-const std::vector<std::string>& AuditColumns();
-
-// The audit row of a claim (values in AuditColumns order).
-std::vector<std::string> AuditRow(const Spool& spool, const Claim& c, const std::string& status,
-                                  const std::string& archived_link, TimePoint now);
-
-// One CSV field: quoted when needed; a leading = + - @ is neutralised so a
-// spreadsheet never evaluates a cell as a formula.
-std::string CsvField(const std::string& v);
-
-// Appends row to the CSV at path (header first if new) unless a row for the
-// same claim id (column 2) is already there.
-Status AppendAuditCsv(const std::string& path, const std::vector<std::string>& row);
-
-// The day folder of a claim, "YYYY/MM/DD" (local date it was fetched): the
-// same for the local archive and Google Drive.
-std::string ClaimDay(const Claim& c);
 
 // archive.dir/claims/YYYY/MM/DD/<email id>_<file name> for claim c.
 std::string ArchivePath(const ArchiveConfig& config, const Claim& c);
@@ -52,4 +33,4 @@ StageReport RunArchiveStage(StageContext& ctx);
 
 }  // namespace ncbocr
 
-#endif  // NCBOCR_ARCHIVE_H_
+#endif  // NCBOCR_ARCHIVE_STAGE_H_

@@ -1,12 +1,12 @@
 // The fetch stage (see fetch.h): messages in, claims committed into the spool.
-#include "ncbocr/fetch.h"
+#include "ncbocr/fetch_stage.h"
 
 #include <filesystem>
 
 #include "ncbocr/attachment.h"
 #include "ncbocr/claim.h"
-#include "ncbocr/gmail.h"
-#include "ncbocr/imap.h"
+#include "ncbocr/gmail_source.h"
+#include "ncbocr/imap_source.h"
 #include "ncbocr/mime.h"
 #include "ncbocr/util.h"
 

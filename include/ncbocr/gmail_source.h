@@ -15,8 +15,8 @@
 // second claim. 429 and 5xx answers are retried with backoff (GoogleSend);
 // a refresh token Google refuses is kCredentials, and fetch then exits 77
 // with every message still in the mailbox.
-#ifndef NCBOCR_GMAIL_H_
-#define NCBOCR_GMAIL_H_
+#ifndef NCBOCR_GMAIL_SOURCE_H_
+#define NCBOCR_GMAIL_SOURCE_H_
 
 #include <memory>
 #include <optional>
@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "ncbocr/config.h"
-#include "ncbocr/fetch.h"
+#include "ncbocr/mail_source.h"
 #include "ncbocr/google_auth.h"
 #include "ncbocr/http.h"
 
@@ -65,4 +65,4 @@ Result<std::unique_ptr<MailSource>> MakeGmailSource(const Config& config, const 
 
 }  // namespace ncbocr
 
-#endif  // NCBOCR_GMAIL_H_
+#endif  // NCBOCR_GMAIL_SOURCE_H_
