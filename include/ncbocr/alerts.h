@@ -39,7 +39,8 @@ struct AlertCondition {
 };
 
 // Evaluates every system condition from the spool (journal, stage records,
-// queues, free disk space) and the configuration.
+// queues, free disk space) and the configuration. Never fails: what cannot
+// be read (a missing stage record) counts as "never ran".
 std::vector<AlertCondition> EvaluateConditions(const Config& config, const Spool& spool, TimePoint now);
 
 struct AlertCheckReport {
@@ -52,16 +53,21 @@ struct AlertCheckReport {
 
 // Sends what changed since the last check: one message per condition that
 // started or cleared, one batched message for claims newly waiting for a
-// person. The first failed send stops the check with its status; what was
-// sent before it is recorded.
+// person. Errors: the first failed send stops the check with the sender's
+// status (kUnavailable, kCredentials, kConfig: see smtp.h); what was sent
+// before it is recorded. kIo when the alerts lock or alerts/state.json
+// cannot be taken or written (a message may then be sent again next check:
+// an alert twice rather than never). Another check holding the lock: ok
+// with skipped_locked, nothing sent.
 Result<AlertCheckReport> CheckAlerts(const Config& config, const Spool& spool, MailSender& sender,
                                      TimePoint now, Logger log);
 
-// The daily summary over the 24 hours before now.
+// The daily summary over the 24 hours before now. Never fails.
 MailMessage DailySummary(const Spool& spool, TimePoint now);
+// Sends it. Errors: the sender's (smtp.h).
 Status SendDailySummary(const Config& config, const Spool& spool, MailSender& sender, TimePoint now);
 
-// A message that proves the SMTP settings work.
+// A message that proves the SMTP settings work. Errors as SendDailySummary.
 Status SendTestAlert(const Config& config, MailSender& sender, TimePoint now);
 
 }  // namespace ncbocr

@@ -102,6 +102,11 @@ struct ExtractOptions {
   bool check_service_age = true;
 };
 
+// Errors: none. Extraction is a pure function of its inputs and never fails:
+// what cannot be read is an absent field, a lowered confidence and a reason
+// a clerk can act on (Extraction::reasons), never an error or an exception.
+// Time is linear in the size of the text.
+
 // Reads the receipt fields from OCR output. today bounds plausible dates.
 ReceiptFields ExtractReceipt(const OcrDocument& doc, const Date& today);
 

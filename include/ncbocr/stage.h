@@ -85,6 +85,12 @@ using ClaimHandler = std::function<Disposition(Claim&)>;
 // max_attempts goes to failed instead of being deferred or worked on again.
 // A disposition that leaves the claim where it is (and a stop) closes the
 // attempt without counting it.
+// Errors (StageReport::status): a handler's Disposition::stop, as given
+// (the loop ends there; that claim and the rest stay queued); kIo when any
+// claim's manifest could not be read or a claim could not be moved (the
+// other claims were handled; outcomes "manifest-unreadable"/"move-failed"
+// count them). A handler's exception never escapes: that claim is parked in
+// failed with "internal error: ...".
 StageReport ForEachClaim(StageContext& ctx, ClaimState input, int max_attempts,
                          const ClaimHandler& handler);
 
@@ -96,11 +102,13 @@ StageReport ForEachClaim(StageContext& ctx, ClaimState input, int max_attempts,
 // An attempt this run already began: true, nothing written. For stages that
 // work on several claims before ForEachClaim hands them over (ocr).
 // REQUIRES: c was loaded from the spool and is in the stage's input queue.
+// Errors: kIo when the manifest cannot be written (no work may start then).
 Result<bool> BeginAttempt(const StageContext& ctx, Claim& c, int max_attempts);
 
 // Closes the attempt this run began on c without counting it (the work was
 // done and its result waits to be committed, or nothing was done). A no-op
-// for an attempt begun by another run.
+// for an attempt begun by another run. Errors: kIo when the manifest cannot
+// be written (the attempt then counts as interrupted on the next run).
 Status EndAttempt(const StageContext& ctx, Claim& c);
 
 // True if c carries an attempt begun by a run other than ctx's: that run died
@@ -114,7 +122,12 @@ bool HasInterruptedAttempt(const StageContext& ctx, const Claim& c);
 std::string GaveUpReason(const std::string& stage, const Claim& c);
 bool IsGaveUpInterrupted(const std::string& reason);
 
-// Runs body under the stage lock and records the run.
+// Runs body under the stage lock and records the run (stages/<name>.json,
+// and the metrics file when metrics are on). Another run holding the lock:
+// ok with skipped_locked, body not run. Errors: the lock file's error when
+// the lock cannot be taken (kIo);
+// body's status; kInternal "stage aborted: ..." when body throws. Failing
+// to record the run or the metrics only logs a warning.
 StageReport RunStage(StageContext& ctx, const std::function<StageReport()>& body);
 
 // Backoff for attempt n (1-based): base * 2^(n-1), capped, with +-20% jitter.
