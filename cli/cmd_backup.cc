@@ -1,5 +1,5 @@
 // ncbocr backup: the spool and the configuration in one 0600 tar.gz, or
-// --verify an archive (see man/ncbocr-backup.1; logic in src/backup.cc).
+// --verify an archive (see man/ncbocr-backup.1; logic in src/ops/backup.cc).
 #include <cstdio>
 #include <memory>
 

@@ -1,5 +1,5 @@
 // ncbocr exceptions: the clerk's queue -- list, show, approve, reject
-// (see man/ncbocr-exceptions.1; the logic is in src/review.cc).
+// (see man/ncbocr-exceptions.1; the logic is in src/ops/review.cc).
 #include <cstdio>
 #include <memory>
 

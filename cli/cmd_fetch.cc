@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "ncbocr/metrics.h"
 #include "ncbocr/fetch_stage.h"
 
 namespace ncbocr::cli {
@@ -28,6 +29,7 @@ void RegisterFetch(CLI::App& app, AppState& st) {
       if (!opts->path.empty()) env->config.fetch.path = opts->path;
       StageContext ctx{env->config, env->spool, MakeLogger(env->config.log, "fetch"), env->clock,
                        "fetch"};
+      ctx.after_run = WriteMetricsAfterRun;
       StageReport r = RunFetchStage(ctx);
       if (!r.status.ok() && r.claims == 0) return Fail(r.status);
       if (!st.opts.quiet && !r.skipped_locked) {

@@ -1,5 +1,5 @@
 // ncbocr restore: fill an empty spool from a backup archive (see
-// man/ncbocr-restore.1; logic in src/restore.cc).
+// man/ncbocr-restore.1; logic in src/ops/restore.cc).
 #include <cstdio>
 #include <memory>
 

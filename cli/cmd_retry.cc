@@ -1,5 +1,5 @@
 // ncbocr retry: send failed or deferred claims back to their stage now
-// (see man/ncbocr-retry.1; the logic is in src/retry.cc).
+// (see man/ncbocr-retry.1; the logic is in src/spool/retry.cc).
 #include <cstdio>
 #include <memory>
 

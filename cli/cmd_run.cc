@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "ncbocr/metrics.h"
 #include "ncbocr/archive_stage.h"
 #include "ncbocr/extract.h"
 #include "ncbocr/extract_stage.h"
@@ -32,6 +33,7 @@ int OnePass(Env* env) {
   int first_failure = kExitOk;
   for (const auto& [name, fn] : stages) {
     StageContext ctx{env->config, env->spool, MakeLogger(env->config.log, name), env->clock, name};
+    ctx.after_run = WriteMetricsAfterRun;
     // A failing stage does not stop the pass: later stages still move the
     // claims that are already queued for them.
     StageReport report;

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "ncbocr/metrics.h"
 #include "ncbocr/stderr_capture.h"
 
 namespace ncbocr::cli {
@@ -80,6 +81,7 @@ int RunStageCommand(const GlobalOptions& opts, const std::string& stage,
   auto env = OpenEnv(opts);
   if (!env.ok()) return Fail(env.status());
   StageContext ctx{env->config, env->spool, MakeLogger(env->config.log, stage), env->clock, stage};
+  ctx.after_run = WriteMetricsAfterRun;
   StageReport report;
   {
     StderrToLog library_messages(ctx.log, LogLeavesStderr(env->config.log));

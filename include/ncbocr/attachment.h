@@ -17,29 +17,10 @@
 #include <string_view>
 
 #include "ncbocr/config.h"
+#include "ncbocr/file_kind.h"
 #include "ncbocr/mime.h"
 
 namespace ncbocr {
-
-enum class FileKind { kUnknown, kJpeg, kPng, kTiff, kPdf };
-
-// The kind the bytes are, by their magic numbers.
-FileKind SniffFileKind(std::string_view bytes);
-// "image/jpeg", "image/png", "image/tiff", "application/pdf", "application/octet-stream".
-const char* MimeTypeFor(FileKind kind);
-// "jpg", "png", "tif", "pdf", "bin".
-const char* ExtensionFor(FileKind kind);
-inline bool IsImage(FileKind k) {
-  return k == FileKind::kJpeg || k == FileKind::kPng || k == FileKind::kTiff;
-}
-
-struct ImageSize {
-  int width = 0;
-  int height = 0;
-};
-// Width and height from the image header (JPEG SOFn, PNG IHDR, TIFF first
-// IFD) without decoding pixels; nullopt if the header cannot be read.
-std::optional<ImageSize> ReadImageSize(std::string_view bytes, FileKind kind);
 
 // A safe file name: the base name only (after either slash), no control,
 // bidi or zero-width characters, no leading dots or "..", no characters

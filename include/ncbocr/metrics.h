@@ -15,6 +15,9 @@
 //     are seen; that file also keeps the histograms from shrinking when old
 //     claims leave the spool.
 // No label or value carries personal data: only stage, state and outcome names.
+// The text format is written here, not by a client library: Debian 12 packages
+// no C++ Prometheus client, and the format is a few line shapes
+// (# HELP, # TYPE, name{labels} value) we write and test directly.
 #ifndef NCBOCR_METRICS_H_
 #define NCBOCR_METRICS_H_
 
@@ -22,6 +25,7 @@
 
 #include "ncbocr/config.h"
 #include "ncbocr/spool.h"
+#include "ncbocr/stage.h"
 #include "ncbocr/status.h"
 
 namespace ncbocr {
@@ -40,6 +44,11 @@ std::string MetricsFilePath(const MetricsConfig& config);
 // holds it, that process is writing the same numbers and this returns ok
 // without writing. kIo if the directory is missing or not writable.
 Status WriteMetricsFile(const MetricsConfig& config, const Spool& spool, TimePoint now);
+
+// For StageContext::after_run: when metrics are enabled, rewrites the file
+// after every stage run, so the dashboards lag the pipeline by one run at
+// most. A write that fails logs a warning to ctx.log and changes nothing else.
+void WriteMetricsAfterRun(const StageContext& ctx);
 
 }  // namespace ncbocr
 

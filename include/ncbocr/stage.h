@@ -45,6 +45,10 @@ struct StageContext {
   std::string stage;  // "fetch", "ocr", ...
   // This run, as recorded in the attempts it begins (OpenAttempt::run).
   std::string run = NewStageRunId();
+  // Called by RunStage after it recorded a run that did work (not one that
+  // found the lock held): the command line writes the metrics file here
+  // (metrics.h), which lives above the spool. May be empty.
+  std::function<void(const StageContext&)> after_run;
 };
 
 // What a handler decided for one claim.

@@ -60,7 +60,9 @@ std::string ReplaceControlChars(std::string s, char with);
 std::string JsonString(const nlohmann::json& j, const char* key);
 
 // base * 2^(attempt-1), at most cap (attempt < 1 counts as 1): the delay
-// before retry number `attempt`, before the caller's jitter.
+// before retry number `attempt`, before the caller's jitter. Written here:
+// it is one line of arithmetic, and the HTTP retry and the spool's deferral
+// differ in their jitter and units, which a library would not know.
 double DoublingDelay(int attempt, double base, double cap);
 
 }  // namespace ncbocr

@@ -11,7 +11,7 @@
 // Adding a service (Gmail, Drive, Sheets, IMAP, SMTP): write
 //   std::vector<CheckResult> CheckGmail(const Config&, const CheckOptions&);
 // in its own src/ file, declare it below next to CheckNcb, and add one line
-// to BuiltinCheckers() in src/validate.cc. The helpers below (CheckSecret,
+// to BuiltinCheckers() in src/ops/validate.cc. The helpers below (CheckSecret,
 // CheckPass, CheckFail) keep the wording and exit codes consistent.
 #ifndef NCBOCR_VALIDATE_H_
 #define NCBOCR_VALIDATE_H_

@@ -3,7 +3,7 @@
 # (groff -man -ww -z) and lints clean under mandoc (-Tlint -W warning: the
 # other common man reader, which also checks the .TH date); every subcommand `ncbocr --help` lists has its page and
 # is listed in ncbocr(1); ncbocr(1) documents every exit code and every
-# environment variable of src/config.cc, and ncbocr.yaml(5) every key of its
+# environment variable of src/base/config.cc, and ncbocr.yaml(5) every key of its
 # schema. Skips (125) without groff.
 set -euo pipefail
 : "${NCBOCR:?path to the ncbocr binary}" "${SOURCE_DIR:?source tree}"
@@ -40,15 +40,15 @@ for code in 0 64 65 69 70 74 75 77 78; do
   grep -q "^\.B $code\$" "$man/ncbocr.1" || err "ncbocr.1 EXIT STATUS lacks $code"
 done
 
-# The environment variables and configuration keys of src/config.cc.
-envs=$(sed -n '/EnvNames()/,/^}/p' "$SOURCE_DIR/src/config.cc" | grep -oE '\{"[A-Z_0-9]+", "' | grep -oE '[A-Z_0-9]+')
-[ -n "$envs" ] || err "found no environment variables in src/config.cc"
+# The environment variables and configuration keys of src/base/config.cc.
+envs=$(sed -n '/EnvNames()/,/^}/p' "$SOURCE_DIR/src/base/config.cc" | grep -oE '\{"[A-Z_0-9]+", "' | grep -oE '[A-Z_0-9]+')
+[ -n "$envs" ] || err "found no environment variables in src/base/config.cc"
 for e in $envs NCBOCR_CONFIG; do
   grep -q "^\.B $e\$" "$man/ncbocr.1" || err "ncbocr.1 ENVIRONMENT lacks $e"
   [ "$e" = NCBOCR_CONFIG ] || grep -q "\\\\fB$e\\\\fR" "$man/ncbocr.yaml.5" || err "ncbocr.yaml.5 does not name $e"
 done
-keys=$(sed -n '/Schema()/,/^}/p' "$SOURCE_DIR/src/config.cc" | grep -oE '^\s*\{"[a-z_.]+", \{Kind' | grep -oE '"[a-z_.]+"' | tr -d '"')
-[ -n "$keys" ] || err "found no configuration keys in src/config.cc"
+keys=$(sed -n '/Schema()/,/^}/p' "$SOURCE_DIR/src/base/config.cc" | grep -oE '^\s*\{"[a-z_.]+", \{Kind' | grep -oE '"[a-z_.]+"' | tr -d '"')
+[ -n "$keys" ] || err "found no configuration keys in src/base/config.cc"
 for k in $keys; do
   grep -q "^\.B $k\$" "$man/ncbocr.yaml.5" || err "ncbocr.yaml.5 does not document key $k"
 done

@@ -14,7 +14,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "backup_internal.h"
+#include "ops/backup_internal.h"
 #include "ncbocr/util.h"
 #include "ncbocr/version.h"
 

@@ -9,7 +9,7 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "gpu_internal.h"
+#include "ocr/gpu_internal.h"
 
 namespace ncbocr {
 

@@ -193,6 +193,7 @@ TEST_CASE("metrics: every stage run rewrites the file when metrics are enabled")
   Spool spool = *Spool::Open(t.path() / "spool");
   Clock clock;
   StageContext ctx{config, spool, NullLogger(), clock, "archive"};
+  ctx.after_run = WriteMetricsAfterRun;
   RunStage(ctx, [] {
     StageReport r;
     r.claims = 3;

@@ -5,7 +5,7 @@
 #include <ctime>
 #include <thread>
 
-#include "backup_internal.h"
+#include "ops/backup_internal.h"
 #include "ncbocr/report.h"
 
 namespace ncbocr::backup_internal {

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <set>
 
-#include "backup_internal.h"
+#include "ops/backup_internal.h"
 #include "ncbocr/backup.h"
 #include "ncbocr/util.h"
 

@@ -20,7 +20,7 @@
 #include <poppler/cpp/poppler-page-renderer.h>
 #include <poppler/cpp/poppler-page.h>
 
-#include "ncbocr/attachment.h"
+#include "ncbocr/file_kind.h"
 
 namespace ncbocr {
 

@@ -11,7 +11,7 @@
 #include <mutex>
 #include <sstream>
 
-#include "curl_tls.h"
+#include "net/curl_tls.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {

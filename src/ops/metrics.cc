@@ -340,4 +340,10 @@ Status WriteMetricsFile(const MetricsConfig& config, const Spool& spool, TimePoi
   return AtomicWriteFile(MetricsFilePath(config), RenderMetrics(spool, now, true), 0644);
 }
 
+void WriteMetricsAfterRun(const StageContext& ctx) {
+  if (!ctx.config.metrics.enabled) return;
+  Status m = WriteMetricsFile(ctx.config.metrics, ctx.spool, ctx.clock.Now());
+  if (!m.ok()) ctx.log->warn("cannot write metrics: {}", m.ToString());
+}
+
 }  // namespace ncbocr

@@ -8,7 +8,7 @@
 
 #include <fstream>
 
-#include "../src/backup_internal.h"
+#include "ops/backup_internal.h"
 #include "ncbocr/report.h"
 #include "spool_fixture.h"
 

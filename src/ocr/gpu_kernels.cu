@@ -9,7 +9,7 @@
 
 #include <cstdio>
 
-#include "gpu_internal.h"
+#include "ocr/gpu_internal.h"
 
 namespace ncbocr::gpu {
 

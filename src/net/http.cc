@@ -17,7 +17,7 @@
 #include <random>
 #include <thread>
 
-#include "curl_tls.h"
+#include "net/curl_tls.h"
 #include "ncbocr/util.h"
 #include "ncbocr/version.h"
 

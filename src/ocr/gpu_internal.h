@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "gpu_pixel.h"
+#include "ocr/gpu_pixel.h"
 
 namespace ncbocr::gpu {
 

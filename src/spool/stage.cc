@@ -2,7 +2,6 @@
 
 #include <random>
 
-#include "ncbocr/metrics.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {
@@ -222,11 +221,7 @@ StageReport RunStage(StageContext& ctx, const std::function<StageReport()>& body
   ctx.spool.EndStageRun(ctx.stage);
   Status w = ctx.spool.WriteStageRun(ctx.stage, run);
   if (!w.ok()) ctx.log->warn("cannot record the run: {}", w.ToString());
-  if (ctx.config.metrics.enabled) {
-    // Metrics follow every run, so the dashboards lag the pipeline by one run at most.
-    Status m = WriteMetricsFile(ctx.config.metrics, ctx.spool, ctx.clock.Now());
-    if (!m.ok()) ctx.log->warn("cannot write metrics: {}", m.ToString());
-  }
+  if (ctx.after_run) ctx.after_run(ctx);
 
   std::string summary;
   for (const auto& [k, v] : report.outcomes) summary += " " + k + "=" + std::to_string(v);
