@@ -38,6 +38,11 @@ std::string RandomHex(size_t n);
 // "2024-12-18T10:42:00+08:00".
 std::string IsoUtc(std::chrono::system_clock::time_point t);
 std::string IsoLocal(std::chrono::system_clock::time_point t);
+// t by a strftime format, in UTC or in local time ("%Y/%m/%d" -> "2024/12/18").
+std::string FormatUtc(std::chrono::system_clock::time_point t, const char* format);
+std::string FormatLocal(std::chrono::system_clock::time_point t, const char* format);
+// An age for a table column: "45s", "12m", "3.5h", "2.1d".
+std::string ShortAge(double seconds);
 // Parses either form (and a bare date as midnight UTC).
 std::optional<std::chrono::system_clock::time_point> ParseIso(const std::string& s);
 

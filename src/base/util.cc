@@ -123,14 +123,44 @@ std::string RandomHex(size_t n) {
   return out;
 }
 
-std::string IsoUtc(std::chrono::system_clock::time_point t) {
+namespace {
+
+std::string Format(std::chrono::system_clock::time_point t, const char* format, bool utc) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
-  gmtime_r(&tt, &tm);
+  if (utc) {
+    gmtime_r(&tt, &tm);
+  } else {
+    localtime_r(&tt, &tm);
+  }
+  char buf[64];
+  size_t n = std::strftime(buf, sizeof buf, format, &tm);
+  return std::string(buf, n);
+}
+
+}  // namespace
+
+std::string FormatUtc(std::chrono::system_clock::time_point t, const char* format) { return Format(t, format, true); }
+
+std::string FormatLocal(std::chrono::system_clock::time_point t, const char* format) {
+  return Format(t, format, false);
+}
+
+std::string ShortAge(double secs) {
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (secs < 120) {
+    std::snprintf(buf, sizeof buf, "%.0fs", secs);
+  } else if (secs < 7200) {
+    std::snprintf(buf, sizeof buf, "%.0fm", secs / 60);
+  } else if (secs < 172800) {
+    std::snprintf(buf, sizeof buf, "%.1fh", secs / 3600);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1fd", secs / 86400);
+  }
   return buf;
 }
+
+std::string IsoUtc(std::chrono::system_clock::time_point t) { return FormatUtc(t, "%Y-%m-%dT%H:%M:%SZ"); }
 
 std::string IsoLocal(std::chrono::system_clock::time_point t) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);

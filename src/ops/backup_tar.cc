@@ -5,6 +5,7 @@
 #include <ctime>
 #include <thread>
 
+#include "ncbocr/util.h"
 #include "ops/backup_internal.h"
 #include "ncbocr/report.h"
 
@@ -149,13 +150,6 @@ Result<std::vector<StageLock>> LockWholeSpool(const Spool& spool, std::chrono::s
   return held;
 }
 
-std::string CompactUtc(TimePoint t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
+std::string CompactUtc(TimePoint t) { return FormatUtc(t, "%Y%m%dT%H%M%SZ"); }
 
 }  // namespace ncbocr::backup_internal

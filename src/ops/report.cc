@@ -10,20 +10,6 @@ namespace ncbocr {
 
 namespace {
 
-std::string Age(double secs) {
-  char buf[32];
-  if (secs < 120) {
-    std::snprintf(buf, sizeof buf, "%.0fs", secs);
-  } else if (secs < 7200) {
-    std::snprintf(buf, sizeof buf, "%.0fm", secs / 60);
-  } else if (secs < 172800) {
-    std::snprintf(buf, sizeof buf, "%.1fh", secs / 3600);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1fd", secs / 86400);
-  }
-  return buf;
-}
-
 std::string Cut(const std::string& s, size_t n) {
   return s.size() <= n ? s : s.substr(0, n - 1) + "~";
 }
@@ -86,7 +72,7 @@ std::string StatusText(const nlohmann::json& j) {
   for (const auto& [state, count] : j["queues"].items()) {
     const auto& age = j["oldest_age_s"][state];
     std::snprintf(line, sizeof line, "%-10s %7d  %s\n", state.c_str(), count.get<int>(),
-                  age.is_number() ? Age(age.get<double>()).c_str() : "-");
+                  age.is_number() ? ShortAge(age.get<double>()).c_str() : "-");
     out << line;
   }
   if (j.contains("for_clerk")) {

@@ -45,17 +45,6 @@ Json ParseOr(const Result<std::string>& bytes, Json fallback) {
   }
 }
 
-std::string Age(double secs) {
-  char buf[32];
-  if (secs < 7200) {
-    std::snprintf(buf, sizeof buf, "%.0fm", secs / 60);
-  } else if (secs < 172800) {
-    std::snprintf(buf, sizeof buf, "%.1fh", secs / 3600);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1fd", secs / 86400);
-  }
-  return buf;
-}
 
 std::string Cut(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(0, n - 1) + "~"; }
 
@@ -228,7 +217,7 @@ std::string ExceptionsText(const Json& list) {
     std::string why;
     for (const auto& x : r["reasons"]) why += (why.empty() ? "" : "; ") + x.get<std::string>();
     if (why.empty()) why = JsonString(r, "reason");
-    std::string age = r["age_s"].is_number() ? Age(r["age_s"].get<double>()) : "-";
+    std::string age = r["age_s"].is_number() ? ShortAge(r["age_s"].get<double>()) : "-";
     const std::string file = JsonString(r, "file").empty() ? JsonString(r, "filename") : JsonString(r, "file");
     std::snprintf(line, sizeof line, "%-30s %-7s %6s  %-28s %-20s %5s  %s\n", JsonString(r, "id").c_str(),
                   JsonString(r, "state").c_str(), age.c_str(), Cut(JsonString(r, "sender"), 28).c_str(),

@@ -36,13 +36,7 @@ Result<json> Parse(const HttpResponse& r, const std::string& what) {
 }  // namespace
 
 std::string AuditTab(const Claim& c) {
-  auto t = ParseIso(c.created_at).value_or(std::chrono::system_clock::now());
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  localtime_r(&tt, &tm);
-  char month[16];
-  std::strftime(month, sizeof month, "%Y-%m", &tm);
-  return month;
+  return FormatLocal(ParseIso(c.created_at).value_or(std::chrono::system_clock::now()), "%Y-%m");
 }
 
 Status SheetsAuditLog::Record(const Claim& c, const std::vector<std::string>& row) {

@@ -199,13 +199,7 @@ std::string NewClaimId() {
 }
 
 std::string ClaimDay(const Claim& c) {
-  auto t = ParseIso(c.created_at).value_or(std::chrono::system_clock::now());
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  localtime_r(&tt, &tm);
-  char day[16];
-  std::strftime(day, sizeof day, "%Y/%m/%d", &tm);
-  return day;
+  return FormatLocal(ParseIso(c.created_at).value_or(std::chrono::system_clock::now()), "%Y/%m/%d");
 }
 
 ClaimValues ClaimValuesOf(const nlohmann::json& extract, const Claim& c) {

@@ -46,3 +46,14 @@ TEST_CASE("DoublingDelay doubles up to its cap") {
   CHECK(DoublingDelay(7, 60, 3600) == 3600);
   CHECK(DoublingDelay(1000, 60, 3600) == 3600);
 }
+
+TEST_CASE("util: times by a format, and ages for a table") {
+  auto t = *ParseIso("2024-12-18T02:42:05Z");
+  CHECK(FormatUtc(t, "%Y%m%dT%H%M%SZ") == "20241218T024205Z");
+  CHECK(IsoUtc(t) == "2024-12-18T02:42:05Z");
+  CHECK(FormatLocal(t, "%Y/%m/%d").size() == 10);
+  CHECK(ShortAge(45) == "45s");
+  CHECK(ShortAge(600) == "10m");
+  CHECK(ShortAge(3 * 3600) == "3.0h");
+  CHECK(ShortAge(5 * 86400) == "5.0d");
+}
