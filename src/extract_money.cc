@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "extract_internal.h"
@@ -21,6 +22,110 @@ namespace {
 
 enum class Kind { kNone, kTotal, kStrongTotal, kSubtotal, kTax, kRounding, kCash, kPaid, kChange, kDiscount, kQty };
 
+// The label words of each kind of money line. A line may carry labels of
+// several kinds ("TOTAL QTY", "ROUNDING ADJ", "TOTAL INCL GST", "CASH
+// CHANGE"): kPrecedence below decides which kind it is. A new label is one
+// row here and a test in tests/extract_money_test.cc.
+struct MoneyLabel {
+  const char* label;
+  Kind kind;
+};
+// clang-format off
+const MoneyLabel kMoneyLabels[] = {
+    {"TOTAL QTY", Kind::kQty}, {"TOTAL QUANTITY", Kind::kQty}, {"QTY", Kind::kQty},
+    {"TOTAL ITEM", Kind::kQty}, {"TOTAL ITEMS", Kind::kQty}, {"NO OF ITEM", Kind::kQty},
+    {"ITEM S", Kind::kQty},
+    {"CHANGE", Kind::kChange}, {"BAKI", Kind::kChange}, {"CHANGE DUE", Kind::kChange},
+    {"KEMBALI", Kind::kChange},
+    {"ROUNDING", Kind::kRounding}, {"ROUND ADJ", Kind::kRounding}, {"ROUNDING ADJ", Kind::kRounding},
+    {"ROUNDING ADJUSTMENT", Kind::kRounding}, {"ADJUSTMENT", Kind::kRounding},
+    {"RND ADJ", Kind::kRounding}, {"PEMBUNDARAN", Kind::kRounding},
+    {"SUBTOTAL", Kind::kSubtotal}, {"SUB TOTAL", Kind::kSubtotal}, {"TOTAL EXCL", Kind::kSubtotal},
+    {"TOTAL EXCLUDING", Kind::kSubtotal}, {"TOTAL BEFORE", Kind::kSubtotal},
+    {"AMOUNT BEFORE", Kind::kSubtotal}, {"EXCL GST", Kind::kSubtotal},
+    {"EXCLUDING GST", Kind::kSubtotal}, {"TOTAL EX GST", Kind::kSubtotal},
+    {"SUB JUMLAH", Kind::kSubtotal}, {"NET SALES", Kind::kSubtotal}, {"GROSS AMT", Kind::kSubtotal},
+    {"GROSS AMOUNT", Kind::kSubtotal}, {"GROSS TOTAL", Kind::kSubtotal}, {"GROSS", Kind::kSubtotal},
+    {"DISCOUNT", Kind::kDiscount}, {"DISC", Kind::kDiscount}, {"DISKAUN", Kind::kDiscount},
+    {"SAVINGS", Kind::kDiscount}, {"VOUCHER", Kind::kDiscount},
+    {"GST", Kind::kTax}, {"SST", Kind::kTax}, {"TAX", Kind::kTax}, {"CUKAI", Kind::kTax},
+    {"SERVICE TAX", Kind::kTax}, {"SERVICE CHARGE", Kind::kTax}, {"SRV CHG", Kind::kTax},
+    {"SVC CHG", Kind::kTax}, {"SVR CHG", Kind::kTax}, {"SERV CHARGE", Kind::kTax},
+    {"SERVICE CHG", Kind::kTax}, {"SVC CHARGE", Kind::kTax},
+    // "Accepted": what a parking or vending machine took in.
+    {"CASH", Kind::kCash}, {"TUNAI", Kind::kCash}, {"TENDER", Kind::kCash},
+    {"TENDERED", Kind::kCash}, {"ACCEPTED", Kind::kCash},
+    {"GRAND TOTAL", Kind::kStrongTotal}, {"NETT TOTAL", Kind::kStrongTotal},
+    {"NET TOTAL", Kind::kStrongTotal}, {"TOTAL PAYABLE", Kind::kStrongTotal},
+    {"AMOUNT DUE", Kind::kStrongTotal}, {"AMT DUE", Kind::kStrongTotal},
+    {"TOTAL DUE", Kind::kStrongTotal}, {"BALANCE DUE", Kind::kStrongTotal},
+    {"NETT", Kind::kStrongTotal}, {"TOTAL RM", Kind::kStrongTotal}, {"JUMLAH", Kind::kStrongTotal},
+    {"AMOUNT PAYABLE", Kind::kStrongTotal}, {"TOTAL INCL", Kind::kStrongTotal},
+    {"ROUNDED TOTAL", Kind::kStrongTotal}, {"TOTAL ROUNDED", Kind::kStrongTotal},
+    {"NET AMT", Kind::kStrongTotal}, {"NET AMOUNT", Kind::kStrongTotal},
+    {"NETT AMT", Kind::kStrongTotal}, {"NETT AMOUNT", Kind::kStrongTotal},
+    {"TOTAL", Kind::kTotal}, {"TOTAL MYR", Kind::kTotal}, {"AMOUNT", Kind::kTotal},
+    {"VISA", Kind::kPaid}, {"MASTER", Kind::kPaid}, {"MASTERCARD", Kind::kPaid}, {"CARD", Kind::kPaid},
+    {"CREDIT", Kind::kPaid}, {"DEBIT", Kind::kPaid}, {"PAID", Kind::kPaid}, {"PAYMENT", Kind::kPaid},
+    {"BOOST", Kind::kPaid}, {"GRABPAY", Kind::kPaid}, {"TOUCH N GO", Kind::kPaid},
+    {"EWALLET", Kind::kPaid}, {"E WALLET", Kind::kPaid},
+};
+// clang-format on
+
+// Which kind wins when a line carries labels of several: the more specific
+// label is the one that says what the amount is ("TOTAL QTY" is a count,
+// "ROUNDING ADJ" on a "TOTAL" line is the rounding, "SUB TOTAL" is not the
+// total, "TOTAL GST" is tax), so the kinds whose labels often contain TOTAL
+// or AMOUNT come before the totals.
+const Kind kPrecedence[] = {Kind::kQty,  Kind::kChange, Kind::kRounding,    Kind::kSubtotal, Kind::kDiscount,
+                            Kind::kTax,  Kind::kCash,   Kind::kStrongTotal, Kind::kTotal,    Kind::kPaid};
+
+bool HasLabelOf(const std::string& t, Kind k) {
+  for (const MoneyLabel& l : kMoneyLabels) {
+    if (l.kind == k && HasLabel(t, l.label)) return true;
+  }
+  return false;
+}
+
+// The kind of a line whose labels include one of kind k, where the other
+// words of the line may say otherwise; nullopt when the line is not of kind
+// k after all and the next kind in kPrecedence decides.
+std::optional<Kind> Refine(const std::string& t, Kind k) {
+  auto has = [&](const char* l) { return HasLabel(t, l); };
+  switch (k) {
+    case Kind::kQty:
+      // "Qty 2 Amount RM 12.00": a count beside the amount of money.
+      if (has("AMOUNT") || has("RM")) return std::nullopt;
+      return k;
+    case Kind::kRounding: {
+      if (has("TOTAL") && !has("ADJUSTMENT") && !has("ADJ")) return Kind::kStrongTotal;
+      // "Rounding RM 45.35": a rounding is a few sen, so a line labelled
+      // rounding alone (no "Adj", however misread) that shows ringgit and sen
+      // is the rounded total.
+      std::vector<AmountToken> a = FindAmounts(t);
+      if (!a.empty() && a.back().has_decimals && a.back().cents >= 100 &&
+          ToUpper(t).find(" AD") == std::string::npos) {
+        return Kind::kStrongTotal;
+      }
+      return k;
+    }
+    case Kind::kTax:
+      // "TOTAL INCL GST", "TOTAL SALES (INCLUSIVE OF GST)" and "AMOUNT INCL.
+      // GST" are totals.
+      if ((has("TOTAL") || has("AMOUNT")) &&
+          (has("INCL") || has("INCLUSIVE") || has("INC") || has("INCLUDING") || has("INCL GST"))) {
+        return Kind::kStrongTotal;
+      }
+      if (has("TOTAL") && (has("AMOUNT") || has("SALES")) && !has("GST AMOUNT") && !has("TAX AMOUNT") &&
+          !has("TOTAL GST") && !has("TOTAL TAX") && !has("TOTAL SST")) {
+        return Kind::kTotal;
+      }
+      return k;
+    default:
+      return k;
+  }
+}
+
 // What kind of money line this is, by its label words.
 Kind Classify(const std::string& t) {
   auto has = [&](const char* l) { return HasLabel(t, l); };
@@ -31,61 +136,9 @@ Kind Classify(const std::string& t) {
       (has("AMOUNT") || has("AMT") || has("TOTAL")) && FindAmounts(t).empty()) {
     return Kind::kNone;
   }
-  if (has("TOTAL QTY") || has("TOTAL QUANTITY") || has("QTY") || has("TOTAL ITEM") ||
-      has("TOTAL ITEMS") || has("NO OF ITEM") || has("ITEM S")) {
-    if (!has("AMOUNT") && !has("RM")) return Kind::kQty;
-  }
-  if (has("CHANGE") || has("BAKI") || has("CHANGE DUE") || has("KEMBALI")) return Kind::kChange;
-  if (has("ROUNDING") || has("ROUND ADJ") || has("ROUNDING ADJ") || has("ROUNDING ADJUSTMENT") ||
-      has("ADJUSTMENT") || has("RND ADJ") || has("PEMBUNDARAN")) {
-    if (has("TOTAL") && !has("ADJUSTMENT") && !has("ADJ")) return Kind::kStrongTotal;
-    // "Rounding RM 45.35": a rounding is a few sen, so a line labelled
-    // rounding alone (no "Adj", however misread) that shows ringgit and sen
-    // is the rounded total.
-    std::vector<AmountToken> a = FindAmounts(t);
-    if (!a.empty() && a.back().has_decimals && a.back().cents >= 100 &&
-        ToUpper(t).find(" AD") == std::string::npos) {
-      return Kind::kStrongTotal;
-    }
-    return Kind::kRounding;
-  }
-  if (has("SUBTOTAL") || has("SUB TOTAL") || has("TOTAL EXCL") || has("TOTAL EXCLUDING") ||
-      has("TOTAL BEFORE") || has("AMOUNT BEFORE") || has("EXCL GST") || has("EXCLUDING GST") ||
-      has("TOTAL EX GST") || has("SUB JUMLAH") || has("NET SALES") || has("GROSS AMT") ||
-      has("GROSS AMOUNT") || has("GROSS TOTAL") || has("GROSS")) {
-    return Kind::kSubtotal;
-  }
-  if (has("DISCOUNT") || has("DISC") || has("DISKAUN") || has("SAVINGS") || has("VOUCHER")) return Kind::kDiscount;
-  if (has("GST") || has("SST") || has("TAX") || has("CUKAI") || has("SERVICE TAX") ||
-      has("SERVICE CHARGE") || has("SRV CHG") || has("SVC CHG") || has("SVR CHG") ||
-      has("SERV CHARGE") || has("SERVICE CHG") || has("SVC CHARGE")) {
-    // "TOTAL INCL GST", "TOTAL SALES (INCLUSIVE OF GST)" and "AMOUNT INCL.
-    // GST" are totals.
-    if ((has("TOTAL") || has("AMOUNT")) &&
-        (has("INCL") || has("INCLUSIVE") || has("INC") || has("INCLUDING") || has("INCL GST"))) {
-      return Kind::kStrongTotal;
-    }
-    if (has("TOTAL") && (has("AMOUNT") || has("SALES")) && !has("GST AMOUNT") && !has("TAX AMOUNT") &&
-        !has("TOTAL GST") && !has("TOTAL TAX") && !has("TOTAL SST")) {
-      return Kind::kTotal;
-    }
-    return Kind::kTax;
-  }
-  // "Accepted": what a parking or vending machine took in.
-  if (has("CASH") || has("TUNAI") || has("TENDER") || has("TENDERED") || has("ACCEPTED"))
-    return Kind::kCash;
-  if (has("GRAND TOTAL") || has("NETT TOTAL") || has("NET TOTAL") || has("TOTAL PAYABLE") ||
-      has("AMOUNT DUE") || has("AMT DUE") || has("TOTAL DUE") || has("BALANCE DUE") ||
-      has("NETT") || has("TOTAL RM") || has("JUMLAH") || has("AMOUNT PAYABLE") ||
-      has("TOTAL INCL") || has("ROUNDED TOTAL") || has("TOTAL ROUNDED") || has("NET AMT") ||
-      has("NET AMOUNT") || has("NETT AMT") || has("NETT AMOUNT")) {
-    return Kind::kStrongTotal;
-  }
-  if (has("TOTAL") || has("TOTAL MYR") || has("AMOUNT")) return Kind::kTotal;
-  if (has("VISA") || has("MASTER") || has("MASTERCARD") || has("CARD") || has("CREDIT") ||
-      has("DEBIT") || has("PAID") || has("PAYMENT") || has("BOOST") || has("GRABPAY") ||
-      has("TOUCH N GO") || has("EWALLET") || has("E WALLET")) {
-    return Kind::kPaid;
+  for (Kind k : kPrecedence) {
+    if (!HasLabelOf(t, k)) continue;
+    if (std::optional<Kind> refined = Refine(t, k)) return *refined;
   }
   return Kind::kNone;
 }

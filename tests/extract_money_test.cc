@@ -98,3 +98,31 @@ TEST_CASE("money labels: one letter off is put right, real words one letter away
   CHECK_FALSE(internal::IsTotalLine("TV WALL MOUNT 89.00"));
   CHECK(internal::IsTotalLine("Tatal 89.00"));
 }
+
+TEST_CASE("money labels: each kind by its label words, the more specific label first") {
+  // Which line is a total (IsTotalLine uses the same table as ExtractMoney).
+  for (const char* t : {"TOTAL 10.60", "JUMLAH 10.60", "GRAND TOTAL 10.60", "TOTAL INCL GST 10.60",
+                        "Amount Due RM 10.60", "Rounded Total 10.60", "Total Sales (Inclusive of GST) 10.60",
+                        "ROUNDING RM 10.60"}) {
+    INFO(t);
+    CHECK(internal::IsTotalLine(t));
+  }
+  for (const char* t : {"SUB TOTAL 10.00", "TOTAL EXCL GST 10.00", "TOTAL GST 0.60", "TOTAL QTY 3",
+                        "ROUNDING ADJ -0.02", "CASH 20.00", "CHANGE 9.40", "Item Qty Price Amount",
+                        "VISA 10.60", "Total 6% supplies (Inc. GST) 10.60"}) {
+    INFO(t);
+    CHECK_FALSE(internal::IsTotalLine(t));
+  }
+  // Which field each other kind fills.
+  ReceiptFields r = Money(Lines({"SUB JUMLAH 10.00", "CUKAI 0.60", "PEMBUNDARAN 0.00",
+                                 "JUMLAH 10.60", "TUNAI 20.00", "BAKI 9.40"}));
+  CHECK(r.subtotal == 1000);
+  CHECK(r.tax == 60);
+  CHECK(r.rounding == 0);
+  CHECK(r.cash == 2000);
+  CHECK(r.change == 940);
+  CHECK(r.total_amount.value == "10.60");
+  // "Payment" stands for cash tendered when no line says cash.
+  ReceiptFields p = Money(Lines({"TOTAL 15.90", "PAYMENT 50.00", "CHANGE DUE 34.10"}));
+  CHECK(p.cash == 5000);
+}
