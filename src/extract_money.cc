@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 
+#include "extract_checks.h"
 #include "extract_internal.h"
 #include "ncbocr/extract.h"
 #include "ncbocr/util.h"
@@ -20,7 +21,7 @@ namespace ncbocr::internal {
 
 namespace {
 
-enum class Kind { kNone, kTotal, kStrongTotal, kSubtotal, kTax, kRounding, kCash, kPaid, kChange, kDiscount, kQty };
+using Kind = MoneyKind;
 
 // The label words of each kind of money line. A line may carry labels of
 // several kinds ("TOTAL QTY", "ROUNDING ADJ", "TOTAL INCL GST", "CASH
@@ -149,25 +150,21 @@ bool IsPartialTotal(const std::string& t) {
   return HasLabel(t, "SUPPLIES") || HasLabel(t, "SUPPLY");
 }
 
-struct MoneyLine {
-  size_t index;
-  Kind kind;
-  Cents amount;   // the rightmost amount on the line (what a label refers to)
-  int amount_count;
-  double confidence;
-  // Every reading of that amount: the first reading's, then the second
-  // reading's when it differs (see OcrLine::alt).
-  std::vector<Cents> readings;
-  bool confirmed = false;  // read twice, both readings the same amount
-  bool alt_only = false;   // only the second reading shows an amount
-};
-
 std::optional<Cents> LastOf(const std::vector<MoneyLine>& ml, Kind k) {
   std::optional<Cents> v;
   for (const auto& m : ml) {
     if (m.kind == k) v = m.amount;
   }
   return v;
+}
+
+// The index of the last line of kind k; npos when there is none.
+size_t LastLineOf(const std::vector<MoneyLine>& ml, Kind k) {
+  size_t at = std::string::npos;
+  for (const auto& m : ml) {
+    if (m.kind == k) at = m.index;
+  }
+  return at;
 }
 
 // The readings of the last line of kind k; {} when there is none.
@@ -418,135 +415,62 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     for (const MoneyLine* m : labelled) implied(m->amount + *r.rounding);
   }
   size_t last_labelled = labelled.empty() ? 0 : labelled.back()->index;
+  // The figures as every reading has them, and as first readings have them.
   auto first_only = [](const std::optional<Cents>& v) { return v ? std::vector<Cents>{*v} : std::vector<Cents>{}; };
-  const std::vector<Cents> cash_1 = first_only(r.cash), change_1 = first_only(r.change);
-  const std::vector<Cents> sub_1 = first_only(r.subtotal), rnd_1 = first_only(r.rounding);
-  std::vector<Cents> tax_1 = r.tax ? std::vector<Cents>{*r.tax} : std::vector<Cents>{0};
-  if (tax_lines >= 2) tax_1.push_back(tax_sum);
+  Figures every, first;
+  every.cash = cash_all;
+  every.change = change_all;
+  every.subtotal = sub_all;
+  every.rounding = rnd_all;
+  every.tax = tax_all;
+  first.cash = first_only(r.cash);
+  first.change = first_only(r.change);
+  first.subtotal = first_only(r.subtotal);
+  first.rounding = first_only(r.rounding);
+  first.tax = r.tax ? std::vector<Cents>{*r.tax} : std::vector<Cents>{0};
+  if (tax_lines >= 2) first.tax.push_back(tax_sum);
+  for (Figures* f : {&every, &first}) {
+    f->discounts = discounts;
+    f->cash_at = LastLineOf(ml, tendered_is_paid ? Kind::kPaid : Kind::kCash);
+    f->change_at = LastLineOf(ml, Kind::kChange);
+    f->subtotal_at = LastLineOf(ml, Kind::kSubtotal);
+    f->rounding_at = LastLineOf(ml, Kind::kRounding);
+    for (const auto& m : ml) {
+      if (m.kind == Kind::kTax && m.amount > 0) f->tax_at.push_back(m.index);
+      if (m.kind == Kind::kDiscount && m.amount != 0) f->discount_at.push_back(m.index);
+    }
+  }
   std::map<Cents, Cents> part_of;  // an amount that, with another, adds up to a total
+  auto take = [](Cand& c, const Evidence& e) {
+    if (!e.found) return false;
+    c.score += e.score;
+    c.why.push_back(e.why);
+    return true;
+  };
   for (auto& [v, c] : cands) {
     if (c.seen > 1) c.score += std::min(1.0, 0.3 * (c.seen - 1));
     if (c.labelled && c.last == last_labelled) c.score += 0.25;
     // Second readings take part in the arithmetic only for amounts a total
     // line shows; an amount nobody labelled needs first readings to add up.
     const bool all = c.labelled > 0;
-    const std::vector<Cents>& cash_r = all ? cash_all : cash_1;
-    const std::vector<Cents>& change_r = all ? change_all : change_1;
-    const std::vector<Cents>& sub_r = all ? sub_all : sub_1;
-    const std::vector<Cents>& rnd_r = all ? rnd_all : rnd_1;
-    const std::vector<Cents>& tax_or_zero = all ? tax_all : tax_1;
-    bool paid = false;
-    for (Cents cash : cash_r) {
-      for (Cents change : change_r) {
-        if (!paid && cash - change == v && change >= 0) {
-          paid = true;
-          c.score += 2;
-          c.why.push_back("cash " + FormatCents(cash) + " - change " + FormatCents(change) + " = total");
-        }
-      }
+    const Figures& f = all ? every : first;
+    // Paid: cash - change, or a witness of the amount (one of them).
+    take(c, CashLessChange(v, f)) || take(c, TenderedExactly(v, c.labelled, f)) ||
+        take(c, PaidByCard(v, c.labelled, ml));
+    // Summed: the receipt's sums arrive at it (one of them). Parts only for
+    // a labelled total or one the parts imply: two equal totals ("Total
+    // 10.00", "Total incl. GST 10.00") do not make cash 20.00 the bill.
+    Evidence sum = SubtotalPlusTax(v, f, labelled, all);
+    if (!sum.found) sum = SubtotalLessDiscount(v, f);
+    if (!sum.found && (c.labelled || c.seen == 0)) {
+      sum = PartsAddUp(v, f, labelled, all);
+      if (sum.found) part_of[sum.parts[0]] = part_of[sum.parts[1]] = v;
     }
-    if (!paid && change_r.empty() && c.labelled &&
-        std::find(cash_r.begin(), cash_r.end(), v) != cash_r.end()) {
-      c.score += 0.5;
-      // Tendered exactly, no change: the cash line is a second witness of
-      // the labelled amount.
-      paid = true;
-      c.why.push_back("cash " + FormatCents(v) + " tendered exactly");
-    }
-    // A card or e-wallet payment of exactly the labelled amount, on a line
-    // whose readings agree: the payment line witnesses the total.
-    for (const auto& m : ml) {
-      if (paid || !c.labelled || m.kind != Kind::kPaid || m.amount != v || m.readings.size() > 1 ||
-          m.alt_only)
-        continue;
-      paid = true;
-      c.score += 0.5;
-      c.why.push_back("paid " + FormatCents(v) + " by card = total");
-    }
-    // Subtotal (or a partial total) + tax + rounding = total.
-    std::vector<Cents> bases = sub_r;
-    for (const MoneyLine* m : labelled) {
-      for (Cents b : all ? m->readings : std::vector<Cents>{m->amount}) {
-        if (b < v) bases.push_back(b);
-      }
-    }
-    std::vector<Cents> rnd_or_zero = rnd_r.empty() ? std::vector<Cents>{0} : rnd_r;
-    // A discount or coupon under the subtotal: "Sub-Total 21.60", "Coupon
-    // Discount 9.20", "Grand Total 12.40".
-    bool discounted = false;
-    for (Cents d : discounts) {
-      for (Cents b : sub_r) {
-        for (Cents tax : tax_or_zero) {
-          for (Cents rnd : rnd_or_zero) discounted |= d > 0 && b - d + tax + rnd == v;
-        }
-      }
-    }
-    bool summed = false;
-    for (Cents b : bases) {
-      for (Cents tax : tax_or_zero) {
-        for (Cents rnd : rnd_or_zero) {
-          for (Cents sum : {b + tax + rnd, b + tax, b + rnd}) {
-            summed |= sum == v && sum != b;
-          }
-        }
-      }
-    }
-    // Parts that add up: "Total 6% supplies" + "Total 0% supplies", in
-    // any of their readings when the sum is itself labelled.
-    // Only for a labelled total or one the parts imply: two equal totals
-    // ("Total 10.00", "Total incl. GST 10.00") do not make cash 20.00 the
-    // bill.
-    Cents rnd0 = rnd_r.empty() ? 0 : rnd_r.front();
-    bool parts = false;
-    for (size_t i = 0;
-         !summed && !discounted && !parts && (c.labelled || c.seen == 0) && i < labelled.size();
-         ++i) {
-      for (size_t j = i + 1; !parts && j < labelled.size(); ++j) {
-        const std::vector<Cents> ri =
-            all ? labelled[i]->readings : std::vector<Cents>{labelled[i]->amount};
-        const std::vector<Cents> rj =
-            all ? labelled[j]->readings : std::vector<Cents>{labelled[j]->amount};
-        for (Cents a : ri) {
-          for (Cents b2 : rj) {
-            if (!parts && a != v && b2 != v && a != b2 && a + b2 + rnd0 == v) {
-              parts = true;
-              part_of[a] = part_of[b2] = v;
-            }
-          }
-        }
-      }
-    }
-    if (summed || discounted || parts) {
-      c.score += 2;
-      c.summed = true;
-      c.why.push_back(summed       ? "subtotal + tax + rounding = total"
-                      : discounted ? "subtotal - discount (+ tax, rounding) = total"
-                                   : "totals per tax rate add up to the total");
-    }
+    if (take(c, sum)) c.summed = true;
     // A total before rounding plus the rounding line gives the amount paid,
     // when that amount is printed on another total line too.
-    bool rounded = false;
-    for (Cents rnd : rnd_r) {
-      for (const auto& m : ml) {
-        bool total_line = m.kind == Kind::kTotal ||
-                          (m.kind == Kind::kStrongTotal && !HasLabel(lines[m.index].text, "ROUNDED") &&
-                           !HasLabel(lines[m.index].text, "ROUNDING"));
-        if (rounded || !total_line) continue;
-        for (Cents a : m.readings) {
-          // Ringgit rounding goes to the nearest 5 sen.
-          if (!rounded && a + rnd == v && a > 0 && (rnd == 0 ? c.labelled >= 2 : v % 5 == 0) &&
-              (c.labelled || c.seen == 0 || (c.card && rnd != 0))) {
-            rounded = true;
-            c.score += rnd != 0 ? 2.0 : 1.5;
-            c.why.push_back("total + rounding adjustment = " + FormatCents(v));
-          }
-        }
-      }
-    }
-    if (items_sum > 0 && items_sum == v) {
-      c.score += r.items.size() >= 2 ? 1.0 : 0.6;
-      c.why.push_back("items add up to the total");
-    }
+    take(c, TotalPlusRounding(v, c.labelled, c.seen, c.card, f, ml, lines));
+    take(c, ItemsAddUp(v, items_sum, r.items.size()));
     if (v == max_amount) c.score += 0.3;
   }
   // A total that the rounding line turns into another labelled amount is

@@ -12,9 +12,17 @@ using internal::Line;
 
 namespace {
 
+// A line as read, with no words or second reading.
+Line L(const std::string& text, double confidence = 0.95) {
+  Line l;
+  l.text = text;
+  l.confidence = confidence;
+  return l;
+}
+
 std::vector<Line> Lines(const std::vector<std::string>& texts, double confidence = 0.95) {
   std::vector<Line> lines;
-  for (const auto& t : texts) lines.push_back(Line{t, confidence});
+  for (const auto& t : texts) lines.push_back(L(t, confidence));
   return lines;
 }
 
@@ -26,10 +34,11 @@ ReceiptFields Header(const std::vector<std::string>& texts) {
 
 }  // namespace
 
-TEST_CASE("header: the line with a company form is the provider, its address runs to the postcode") {
-  ReceiptFields r = Header({"WELCOME", "Good health for all", "SEHAT KLINIK SDN BHD",
-                            "12, Jalan Kenanga 3", "Taman Melati", "53100 Kuala Lumpur",
-                            "Tel: 03-4100 2200", "Date: 02/03/2024"});
+TEST_CASE(
+    "header: the line with a company form is the provider, its address runs to the postcode") {
+  ReceiptFields r =
+      Header({"WELCOME", "Good health for all", "SEHAT KLINIK SDN BHD", "12, Jalan Kenanga 3",
+              "Taman Melati", "53100 Kuala Lumpur", "Tel: 03-4100 2200", "Date: 02/03/2024"});
   CHECK(r.provider_name.value == "SEHAT KLINIK SDN BHD");
   CHECK(r.provider_name.confidence > 0.8);
   CHECK(r.provider_name.pages == std::vector<int>{1});
@@ -64,8 +73,8 @@ TEST_CASE("header: no name-like line gives no provider") {
 
 TEST_CASE("receipt number: a strong label submits, a weak one goes below the threshold") {
   ReceiptFields strong;
-  internal::ExtractReceiptNumber(Lines({"KLINIK SEHAT", "Receipt No: R-20240302-07", "TOTAL 10.00"}),
-                                 strong);
+  internal::ExtractReceiptNumber(
+      Lines({"KLINIK SEHAT", "Receipt No: R-20240302-07", "TOTAL 10.00"}), strong);
   CHECK(strong.receipt_number.value == "R-20240302-07");
   CHECK(strong.receipt_number.confidence >= 0.9);
 

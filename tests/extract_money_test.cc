@@ -12,6 +12,14 @@ using internal::Line;
 
 namespace {
 
+// A line as read, with no words or second reading.
+Line L(const std::string& text, double confidence = 0.95) {
+  Line l;
+  l.text = text;
+  l.confidence = confidence;
+  return l;
+}
+
 ReceiptFields Money(const std::vector<Line>& lines) {
   ReceiptFields r;
   internal::ExtractMoney(lines, r);
@@ -20,12 +28,13 @@ ReceiptFields Money(const std::vector<Line>& lines) {
 
 std::vector<Line> Lines(const std::vector<std::string>& texts) {
   std::vector<Line> lines;
-  for (const auto& t : texts) lines.push_back(Line{t, 0.95});
+  for (const auto& t : texts) lines.push_back(L(t, 0.95));
   return lines;
 }
 
 bool Mentions(const std::vector<std::string>& v, const std::string& part) {
-  return std::any_of(v.begin(), v.end(), [&](const std::string& s) { return s.find(part) != std::string::npos; });
+  return std::any_of(v.begin(), v.end(),
+                     [&](const std::string& s) { return s.find(part) != std::string::npos; });
 }
 
 }  // namespace
@@ -56,10 +65,10 @@ TEST_CASE("money: a label alone is good; a rival total line with no arithmetic g
 }
 
 TEST_CASE("money: cash - change decides between two readings of the total line") {
-  Line total{"TOTAL 18.30", 0.9};
+  Line total = L("TOTAL 18.30", 0.9);
   total.alt = "TOTAL 18.80";
   total.alt_confidence = 0.9;
-  std::vector<Line> lines = {total, {"CASH 20.00", 0.95}, {"CHANGE 1.20", 0.95}};
+  std::vector<Line> lines = {total, L("CASH 20.00", 0.95), L("CHANGE 1.20", 0.95)};
   ReceiptFields r = Money(lines);
   CHECK(r.total_amount.value == "18.80");
   CHECK(Mentions(r.problems, "the two readings of the total line differ"));
@@ -102,8 +111,8 @@ TEST_CASE("money labels: one letter off is put right, real words one letter away
 TEST_CASE("money labels: each kind by its label words, the more specific label first") {
   // Which line is a total (IsTotalLine uses the same table as ExtractMoney).
   for (const char* t : {"TOTAL 10.60", "JUMLAH 10.60", "GRAND TOTAL 10.60", "TOTAL INCL GST 10.60",
-                        "Amount Due RM 10.60", "Rounded Total 10.60", "Total Sales (Inclusive of GST) 10.60",
-                        "ROUNDING RM 10.60"}) {
+                        "Amount Due RM 10.60", "Rounded Total 10.60",
+                        "Total Sales (Inclusive of GST) 10.60", "ROUNDING RM 10.60"}) {
     INFO(t);
     CHECK(internal::IsTotalLine(t));
   }
