@@ -193,11 +193,10 @@ MoneyLine MakeMoneyLine(size_t index, Kind k, const Line& amount_line, const std
   return m;
 }
 
-}  // namespace
-
-void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
+// The lines with an amount, each with its kind; myr is set when the
+// receipt names ringgit anywhere.
+std::vector<MoneyLine> CollectMoneyLines(const std::vector<Line>& lines, bool& myr) {
   std::vector<MoneyLine> ml;
-  bool myr = false;
   int tax_summary = 0;  // lines left of a "GST SUMMARY" table (a few rows)
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string& t = lines[i].text;
@@ -242,7 +241,11 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     }
     ml.push_back(MakeMoneyLine(i, k, lines[i], a));
   }
-  r.currency = {"MYR", myr ? 0.95 : 0.7, "ocr"};
+  return ml;
+}
+
+// Puts the likelier reading of each cash and change line first.
+void RepairCashReadings(std::vector<MoneyLine>& ml) {
   // Notes and coins come in multiples of 5 sen (the 1 sen coin went in
   // 2008): of two readings of a cash or change line, one that is not such a
   // multiple ("CASH 100.06" read again as "100.00") is the misread one.
@@ -256,7 +259,12 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     std::iter_swap(m.readings.begin(), whole);
     m.amount = m.readings[0];
   }
+}
 
+// The subtotal, rounding, cash, change and tax lines' amounts and the
+// SST/GST fields. Returns whether a payment line stands for the cash
+// tendered (no cash line, but a change line).
+bool PickFields(const std::vector<MoneyLine>& ml, const std::vector<Line>& lines, ReceiptFields& r) {
   r.subtotal = LastOf(ml, Kind::kSubtotal);
   r.rounding = LastOf(ml, Kind::kRounding);
   r.cash = LastOf(ml, Kind::kCash);
@@ -278,7 +286,12 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     if (HasLabel(up, "SST") || HasLabel(up, "SERVICE TAX")) r.sst_amount = f;
     else if (HasLabel(up, "GST")) r.gst_amount = f;
   }
+  return tendered_is_paid;
+}
 
+// The items: lines above the first subtotal or total with an amount and a
+// description. Returns the sum of their amounts.
+Cents PickItems(const std::vector<MoneyLine>& ml, const std::vector<Line>& lines, ReceiptFields& r) {
   // Items: lines above the first subtotal/total with an amount and words.
   size_t first_sum = lines.size();
   for (const auto& m : ml) {
@@ -301,6 +314,20 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     r.items.push_back({CollapseSpaces(desc), FormatCents(m.amount)});
     items_sum += m.amount;
   }
+  return items_sum;
+}
+
+}  // namespace
+
+void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
+  bool myr = false;
+  std::vector<MoneyLine> ml = CollectMoneyLines(lines, myr);
+  r.currency = {"MYR", myr ? 0.95 : 0.7, "ocr"};
+  RepairCashReadings(ml);
+
+  const bool tendered_is_paid = PickFields(ml, lines, r);
+
+  const Cents items_sum = PickItems(ml, lines, r);
 
   // Score every distinct amount as the total. Each reading of a line is a
   // candidate; a second reading that differs from the first competes with
