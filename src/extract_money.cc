@@ -193,6 +193,29 @@ MoneyLine MakeMoneyLine(size_t index, Kind k, const Line& amount_line, const std
   return m;
 }
 
+// The score a line's label gives each of its amounts as the total.
+constexpr double kStrongTotalLabel = 3.5;   // GRAND TOTAL, AMOUNT DUE, JUMLAH...
+constexpr double kTotalLabel = 3.0;         // TOTAL, AMOUNT
+constexpr double kPartialTotalLabel = 2.0;  // a total per tax rate: a part of the bill
+constexpr double kSubtotalAlone = 2.0;      // a subtotal on a receipt with no total line
+constexpr double kPaidLabel = 1.0;          // a card or e-wallet payment
+constexpr double kCashLabel = 0.5;          // cash tendered, often more than the bill
+constexpr double kNoLabel = 0.2;            // an item or an unlabelled amount
+constexpr double kOtherLabel = -0.5;        // tax, change, rounding, discount, a count
+// The first reading of a line is the more often right one.
+constexpr double kSecondReadingPenalty = 0.3;
+
+// The total's confidence by the evidence for it (see ExtractMoney).
+constexpr double kLabelAndArithmetic = 0.97;
+constexpr double kLabelReadTwice = 0.93;
+constexpr double kLabelAlone = 0.88;
+constexpr double kArithmeticAlone = 0.75;
+constexpr double kGuess = 0.35;
+// Caps: the receipt contradicts the total (a clerk must look), or gives a
+// reason to doubt it (a clerk should look).
+constexpr double kContradicted = 0.6;
+constexpr double kDoubted = 0.85;
+
 // The lines with an amount, each with its kind; myr is set when the
 // receipt names ringgit anywhere.
 std::vector<MoneyLine> CollectMoneyLines(const std::vector<Line>& lines, bool& myr) {
@@ -362,22 +385,22 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
       if (m.kind == Kind::kPaid && j == 0) c.card = true;
       double s = 0;
       switch (m.kind) {
-        case Kind::kStrongTotal: s = 3.5; c.labelled++; break;
-        case Kind::kTotal: s = 3.0; c.labelled++; break;
-        case Kind::kPaid: s = 1.0; break;
-        case Kind::kCash: s = 0.5; break;
-        case Kind::kNone: s = 0.2; break;
+        case Kind::kStrongTotal: s = kStrongTotalLabel; c.labelled++; break;
+        case Kind::kTotal: s = kTotalLabel; c.labelled++; break;
+        case Kind::kPaid: s = kPaidLabel; break;
+        case Kind::kCash: s = kCashLabel; break;
+        case Kind::kNone: s = kNoLabel; break;
         // Without any total line, the subtotal is what was paid.
-        case Kind::kSubtotal: s = any_total_label ? -0.5 : 2.0; break;
-        default: s = -0.5;
+        case Kind::kSubtotal: s = any_total_label ? kOtherLabel : kSubtotalAlone; break;
+        default: s = kOtherLabel;
       }
       // "Total 6% supplies", "Total 0% supplies": a GST tax invoice's total
       // per tax rate is a part of the bill, below a plain total.
       if ((m.kind == Kind::kTotal || m.kind == Kind::kStrongTotal) &&
           IsPartialTotal(lines[m.index].text)) {
-        s = 2.0;
+        s = kPartialTotalLabel;
       }
-      if (j > 0 || m.alt_only) s -= 0.3;  // the first reading is the more often right one
+      if (j > 0 || m.alt_only) s -= kSecondReadingPenalty;  // the first reading is the more often right one
       c.score = std::max(c.score, s);
       if ((m.kind == Kind::kTotal || m.kind == Kind::kStrongTotal) && m.confirmed) c.confirmed = true;
       if (j == 0 && m.kind != Kind::kCash && m.kind != Kind::kChange) max_amount = std::max(max_amount, v);
@@ -549,15 +572,15 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   // next; a label alone is good unless another labelled amount competes; no
   // label at all is a guess.
   double conf;
-  if (b.labelled && !b.why.empty()) conf = 0.97;
-  else if (b.labelled && b.confirmed && !disagree) conf = 0.93;
-  else if (b.labelled) conf = 0.88;
-  else if (!b.why.empty()) conf = 0.75;
-  else conf = 0.35;
+  if (b.labelled && !b.why.empty()) conf = kLabelAndArithmetic;
+  else if (b.labelled && b.confirmed && !disagree) conf = kLabelReadTwice;
+  else if (b.labelled) conf = kLabelAlone;
+  else if (!b.why.empty()) conf = kArithmeticAlone;
+  else conf = kGuess;
   // Another total line with another amount, and no arithmetic to say which
   // is right: a clerk must look.
   if (disagree && b.why.empty()) {
-    conf = std::min(conf, 0.6);
+    conf = std::min(conf, kContradicted);
     r.problems.push_back("total lines show different amounts");
   }
   // The line that shows the chosen total read differently the second time:
@@ -580,7 +603,7 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   if (disputed && settled) {
     r.notes.push_back("one reading of a total line differs; other lines settle the total");
   } else if (disputed) {
-    conf = std::min(conf, 0.85);
+    conf = std::min(conf, kDoubted);
     r.problems.push_back("the two readings of the total line differ");
   }
   // The receipt's own arithmetic against the chosen total: cash - change
@@ -588,7 +611,7 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   // rounding the choice did not account for), contradicts it.
   const Cents chosen = best->first;
   if (r.cash && r.change && *r.change >= 0 && *r.cash - *r.change != chosen && *r.cash > chosen) {
-    conf = std::min(conf, 0.6);
+    conf = std::min(conf, kContradicted);
     r.problems.push_back("cash " + FormatCents(*r.cash) + " - change " + FormatCents(*r.change) +
                          " does not equal the total " + FormatCents(chosen));
   }
@@ -596,7 +619,7 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     if (m.kind != Kind::kPaid || m.amount <= 0) continue;
     const Cents d = std::llabs(m.amount - chosen);
     if (d >= 1 && d <= 2) {
-      conf = std::min(conf, 0.6);
+      conf = std::min(conf, kContradicted);
       r.problems.push_back("paid " + FormatCents(m.amount) + " differs from the total " + FormatCents(chosen) +
                            " by a rounding amount");
       break;
@@ -608,7 +631,7 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   for (const MoneyLine* m : labelled) {
     if (m->index <= b.last || m->amount <= chosen) continue;
     if (std::find(m->readings.begin(), m->readings.end(), chosen) != m->readings.end()) continue;
-    conf = std::min(conf, 0.85);
+    conf = std::min(conf, kDoubted);
     r.problems.push_back("a later total line shows " + FormatCents(m->amount));
     break;
   }
