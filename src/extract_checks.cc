@@ -4,6 +4,7 @@
 #include "extract_checks.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "ncbocr/util.h"
 
@@ -178,6 +179,50 @@ Evidence ItemsAddUp(Cents v, Cents items_sum, size_t item_count) {
     e.why = "items add up to the total";
   }
   return e;
+}
+
+Doubt CashContradicts(Cents chosen, const std::optional<Cents>& cash,
+                      const std::optional<Cents>& change) {
+  Doubt d;
+  if (cash && change && *change >= 0 && *cash - *change != chosen && *cash > chosen) {
+    d.found = true;
+    d.cap = kContradicted;
+    d.problem = "cash " + FormatCents(*cash) + " - change " + FormatCents(*change) +
+                " does not equal the total " + FormatCents(chosen);
+  }
+  return d;
+}
+
+Doubt PaidOffByRounding(Cents chosen, const std::vector<MoneyLine>& ml) {
+  Doubt d;
+  for (const MoneyLine& m : ml) {
+    if (m.kind != MoneyKind::kPaid || m.amount <= 0) continue;
+    const Cents off = std::llabs(m.amount - chosen);
+    if (off >= 1 && off <= 2) {
+      d.found = true;
+      d.cap = kContradicted;
+      d.problem = "paid " + FormatCents(m.amount) + " differs from the total " +
+                  FormatCents(chosen) + " by a rounding amount";
+      d.lines.push_back(m.index);
+      break;
+    }
+  }
+  return d;
+}
+
+Doubt LaterTotalLarger(Cents chosen, size_t chosen_last,
+                       const std::vector<const MoneyLine*>& totals) {
+  Doubt d;
+  for (const MoneyLine* m : totals) {
+    if (m->index <= chosen_last || m->amount <= chosen) continue;
+    if (std::find(m->readings.begin(), m->readings.end(), chosen) != m->readings.end()) continue;
+    d.found = true;
+    d.cap = kDoubted;
+    d.problem = "a later total line shows " + FormatCents(m->amount);
+    d.lines.push_back(m->index);
+    break;
+  }
+  return d;
 }
 
 }  // namespace ncbocr::internal

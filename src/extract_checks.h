@@ -111,6 +111,32 @@ Evidence TotalPlusRounding(Cents v, int labelled, int seen, bool card, const Fig
 // The items' amounts add up to v.
 Evidence ItemsAddUp(Cents v, Cents items_sum, size_t item_count);
 
+// Caps on the chosen total's confidence: the receipt contradicts it (a
+// clerk must look), or gives a reason to doubt it (a clerk should look).
+inline constexpr double kContradicted = 0.6;
+inline constexpr double kDoubted = 0.85;
+
+// What the receipt says against a chosen total.
+struct Doubt {
+  bool found = false;
+  double cap = 1.0;           // the most confidence the total may keep
+  std::string problem;        // for the clerk
+  std::vector<size_t> lines;  // the lines that say it
+};
+
+// Cash - change comes to another amount than the chosen total (and the
+// cash covers it, so the cash line is not a part payment).
+Doubt CashContradicts(Cents chosen, const std::optional<Cents>& cash,
+                      const std::optional<Cents>& change);
+// A card or e-wallet payment a sen or two off the total: a rounding the
+// choice did not account for.
+Doubt PaidOffByRounding(Cents chosen, const std::vector<MoneyLine>& ml);
+// A total line below the chosen amount's last line (chosen_last) with a
+// larger amount ("Total 6% supplies" chosen, "Total payable" further down):
+// the chosen amount may be a part of the bill.
+Doubt LaterTotalLarger(Cents chosen, size_t chosen_last,
+                       const std::vector<const MoneyLine*>& totals);
+
 }  // namespace ncbocr::internal
 
 #endif  // NCBOCR_EXTRACT_CHECKS_H_

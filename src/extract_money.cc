@@ -211,10 +211,6 @@ constexpr double kLabelReadTwice = 0.93;
 constexpr double kLabelAlone = 0.88;
 constexpr double kArithmeticAlone = 0.75;
 constexpr double kGuess = 0.35;
-// Caps: the receipt contradicts the total (a clerk must look), or gives a
-// reason to doubt it (a clerk should look).
-constexpr double kContradicted = 0.6;
-constexpr double kDoubted = 0.85;
 
 // The lines with an amount, each with its kind; myr is set when the
 // receipt names ringgit anywhere.
@@ -610,30 +606,11 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   // that comes to another amount, or a card payment a sen or two off (a
   // rounding the choice did not account for), contradicts it.
   const Cents chosen = best->first;
-  if (r.cash && r.change && *r.change >= 0 && *r.cash - *r.change != chosen && *r.cash > chosen) {
-    conf = std::min(conf, kContradicted);
-    r.problems.push_back("cash " + FormatCents(*r.cash) + " - change " + FormatCents(*r.change) +
-                         " does not equal the total " + FormatCents(chosen));
-  }
-  for (const auto& m : ml) {
-    if (m.kind != Kind::kPaid || m.amount <= 0) continue;
-    const Cents d = std::llabs(m.amount - chosen);
-    if (d >= 1 && d <= 2) {
-      conf = std::min(conf, kContradicted);
-      r.problems.push_back("paid " + FormatCents(m.amount) + " differs from the total " + FormatCents(chosen) +
-                           " by a rounding amount");
-      break;
-    }
-  }
-  // A total line below the chosen one with a larger amount ("Total 6%
-  // supplies" chosen, "Total payable" further down): the chosen amount may
-  // be a part of the bill.
-  for (const MoneyLine* m : labelled) {
-    if (m->index <= b.last || m->amount <= chosen) continue;
-    if (std::find(m->readings.begin(), m->readings.end(), chosen) != m->readings.end()) continue;
-    conf = std::min(conf, kDoubted);
-    r.problems.push_back("a later total line shows " + FormatCents(m->amount));
-    break;
+  for (const Doubt& d : {CashContradicts(chosen, r.cash, r.change), PaidOffByRounding(chosen, ml),
+                         LaterTotalLarger(chosen, b.last, labelled)}) {
+    if (!d.found) continue;
+    conf = std::min(conf, d.cap);
+    r.problems.push_back(d.problem);
   }
   double margin = b.score - second;
   if (margin < 1.0) conf = std::min(conf, 0.6 + 0.3 * std::max(0.0, margin));

@@ -158,3 +158,37 @@ TEST_CASE("check: items add up") {
   CHECK_FALSE(ItemsAddUp(5000, 4990, 2).found);
   CHECK_FALSE(ItemsAddUp(0, 0, 0).found);
 }
+
+TEST_CASE("doubt: cash - change that comes to another amount") {
+  Doubt d = CashContradicts(2000, Cents{5000}, Cents{2500});
+  CHECK(d.found);
+  CHECK(d.cap == kContradicted);
+  CHECK(d.problem == "cash 50.00 - change 25.00 does not equal the total 20.00");
+  CHECK_FALSE(CashContradicts(2500, Cents{5000}, Cents{2500}).found);
+  // Cash below the total is a part payment, not a contradiction.
+  CHECK_FALSE(CashContradicts(6000, Cents{5000}, Cents{0}).found);
+  CHECK_FALSE(CashContradicts(2000, Cents{5000}, std::nullopt).found);
+}
+
+TEST_CASE("doubt: a card payment a sen or two off the total") {
+  std::vector<MoneyLine> ml = {Money(3, MoneyKind::kPaid, {1002})};
+  Doubt d = PaidOffByRounding(1000, ml);
+  CHECK(d.found);
+  CHECK(d.cap == kContradicted);
+  CHECK(d.lines == std::vector<size_t>{3});
+  CHECK_FALSE(PaidOffByRounding(1002, ml).found);
+  CHECK_FALSE(PaidOffByRounding(1005, ml).found);
+}
+
+TEST_CASE("doubt: a larger total further down") {
+  MoneyLine part = Money(4, MoneyKind::kTotal, {3180}),
+            payable = Money(9, MoneyKind::kStrongTotal, {4430});
+  Doubt d = LaterTotalLarger(3180, 4, {&part, &payable});
+  CHECK(d.found);
+  CHECK(d.cap == kDoubted);
+  CHECK(d.problem == "a later total line shows 44.30");
+  CHECK(d.lines == std::vector<size_t>{9});
+  CHECK_FALSE(LaterTotalLarger(4430, 9, {&part, &payable}).found);
+  // Above the chosen line it is no doubt: a total before a discount.
+  CHECK_FALSE(LaterTotalLarger(3180, 10, {&part, &payable}).found);
+}
