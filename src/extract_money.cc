@@ -51,7 +51,7 @@ const MoneyLabel kMoneyLabels[] = {
     {"SAVINGS", Kind::kDiscount}, {"VOUCHER", Kind::kDiscount},
     {"GST", Kind::kTax}, {"SST", Kind::kTax}, {"TAX", Kind::kTax}, {"CUKAI", Kind::kTax},
     {"SERVICE TAX", Kind::kTax}, {"SERVICE CHARGE", Kind::kTax}, {"SRV CHG", Kind::kTax},
-    {"SVC CHG", Kind::kTax}, {"SVR CHG", Kind::kTax}, {"SERV CHARGE", Kind::kTax},
+    {"SVC CHG", Kind::kTax}, {"SERV CHARGE", Kind::kTax},
     {"SERVICE CHG", Kind::kTax}, {"SVC CHARGE", Kind::kTax},
     // "Accepted": what a parking or vending machine took in.
     {"CASH", Kind::kCash}, {"TUNAI", Kind::kCash}, {"TENDER", Kind::kCash},

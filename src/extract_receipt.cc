@@ -23,7 +23,7 @@ using internal::Line;
 
 // Words that end or mark a business name.
 const char* const kCompanyMarks[] = {
-    "SDN BHD", "SDN BND", "SDN. BHD", "BHD", "S B", "BERHAD", "ENTERPRISE", "ENTERPRISES", "TRADING",
+    "SDN BHD", "SDN. BHD", "BHD", "S B", "BERHAD", "ENTERPRISE", "ENTERPRISES", "TRADING",
     "PLT", "CO", "COMPANY", "LIMITED", "LTD", "INC", "CORPORATION", "STORE", "STORES", "MART",
     "SUPERMARKET", "HYPERMARKET", "RESTAURANT", "RESTORAN", "CAFE", "KEDAI", "PHARMACY",
     "FARMASI", "CLINIC", "KLINIK", "HOSPITAL", "MEDICAL", "DENTAL", "HARDWARE", "BOOKSTORE",
