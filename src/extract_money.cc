@@ -204,6 +204,8 @@ constexpr double kNoLabel = 0.2;            // an item or an unlabelled amount
 constexpr double kOtherLabel = -0.5;        // tax, change, rounding, discount, a count
 // The first reading of a line is the more often right one.
 constexpr double kSecondReadingPenalty = 0.3;
+// What a candidate loses when it is a part of another's sum.
+constexpr double kPartOfTheBill = 1.5;
 
 // The total's confidence by the evidence for it (see ExtractMoney).
 constexpr double kLabelAndArithmetic = 0.97;
@@ -336,40 +338,25 @@ Cents PickItems(const std::vector<MoneyLine>& ml, const std::vector<Line>& lines
   return items_sum;
 }
 
-}  // namespace
+// A candidate for the total: every distinct amount on the receipt. Each
+// reading of a line is a candidate; a second reading that differs from the
+// first competes with it, and the arithmetic decides between them.
+struct Cand {
+  double score = 0, conf = 0;
+  int labelled = 0, seen = 0;
+  bool confirmed = false;  // a total line read twice gave this amount both times
+  bool card = false;       // a payment line (card, e-wallet) shows it
+  bool summed = false;     // other amounts on the receipt add up to it
+  size_t last = 0;         // lowest line it is on: later totals are more final
+  std::vector<std::string> why;
+};
 
-void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
-  bool myr = false;
-  std::vector<MoneyLine> ml = CollectMoneyLines(lines, myr);
-  r.currency = {"MYR", myr ? 0.95 : 0.7, "ocr"};
-  RepairCashReadings(ml);
-
-  const bool tendered_is_paid = PickFields(ml, lines, r);
-
-  const Cents items_sum = PickItems(ml, lines, r);
-
-  // Score every distinct amount as the total. Each reading of a line is a
-  // candidate; a second reading that differs from the first competes with
-  // it, and the arithmetic below decides between them.
-  struct Cand {
-    double score = 0, conf = 0;
-    int labelled = 0, seen = 0;
-    bool confirmed = false;  // a total line read twice gave this amount both times
-    bool card = false;       // a payment line (card, e-wallet) shows it
-    bool summed = false;     // other amounts on the receipt add up to it
-    size_t last = 0;         // lowest line it is on: later totals are more final
-    std::vector<std::string> why;
-  };
+// Every amount on the money lines as a candidate, scored by the label of
+// the best line it is on. max_amount is set to the largest amount a line
+// other than cash or change shows in its first reading.
+std::map<Cents, Cand> ScoreByLabel(const std::vector<MoneyLine>& ml, const std::vector<Line>& lines,
+                                   bool any_total_label, Cents& max_amount) {
   std::map<Cents, Cand> cands;
-  Cents max_amount = 0;
-  bool any_total_label = false;
-  std::vector<const MoneyLine*> labelled;  // lines labelled as some total
-  for (const auto& m : ml) {
-    if (m.kind == Kind::kTotal || m.kind == Kind::kStrongTotal) {
-      any_total_label = true;
-      if (m.amount > 0) labelled.push_back(&m);
-    }
-  }
   for (const auto& m : ml) {
     for (size_t j = 0; j < m.readings.size(); ++j) {
       Cents v = m.readings[j];
@@ -402,6 +389,69 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
       if (j == 0 && m.kind != Kind::kCash && m.kind != Kind::kChange) max_amount = std::max(max_amount, v);
     }
   }
+  return cands;
+}
+
+// Lowers the candidates that are a part of another's sum: a total before
+// rounding, a total per tax rate, a subtotal that a later amount adds tax to.
+void LowerPartsOfTheBill(std::map<Cents, Cand>& cands, const std::vector<Cents>& rnd_all,
+                         const std::vector<Cents>& sub_all, const std::map<Cents, Cents>& part_of,
+                         bool any_total_label) {
+  // A total that the rounding line turns into another labelled amount is
+  // the total before rounding: the rounded one is what was paid.
+  for (auto& [v, c] : cands) {
+    for (Cents rnd : rnd_all) {
+      auto it = rnd != 0 && (v + rnd) % 5 == 0 ? cands.find(v + rnd) : cands.end();
+      if (it != cands.end() && (it->second.labelled || it->second.card) &&
+          std::any_of(it->second.why.begin(), it->second.why.end(), [](const std::string& w) {
+            return w.find("rounding adjustment") != std::string::npos;
+          })) {
+        c.score -= kPartOfTheBill;
+        break;
+      }
+    }
+  }
+  // A total per tax rate that adds up with another to a total is a part.
+  for (const auto& [part, whole] : part_of) {
+    auto it = cands.find(part);
+    if (it != cands.end() && cands.count(whole)) it->second.score -= kPartOfTheBill;
+  }
+  // A subtotal that a printed amount further down adds tax to is a part of
+  // the bill, even when OCR lost the label of the line that shows the sum.
+  for (Cents sub : sub_all) {
+    auto it = cands.find(sub);
+    if (it == cands.end() || any_total_label) continue;
+    for (const auto& [v, c] : cands) {
+      if (v > sub && c.seen > 0 && c.last > it->second.last && c.summed) {
+        it->second.score -= kPartOfTheBill;
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
+  bool myr = false;
+  std::vector<MoneyLine> ml = CollectMoneyLines(lines, myr);
+  r.currency = {"MYR", myr ? 0.95 : 0.7, "ocr"};
+  RepairCashReadings(ml);
+  const bool tendered_is_paid = PickFields(ml, lines, r);
+  const Cents items_sum = PickItems(ml, lines, r);
+
+  // Score every distinct amount as the total, by label, then by the
+  // receipt's arithmetic (extract_checks.h).
+  bool any_total_label = false;
+  std::vector<const MoneyLine*> labelled;  // lines labelled as some total
+  for (const auto& m : ml) {
+    if (m.kind == Kind::kTotal || m.kind == Kind::kStrongTotal) {
+      any_total_label = true;
+      if (m.amount > 0) labelled.push_back(&m);
+    }
+  }
+  Cents max_amount = 0;
+  std::map<Cents, Cand> cands = ScoreByLabel(ml, lines, any_total_label, max_amount);
   if (cands.empty()) {
     r.problems.push_back("no total amount found on the receipt");
     return;
@@ -519,37 +569,7 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     take(c, ItemsAddUp(v, items_sum, r.items.size()));
     if (v == max_amount) c.score += 0.3;
   }
-  // A total that the rounding line turns into another labelled amount is
-  // the total before rounding: the rounded one is what was paid.
-  for (auto& [v, c] : cands) {
-    for (Cents rnd : rnd_all) {
-      auto it = rnd != 0 && (v + rnd) % 5 == 0 ? cands.find(v + rnd) : cands.end();
-      if (it != cands.end() && (it->second.labelled || it->second.card) &&
-          std::any_of(it->second.why.begin(), it->second.why.end(), [](const std::string& w) {
-            return w.find("rounding adjustment") != std::string::npos;
-          })) {
-        c.score -= 1.5;
-        break;
-      }
-    }
-  }
-  // A total per tax rate that adds up with another to a total is a part.
-  for (const auto& [part, whole] : part_of) {
-    auto it = cands.find(part);
-    if (it != cands.end() && cands.count(whole)) it->second.score -= 1.5;
-  }
-  // A subtotal that a printed amount further down adds tax to is a part of
-  // the bill, even when OCR lost the label of the line that shows the sum.
-  for (Cents sub : sub_all) {
-    auto it = cands.find(sub);
-    if (it == cands.end() || any_total_label) continue;
-    for (const auto& [v, c] : cands) {
-      if (v > sub && c.seen > 0 && c.last > it->second.last && c.summed) {
-        it->second.score -= 1.5;
-        break;
-      }
-    }
-  }
+  LowerPartsOfTheBill(cands, rnd_all, sub_all, part_of, any_total_label);
   auto best = std::max_element(cands.begin(), cands.end(), [](const auto& a, const auto& b) {
     return a.second.score < b.second.score || (a.second.score == b.second.score && a.second.last < b.second.last);
   });
