@@ -392,6 +392,104 @@ std::map<Cents, Cand> ScoreByLabel(const std::vector<MoneyLine>& ml, const std::
   return cands;
 }
 
+// Several charges between the subtotal and the total (service charge and
+// GST): their sum is one more way to arrive at the total. None unless
+// there are two or more (a "Total GST" or a tax summary row is no charge).
+std::optional<Cents> ChargesSum(const std::vector<MoneyLine>& ml, const std::vector<Line>& lines) {
+  Cents tax_sum = 0;
+  int tax_lines = 0;
+  for (const auto& m : ml) {
+    if (m.kind != Kind::kTax || m.amount <= 0) continue;
+    if (HasLabel(lines[m.index].text, "TOTAL") || HasLabel(lines[m.index].text, "SUMMARY"))
+      continue;
+    tax_sum += m.amount;
+    ++tax_lines;
+  }
+  if (tax_lines >= 2) return tax_sum;
+  return std::nullopt;
+}
+
+// The lines of the figures, and the discounts as positive amounts, whether
+// printed "-9.20" or "9.20".
+void AddLinesAndDiscounts(const std::vector<MoneyLine>& ml, bool tendered_is_paid, Figures& f) {
+  for (const auto& m : ml) {
+    if (m.kind == Kind::kDiscount && m.amount != 0) f.discounts.push_back(std::llabs(m.amount));
+  }
+  f.cash_at = LastLineOf(ml, tendered_is_paid ? Kind::kPaid : Kind::kCash);
+  f.change_at = LastLineOf(ml, Kind::kChange);
+  f.subtotal_at = LastLineOf(ml, Kind::kSubtotal);
+  f.rounding_at = LastLineOf(ml, Kind::kRounding);
+  for (const auto& m : ml) {
+    if (m.kind == Kind::kTax && m.amount > 0) f.tax_at.push_back(m.index);
+    if (m.kind == Kind::kDiscount && m.amount != 0) f.discount_at.push_back(m.index);
+  }
+}
+
+// Every reading of the cash (or tendered), change, subtotal, tax and
+// rounding lines: for amounts a total line shows.
+Figures EveryReading(const std::vector<MoneyLine>& ml, const std::vector<Line>& lines, bool tendered_is_paid) {
+  Figures f;
+  f.cash = ReadingsOf(ml, tendered_is_paid ? Kind::kPaid : Kind::kCash);
+  f.change = ReadingsOf(ml, Kind::kChange);
+  f.subtotal = ReadingsOf(ml, Kind::kSubtotal);
+  f.tax = ReadingsOf(ml, Kind::kTax);
+  if (std::optional<Cents> sum = ChargesSum(ml, lines)) f.tax.push_back(*sum);
+  if (f.tax.empty()) f.tax.push_back(0);
+  for (Cents v : ReadingsOf(ml, Kind::kRounding)) {
+    if (std::llabs(v) <= 10) f.rounding.push_back(v);  // else not a rounding (sen)
+  }
+  // A rounding line whose minus sign the print or the OCR lost: either sign.
+  for (size_t i = 0, n = f.rounding.size(); i < n; ++i) {
+    if (f.rounding[i] > 0) f.rounding.push_back(-f.rounding[i]);
+  }
+  AddLinesAndDiscounts(ml, tendered_is_paid, f);
+  return f;
+}
+
+// The fields' first readings (as PickFields chose them): for amounts no
+// total line shows, which a second reading may confirm but never invent.
+Figures FirstReadings(const std::vector<MoneyLine>& ml, const std::vector<Line>& lines,
+                      const ReceiptFields& r, bool tendered_is_paid) {
+  auto first_only = [](const std::optional<Cents>& v) { return v ? std::vector<Cents>{*v} : std::vector<Cents>{}; };
+  Figures f;
+  f.cash = first_only(r.cash);
+  f.change = first_only(r.change);
+  f.subtotal = first_only(r.subtotal);
+  f.rounding = first_only(r.rounding);
+  f.tax = r.tax ? std::vector<Cents>{*r.tax} : std::vector<Cents>{0};
+  if (std::optional<Cents> sum = ChargesSum(ml, lines)) f.tax.push_back(*sum);
+  AddLinesAndDiscounts(ml, tendered_is_paid, f);
+  return f;
+}
+
+// Amounts the receipt implies without printing legibly: cash - change,
+// and a total plus a non-zero rounding. OCR often loses the one line that
+// shows them; the arithmetic decides whether they hold.
+void AddImpliedAmounts(const std::vector<Line>& lines, const ReceiptFields& r,
+                       const std::vector<const MoneyLine*>& labelled, std::map<Cents, Cand>& cands) {
+  auto implied = [&](Cents v) {
+    if (v <= 0 || cands.count(v)) return;
+    Cand& c = cands[v];
+    c.score = 1.0;
+    c.conf = 0.6;
+  };
+  // Only first readings imply amounts: a second reading may confirm an
+  // amount printed on the receipt, not invent one.
+  if (r.cash && r.change && *r.change > 0) implied(*r.cash - *r.change);
+  // Totals per tax rate on two lines imply their sum, the bill, when the
+  // line that prints it ("Total Payable") is unreadable.
+  {
+    std::set<Cents> parts;
+    for (const MoneyLine* m : labelled) {
+      if (IsPartialTotal(lines[m->index].text)) parts.insert(m->amount);
+    }
+    if (parts.size() == 2) implied(*parts.begin() + *parts.rbegin());
+  }
+  if (r.rounding && *r.rounding != 0) {
+    for (const MoneyLine* m : labelled) implied(m->amount + *r.rounding);
+  }
+}
+
 // Lowers the candidates that are a part of another's sum: a total before
 // rounding, a total per tax rate, a subtotal that a later amount adds tax to.
 void LowerPartsOfTheBill(std::map<Cents, Cand>& cands, const std::vector<Cents>& rnd_all,
@@ -456,86 +554,10 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     r.problems.push_back("no total amount found on the receipt");
     return;
   }
-  // Every reading of the cash, change, subtotal, tax and rounding lines.
-  std::vector<Cents> cash_all = ReadingsOf(ml, tendered_is_paid ? Kind::kPaid : Kind::kCash);
-  std::vector<Cents> change_all = ReadingsOf(ml, Kind::kChange);
-  std::vector<Cents> sub_all = ReadingsOf(ml, Kind::kSubtotal), tax_all = ReadingsOf(ml, Kind::kTax);
-  std::vector<Cents> rnd_all;
-  for (Cents v : ReadingsOf(ml, Kind::kRounding)) {
-    if (std::llabs(v) <= 10) rnd_all.push_back(v);  // else not a rounding (sen)
-  }
-  // Several charges between the subtotal and the total (service charge and
-  // GST): their sum is one more way to arrive at the total.
-  Cents tax_sum = 0;
-  int tax_lines = 0;
-  for (const auto& m : ml) {
-    if (m.kind != Kind::kTax || m.amount <= 0) continue;
-    if (HasLabel(lines[m.index].text, "TOTAL") || HasLabel(lines[m.index].text, "SUMMARY"))
-      continue;
-    tax_sum += m.amount;
-    ++tax_lines;
-  }
-  if (tax_lines >= 2) tax_all.push_back(tax_sum);
-  if (tax_all.empty()) tax_all.push_back(0);
-  // Discounts as positive amounts, whether printed "-9.20" or "9.20".
-  std::vector<Cents> discounts;
-  for (const auto& m : ml) {
-    if (m.kind == Kind::kDiscount && m.amount != 0) discounts.push_back(std::llabs(m.amount));
-  }
-  // A rounding line whose minus sign the print or the OCR lost: either sign.
-  for (size_t i = 0, n = rnd_all.size(); i < n; ++i) {
-    if (rnd_all[i] > 0) rnd_all.push_back(-rnd_all[i]);
-  }
-  // Amounts the receipt implies without printing legibly: cash - change,
-  // and a total plus a non-zero rounding. OCR often loses the one line that
-  // shows them; the arithmetic below decides whether they hold.
-  auto implied = [&](Cents v) {
-    if (v <= 0 || cands.count(v)) return;
-    Cand& c = cands[v];
-    c.score = 1.0;
-    c.conf = 0.6;
-  };
-  // Only first readings imply amounts: a second reading may confirm an
-  // amount printed on the receipt, not invent one.
-  if (r.cash && r.change && *r.change > 0) implied(*r.cash - *r.change);
-  // Totals per tax rate on two lines imply their sum, the bill, when the
-  // line that prints it ("Total Payable") is unreadable.
-  {
-    std::set<Cents> parts;
-    for (const MoneyLine* m : labelled) {
-      if (IsPartialTotal(lines[m->index].text)) parts.insert(m->amount);
-    }
-    if (parts.size() == 2) implied(*parts.begin() + *parts.rbegin());
-  }
-  if (r.rounding && *r.rounding != 0) {
-    for (const MoneyLine* m : labelled) implied(m->amount + *r.rounding);
-  }
+  const Figures every = EveryReading(ml, lines, tendered_is_paid);
+  const Figures first = FirstReadings(ml, lines, r, tendered_is_paid);
+  AddImpliedAmounts(lines, r, labelled, cands);
   size_t last_labelled = labelled.empty() ? 0 : labelled.back()->index;
-  // The figures as every reading has them, and as first readings have them.
-  auto first_only = [](const std::optional<Cents>& v) { return v ? std::vector<Cents>{*v} : std::vector<Cents>{}; };
-  Figures every, first;
-  every.cash = cash_all;
-  every.change = change_all;
-  every.subtotal = sub_all;
-  every.rounding = rnd_all;
-  every.tax = tax_all;
-  first.cash = first_only(r.cash);
-  first.change = first_only(r.change);
-  first.subtotal = first_only(r.subtotal);
-  first.rounding = first_only(r.rounding);
-  first.tax = r.tax ? std::vector<Cents>{*r.tax} : std::vector<Cents>{0};
-  if (tax_lines >= 2) first.tax.push_back(tax_sum);
-  for (Figures* f : {&every, &first}) {
-    f->discounts = discounts;
-    f->cash_at = LastLineOf(ml, tendered_is_paid ? Kind::kPaid : Kind::kCash);
-    f->change_at = LastLineOf(ml, Kind::kChange);
-    f->subtotal_at = LastLineOf(ml, Kind::kSubtotal);
-    f->rounding_at = LastLineOf(ml, Kind::kRounding);
-    for (const auto& m : ml) {
-      if (m.kind == Kind::kTax && m.amount > 0) f->tax_at.push_back(m.index);
-      if (m.kind == Kind::kDiscount && m.amount != 0) f->discount_at.push_back(m.index);
-    }
-  }
   std::map<Cents, Cents> part_of;  // an amount that, with another, adds up to a total
   auto take = [](Cand& c, const Evidence& e) {
     if (!e.found) return false;
@@ -569,7 +591,7 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     take(c, ItemsAddUp(v, items_sum, r.items.size()));
     if (v == max_amount) c.score += 0.3;
   }
-  LowerPartsOfTheBill(cands, rnd_all, sub_all, part_of, any_total_label);
+  LowerPartsOfTheBill(cands, every.rounding, every.subtotal, part_of, any_total_label);
   auto best = std::max_element(cands.begin(), cands.end(), [](const auto& a, const auto& b) {
     return a.second.score < b.second.score || (a.second.score == b.second.score && a.second.last < b.second.last);
   });
