@@ -490,6 +490,47 @@ void AddImpliedAmounts(const std::vector<Line>& lines, const ReceiptFields& r,
   }
 }
 
+// Each candidate's score raised by the receipt's arithmetic (see
+// extract_checks.h) and by being printed more than once or on the last
+// total line. part_of gets the totals per tax rate that add up to another.
+void ScoreByArithmetic(const Figures& every, const Figures& first, const std::vector<MoneyLine>& ml,
+                       const std::vector<Line>& lines, const std::vector<const MoneyLine*>& labelled,
+                       Cents items_sum, size_t item_count, std::map<Cents, Cand>& cands,
+                       std::map<Cents, Cents>& part_of) {
+  const size_t last_labelled = labelled.empty() ? 0 : labelled.back()->index;
+  auto take = [](Cand& c, const Evidence& e) {
+    if (!e.found) return false;
+    c.score += e.score;
+    c.why.push_back(e.why);
+    return true;
+  };
+  for (auto& [v, c] : cands) {
+    if (c.seen > 1) c.score += std::min(1.0, 0.3 * (c.seen - 1));
+    if (c.labelled && c.last == last_labelled) c.score += 0.25;
+    // Second readings take part in the arithmetic only for amounts a total
+    // line shows; an amount nobody labelled needs first readings to add up.
+    const bool all = c.labelled > 0;
+    const Figures& f = all ? every : first;
+    // Paid: cash - change, or a witness of the amount (one of them).
+    take(c, CashLessChange(v, f)) || take(c, TenderedExactly(v, c.labelled, f)) ||
+        take(c, PaidByCard(v, c.labelled, ml));
+    // Summed: the receipt's sums arrive at it (one of them). Parts only for
+    // a labelled total or one the parts imply: two equal totals ("Total
+    // 10.00", "Total incl. GST 10.00") do not make cash 20.00 the bill.
+    Evidence sum = SubtotalPlusTax(v, f, labelled, all);
+    if (!sum.found) sum = SubtotalLessDiscount(v, f);
+    if (!sum.found && (c.labelled || c.seen == 0)) {
+      sum = PartsAddUp(v, f, labelled, all);
+      if (sum.found) part_of[sum.parts[0]] = part_of[sum.parts[1]] = v;
+    }
+    if (take(c, sum)) c.summed = true;
+    // A total before rounding plus the rounding line gives the amount paid,
+    // when that amount is printed on another total line too.
+    take(c, TotalPlusRounding(v, c.labelled, c.seen, c.card, f, ml, lines));
+    take(c, ItemsAddUp(v, items_sum, item_count));
+  }
+}
+
 // Lowers the candidates that are a part of another's sum: a total before
 // rounding, a total per tax rate, a subtotal that a later amount adds tax to.
 void LowerPartsOfTheBill(std::map<Cents, Cand>& cands, const std::vector<Cents>& rnd_all,
@@ -557,38 +598,9 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   const Figures every = EveryReading(ml, lines, tendered_is_paid);
   const Figures first = FirstReadings(ml, lines, r, tendered_is_paid);
   AddImpliedAmounts(lines, r, labelled, cands);
-  size_t last_labelled = labelled.empty() ? 0 : labelled.back()->index;
   std::map<Cents, Cents> part_of;  // an amount that, with another, adds up to a total
-  auto take = [](Cand& c, const Evidence& e) {
-    if (!e.found) return false;
-    c.score += e.score;
-    c.why.push_back(e.why);
-    return true;
-  };
+  ScoreByArithmetic(every, first, ml, lines, labelled, items_sum, r.items.size(), cands, part_of);
   for (auto& [v, c] : cands) {
-    if (c.seen > 1) c.score += std::min(1.0, 0.3 * (c.seen - 1));
-    if (c.labelled && c.last == last_labelled) c.score += 0.25;
-    // Second readings take part in the arithmetic only for amounts a total
-    // line shows; an amount nobody labelled needs first readings to add up.
-    const bool all = c.labelled > 0;
-    const Figures& f = all ? every : first;
-    // Paid: cash - change, or a witness of the amount (one of them).
-    take(c, CashLessChange(v, f)) || take(c, TenderedExactly(v, c.labelled, f)) ||
-        take(c, PaidByCard(v, c.labelled, ml));
-    // Summed: the receipt's sums arrive at it (one of them). Parts only for
-    // a labelled total or one the parts imply: two equal totals ("Total
-    // 10.00", "Total incl. GST 10.00") do not make cash 20.00 the bill.
-    Evidence sum = SubtotalPlusTax(v, f, labelled, all);
-    if (!sum.found) sum = SubtotalLessDiscount(v, f);
-    if (!sum.found && (c.labelled || c.seen == 0)) {
-      sum = PartsAddUp(v, f, labelled, all);
-      if (sum.found) part_of[sum.parts[0]] = part_of[sum.parts[1]] = v;
-    }
-    if (take(c, sum)) c.summed = true;
-    // A total before rounding plus the rounding line gives the amount paid,
-    // when that amount is printed on another total line too.
-    take(c, TotalPlusRounding(v, c.labelled, c.seen, c.card, f, ml, lines));
-    take(c, ItemsAddUp(v, items_sum, r.items.size()));
     if (v == max_amount) c.score += 0.3;
   }
   LowerPartsOfTheBill(cands, every.rounding, every.subtotal, part_of, any_total_label);
