@@ -188,6 +188,40 @@ bool NamesAgree(const std::string& a, const std::string& b) {
   return na.find(nb) != std::string::npos || nb.find(na) != std::string::npos;
 }
 
+// A value the member stated in the email, set against the receipt's.
+struct Statement {
+  std::string value;          // the stated value, written as the field holds it
+  bool agrees;                // the receipt's value says the same
+  double agreed_confidence;   // the field's confidence when they agree
+  std::string email_only;     // noted when only the email gives it; "" for no note
+  std::string contradiction;  // the blocking reason when they differ
+};
+
+// The email's word on a field: fills it when the receipt lacks it, raises
+// its confidence when they agree, and leaves a disagreement for a clerk.
+constexpr double kEmailOnlyConfidence = 0.6;     // the member's word alone
+constexpr double kContradictedConfidence = 0.5;  // receipt and email differ
+
+void Reconcile(const Statement& s, Field& field, std::vector<std::string>& why,
+               std::vector<std::string>& blocking) {
+  if (!field.present()) {
+    field = {s.value, kEmailOnlyConfidence, "email"};
+    if (!s.email_only.empty()) why.push_back(s.email_only);
+  } else if (s.agrees) {
+    field.confidence = s.agreed_confidence;
+    field.source = "both";
+  } else {
+    field.confidence = std::min(field.confidence, kContradictedConfidence);
+    blocking.push_back(s.contradiction);
+  }
+}
+
+// Two independent sources agreeing on a number or a date: half the doubt
+// left goes, and a little more.
+double Corroborated(double confidence) {
+  return std::min(1.0, confidence + 0.5 * (1 - confidence) + 0.05);
+}
+
 }  // namespace
 
 Extraction Combine(const ReceiptFields& r, const std::optional<EmailFields>& e,
@@ -217,41 +251,31 @@ Extraction Combine(const ReceiptFields& r, const std::optional<EmailFields>& e,
     for (const auto& r : e->remarks) why.push_back(r);
     Field& total = f["total_amount"];
     if (e->total) {
-      if (!total.present()) {
-        total = {FormatCents(*e->total), 0.6, "email"};
-        why.push_back("total taken from the email only (not found on the receipt)");
-      } else if (ParseAmount(total.value) == e->total) {
-        total.confidence = std::min(1.0, total.confidence + 0.5 * (1 - total.confidence) + 0.05);
-        total.source = "both";
-      } else {
-        total.confidence = std::min(total.confidence, 0.5);
-        blocking.push_back("the email states total " + FormatCents(*e->total) + " but the receipt shows " + total.value);
-      }
+      Reconcile({FormatCents(*e->total), ParseAmount(total.value) == e->total,
+                 Corroborated(total.confidence),
+                 "total taken from the email only (not found on the receipt)",
+                 "the email states total " + FormatCents(*e->total) +
+                     " but the receipt shows " + total.value},
+                total, why, blocking);
     }
     Field& date = f["service_date"];
     if (e->service_date) {
-      if (!date.present()) {
-        date = {e->service_date->Iso(), 0.6, "email"};
-        why.push_back("service date taken from the email only (not found on the receipt)");
-      } else if (date.value == e->service_date->Iso()) {
-        date.confidence = std::min(1.0, date.confidence + 0.5 * (1 - date.confidence) + 0.05);
-        date.source = "both";
-      } else {
-        date.confidence = std::min(date.confidence, 0.5);
-        blocking.push_back("the email states service date " + e->service_date->Iso() + " but the receipt shows " + date.value);
-      }
+      Reconcile({e->service_date->Iso(), date.value == e->service_date->Iso(),
+                 Corroborated(date.confidence),
+                 "service date taken from the email only (not found on the receipt)",
+                 "the email states service date " + e->service_date->Iso() +
+                     " but the receipt shows " + date.value},
+                date, why, blocking);
     }
     Field& prov = f["provider_name"];
     if (!e->provider.empty()) {
-      if (!prov.present()) {
-        prov = {e->provider, 0.6, "email"};
-      } else if (NamesAgree(prov.value, e->provider)) {
-        prov.confidence = std::min(1.0, prov.confidence + 0.1);
-        prov.source = "both";
-      } else {
-        blocking.push_back("the email names provider '" + e->provider + "' but the receipt shows '" + prov.value + "'");
-        prov.confidence = std::min(prov.confidence, 0.5);
-      }
+      // Names are written many ways: agreement is weaker evidence than for
+      // a number, and a name the email alone gives goes without a note.
+      Reconcile({e->provider, prov.present() && NamesAgree(prov.value, e->provider),
+                 std::min(1.0, prov.confidence + 0.1), "",
+                 "the email names provider '" + e->provider + "' but the receipt shows '" +
+                     prov.value + "'"},
+                prov, why, blocking);
     }
   }
 

@@ -1,4 +1,4 @@
-// The money lines of a receipt and the service date.
+// The money lines of a receipt.
 //
 // The total is chosen among every amount on the receipt by evidence: the
 // label on its line (TOTAL, ROUNDED TOTAL, AMOUNT DUE, JUMLAH...), whether the
@@ -9,8 +9,10 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
+#include "extract_checks.h"
 #include "extract_internal.h"
 #include "ncbocr/extract.h"
 #include "ncbocr/util.h"
@@ -19,7 +21,111 @@ namespace ncbocr::internal {
 
 namespace {
 
-enum class Kind { kNone, kTotal, kStrongTotal, kSubtotal, kTax, kRounding, kCash, kPaid, kChange, kDiscount, kQty };
+using Kind = MoneyKind;
+
+// The label words of each kind of money line. A line may carry labels of
+// several kinds ("TOTAL QTY", "ROUNDING ADJ", "TOTAL INCL GST", "CASH
+// CHANGE"): kPrecedence below decides which kind it is. A new label is one
+// row here and a test in tests/extract_money_test.cc.
+struct MoneyLabel {
+  const char* label;
+  Kind kind;
+};
+// clang-format off
+const MoneyLabel kMoneyLabels[] = {
+    {"TOTAL QTY", Kind::kQty}, {"TOTAL QUANTITY", Kind::kQty}, {"QTY", Kind::kQty},
+    {"TOTAL ITEM", Kind::kQty}, {"TOTAL ITEMS", Kind::kQty}, {"NO OF ITEM", Kind::kQty},
+    {"ITEM S", Kind::kQty},
+    {"CHANGE", Kind::kChange}, {"BAKI", Kind::kChange}, {"CHANGE DUE", Kind::kChange},
+    {"KEMBALI", Kind::kChange},
+    {"ROUNDING", Kind::kRounding}, {"ROUND ADJ", Kind::kRounding}, {"ROUNDING ADJ", Kind::kRounding},
+    {"ROUNDING ADJUSTMENT", Kind::kRounding}, {"ADJUSTMENT", Kind::kRounding},
+    {"RND ADJ", Kind::kRounding}, {"PEMBUNDARAN", Kind::kRounding},
+    {"SUBTOTAL", Kind::kSubtotal}, {"SUB TOTAL", Kind::kSubtotal}, {"TOTAL EXCL", Kind::kSubtotal},
+    {"TOTAL EXCLUDING", Kind::kSubtotal}, {"TOTAL BEFORE", Kind::kSubtotal},
+    {"AMOUNT BEFORE", Kind::kSubtotal}, {"EXCL GST", Kind::kSubtotal},
+    {"EXCLUDING GST", Kind::kSubtotal}, {"TOTAL EX GST", Kind::kSubtotal},
+    {"SUB JUMLAH", Kind::kSubtotal}, {"NET SALES", Kind::kSubtotal}, {"GROSS AMT", Kind::kSubtotal},
+    {"GROSS AMOUNT", Kind::kSubtotal}, {"GROSS TOTAL", Kind::kSubtotal}, {"GROSS", Kind::kSubtotal},
+    {"DISCOUNT", Kind::kDiscount}, {"DISC", Kind::kDiscount}, {"DISKAUN", Kind::kDiscount},
+    {"SAVINGS", Kind::kDiscount}, {"VOUCHER", Kind::kDiscount},
+    {"GST", Kind::kTax}, {"SST", Kind::kTax}, {"TAX", Kind::kTax}, {"CUKAI", Kind::kTax},
+    {"SERVICE TAX", Kind::kTax}, {"SERVICE CHARGE", Kind::kTax}, {"SRV CHG", Kind::kTax},
+    {"SVC CHG", Kind::kTax}, {"SERV CHARGE", Kind::kTax},
+    {"SERVICE CHG", Kind::kTax}, {"SVC CHARGE", Kind::kTax},
+    // "Accepted": what a parking or vending machine took in.
+    {"CASH", Kind::kCash}, {"TUNAI", Kind::kCash}, {"TENDER", Kind::kCash},
+    {"TENDERED", Kind::kCash}, {"ACCEPTED", Kind::kCash},
+    {"GRAND TOTAL", Kind::kStrongTotal}, {"NETT TOTAL", Kind::kStrongTotal},
+    {"NET TOTAL", Kind::kStrongTotal}, {"TOTAL PAYABLE", Kind::kStrongTotal},
+    {"AMOUNT DUE", Kind::kStrongTotal}, {"AMT DUE", Kind::kStrongTotal},
+    {"TOTAL DUE", Kind::kStrongTotal}, {"BALANCE DUE", Kind::kStrongTotal},
+    {"NETT", Kind::kStrongTotal}, {"TOTAL RM", Kind::kStrongTotal}, {"JUMLAH", Kind::kStrongTotal},
+    {"AMOUNT PAYABLE", Kind::kStrongTotal}, {"TOTAL INCL", Kind::kStrongTotal},
+    {"ROUNDED TOTAL", Kind::kStrongTotal}, {"TOTAL ROUNDED", Kind::kStrongTotal},
+    {"NET AMT", Kind::kStrongTotal}, {"NET AMOUNT", Kind::kStrongTotal},
+    {"NETT AMT", Kind::kStrongTotal}, {"NETT AMOUNT", Kind::kStrongTotal},
+    {"TOTAL", Kind::kTotal}, {"TOTAL MYR", Kind::kTotal}, {"AMOUNT", Kind::kTotal},
+    {"VISA", Kind::kPaid}, {"MASTER", Kind::kPaid}, {"MASTERCARD", Kind::kPaid}, {"CARD", Kind::kPaid},
+    {"CREDIT", Kind::kPaid}, {"DEBIT", Kind::kPaid}, {"PAID", Kind::kPaid}, {"PAYMENT", Kind::kPaid},
+    {"BOOST", Kind::kPaid}, {"GRABPAY", Kind::kPaid}, {"TOUCH N GO", Kind::kPaid},
+    {"EWALLET", Kind::kPaid}, {"E WALLET", Kind::kPaid},
+};
+// clang-format on
+
+// Which kind wins when a line carries labels of several: the more specific
+// label is the one that says what the amount is ("TOTAL QTY" is a count,
+// "ROUNDING ADJ" on a "TOTAL" line is the rounding, "SUB TOTAL" is not the
+// total, "TOTAL GST" is tax), so the kinds whose labels often contain TOTAL
+// or AMOUNT come before the totals.
+const Kind kPrecedence[] = {Kind::kQty,  Kind::kChange, Kind::kRounding,    Kind::kSubtotal, Kind::kDiscount,
+                            Kind::kTax,  Kind::kCash,   Kind::kStrongTotal, Kind::kTotal,    Kind::kPaid};
+
+bool HasLabelOf(const std::string& t, Kind k) {
+  for (const MoneyLabel& l : kMoneyLabels) {
+    if (l.kind == k && HasLabel(t, l.label)) return true;
+  }
+  return false;
+}
+
+// The kind of a line whose labels include one of kind k, where the other
+// words of the line may say otherwise; nullopt when the line is not of kind
+// k after all and the next kind in kPrecedence decides.
+std::optional<Kind> Refine(const std::string& t, Kind k) {
+  auto has = [&](const char* l) { return HasLabel(t, l); };
+  switch (k) {
+    case Kind::kQty:
+      // "Qty 2 Amount RM 12.00": a count beside the amount of money.
+      if (has("AMOUNT") || has("RM")) return std::nullopt;
+      return k;
+    case Kind::kRounding: {
+      if (has("TOTAL") && !has("ADJUSTMENT") && !has("ADJ")) return Kind::kStrongTotal;
+      // "Rounding RM 45.35": a rounding is a few sen, so a line labelled
+      // rounding alone (no "Adj", however misread) that shows ringgit and sen
+      // is the rounded total.
+      std::vector<AmountToken> a = FindAmounts(t);
+      if (!a.empty() && a.back().has_decimals && a.back().cents >= 100 &&
+          ToUpper(t).find(" AD") == std::string::npos) {
+        return Kind::kStrongTotal;
+      }
+      return k;
+    }
+    case Kind::kTax:
+      // "TOTAL INCL GST", "TOTAL SALES (INCLUSIVE OF GST)" and "AMOUNT INCL.
+      // GST" are totals.
+      if ((has("TOTAL") || has("AMOUNT")) &&
+          (has("INCL") || has("INCLUSIVE") || has("INC") || has("INCLUDING") || has("INCL GST"))) {
+        return Kind::kStrongTotal;
+      }
+      if (has("TOTAL") && (has("AMOUNT") || has("SALES")) && !has("GST AMOUNT") && !has("TAX AMOUNT") &&
+          !has("TOTAL GST") && !has("TOTAL TAX") && !has("TOTAL SST")) {
+        return Kind::kTotal;
+      }
+      return k;
+    default:
+      return k;
+  }
+}
 
 // What kind of money line this is, by its label words.
 Kind Classify(const std::string& t) {
@@ -31,61 +137,9 @@ Kind Classify(const std::string& t) {
       (has("AMOUNT") || has("AMT") || has("TOTAL")) && FindAmounts(t).empty()) {
     return Kind::kNone;
   }
-  if (has("TOTAL QTY") || has("TOTAL QUANTITY") || has("QTY") || has("TOTAL ITEM") ||
-      has("TOTAL ITEMS") || has("NO OF ITEM") || has("ITEM S")) {
-    if (!has("AMOUNT") && !has("RM")) return Kind::kQty;
-  }
-  if (has("CHANGE") || has("BAKI") || has("CHANGE DUE") || has("KEMBALI")) return Kind::kChange;
-  if (has("ROUNDING") || has("ROUND ADJ") || has("ROUNDING ADJ") || has("ROUNDING ADJUSTMENT") ||
-      has("ADJUSTMENT") || has("RND ADJ") || has("PEMBUNDARAN")) {
-    if (has("TOTAL") && !has("ADJUSTMENT") && !has("ADJ")) return Kind::kStrongTotal;
-    // "Rounding RM 45.35": a rounding is a few sen, so a line labelled
-    // rounding alone (no "Adj", however misread) that shows ringgit and sen
-    // is the rounded total.
-    std::vector<AmountToken> a = FindAmounts(t);
-    if (!a.empty() && a.back().has_decimals && a.back().cents >= 100 &&
-        ToUpper(t).find(" AD") == std::string::npos) {
-      return Kind::kStrongTotal;
-    }
-    return Kind::kRounding;
-  }
-  if (has("SUBTOTAL") || has("SUB TOTAL") || has("TOTAL EXCL") || has("TOTAL EXCLUDING") ||
-      has("TOTAL BEFORE") || has("AMOUNT BEFORE") || has("EXCL GST") || has("EXCLUDING GST") ||
-      has("TOTAL EX GST") || has("SUB JUMLAH") || has("NET SALES") || has("GROSS AMT") ||
-      has("GROSS AMOUNT") || has("GROSS TOTAL") || has("GROSS")) {
-    return Kind::kSubtotal;
-  }
-  if (has("DISCOUNT") || has("DISC") || has("DISKAUN") || has("SAVINGS") || has("VOUCHER")) return Kind::kDiscount;
-  if (has("GST") || has("SST") || has("TAX") || has("CUKAI") || has("SERVICE TAX") ||
-      has("SERVICE CHARGE") || has("SRV CHG") || has("SVC CHG") || has("SVR CHG") ||
-      has("SERV CHARGE") || has("SERVICE CHG") || has("SVC CHARGE")) {
-    // "TOTAL INCL GST", "TOTAL SALES (INCLUSIVE OF GST)" and "AMOUNT INCL.
-    // GST" are totals.
-    if ((has("TOTAL") || has("AMOUNT")) &&
-        (has("INCL") || has("INCLUSIVE") || has("INC") || has("INCLUDING") || has("INCL GST"))) {
-      return Kind::kStrongTotal;
-    }
-    if (has("TOTAL") && (has("AMOUNT") || has("SALES")) && !has("GST AMOUNT") && !has("TAX AMOUNT") &&
-        !has("TOTAL GST") && !has("TOTAL TAX") && !has("TOTAL SST")) {
-      return Kind::kTotal;
-    }
-    return Kind::kTax;
-  }
-  // "Accepted": what a parking or vending machine took in.
-  if (has("CASH") || has("TUNAI") || has("TENDER") || has("TENDERED") || has("ACCEPTED"))
-    return Kind::kCash;
-  if (has("GRAND TOTAL") || has("NETT TOTAL") || has("NET TOTAL") || has("TOTAL PAYABLE") ||
-      has("AMOUNT DUE") || has("AMT DUE") || has("TOTAL DUE") || has("BALANCE DUE") ||
-      has("NETT") || has("TOTAL RM") || has("JUMLAH") || has("AMOUNT PAYABLE") ||
-      has("TOTAL INCL") || has("ROUNDED TOTAL") || has("TOTAL ROUNDED") || has("NET AMT") ||
-      has("NET AMOUNT") || has("NETT AMT") || has("NETT AMOUNT")) {
-    return Kind::kStrongTotal;
-  }
-  if (has("TOTAL") || has("TOTAL MYR") || has("AMOUNT")) return Kind::kTotal;
-  if (has("VISA") || has("MASTER") || has("MASTERCARD") || has("CARD") || has("CREDIT") ||
-      has("DEBIT") || has("PAID") || has("PAYMENT") || has("BOOST") || has("GRABPAY") ||
-      has("TOUCH N GO") || has("EWALLET") || has("E WALLET")) {
-    return Kind::kPaid;
+  for (Kind k : kPrecedence) {
+    if (!HasLabelOf(t, k)) continue;
+    if (std::optional<Kind> refined = Refine(t, k)) return *refined;
   }
   return Kind::kNone;
 }
@@ -96,25 +150,21 @@ bool IsPartialTotal(const std::string& t) {
   return HasLabel(t, "SUPPLIES") || HasLabel(t, "SUPPLY");
 }
 
-struct MoneyLine {
-  size_t index;
-  Kind kind;
-  Cents amount;   // the rightmost amount on the line (what a label refers to)
-  int amount_count;
-  double confidence;
-  // Every reading of that amount: the first reading's, then the second
-  // reading's when it differs (see OcrLine::alt).
-  std::vector<Cents> readings;
-  bool confirmed = false;  // read twice, both readings the same amount
-  bool alt_only = false;   // only the second reading shows an amount
-};
-
 std::optional<Cents> LastOf(const std::vector<MoneyLine>& ml, Kind k) {
   std::optional<Cents> v;
   for (const auto& m : ml) {
     if (m.kind == k) v = m.amount;
   }
   return v;
+}
+
+// The index of the last line of kind k; npos when there is none.
+size_t LastLineOf(const std::vector<MoneyLine>& ml, Kind k) {
+  size_t at = std::string::npos;
+  for (const auto& m : ml) {
+    if (m.kind == k) at = m.index;
+  }
+  return at;
 }
 
 // The readings of the last line of kind k; {} when there is none.
@@ -143,11 +193,31 @@ MoneyLine MakeMoneyLine(size_t index, Kind k, const Line& amount_line, const std
   return m;
 }
 
-}  // namespace
+// The score a line's label gives each of its amounts as the total.
+constexpr double kStrongTotalLabel = 3.5;   // GRAND TOTAL, AMOUNT DUE, JUMLAH...
+constexpr double kTotalLabel = 3.0;         // TOTAL, AMOUNT
+constexpr double kPartialTotalLabel = 2.0;  // a total per tax rate: a part of the bill
+constexpr double kSubtotalAlone = 2.0;      // a subtotal on a receipt with no total line
+constexpr double kPaidLabel = 1.0;          // a card or e-wallet payment
+constexpr double kCashLabel = 0.5;          // cash tendered, often more than the bill
+constexpr double kNoLabel = 0.2;            // an item or an unlabelled amount
+constexpr double kOtherLabel = -0.5;        // tax, change, rounding, discount, a count
+// The first reading of a line is the more often right one.
+constexpr double kSecondReadingPenalty = 0.3;
+// What a candidate loses when it is a part of another's sum.
+constexpr double kPartOfTheBill = 1.5;
 
-void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
+// The total's confidence by the evidence for it (see ExtractMoney).
+constexpr double kLabelAndArithmetic = 0.97;
+constexpr double kLabelReadTwice = 0.93;
+constexpr double kLabelAlone = 0.88;
+constexpr double kArithmeticAlone = 0.75;
+constexpr double kGuess = 0.35;
+
+// The lines with an amount, each with its kind; myr is set when the
+// receipt names ringgit anywhere.
+std::vector<MoneyLine> CollectMoneyLines(const std::vector<Line>& lines, bool& myr) {
   std::vector<MoneyLine> ml;
-  bool myr = false;
   int tax_summary = 0;  // lines left of a "GST SUMMARY" table (a few rows)
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string& t = lines[i].text;
@@ -192,7 +262,11 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     }
     ml.push_back(MakeMoneyLine(i, k, lines[i], a));
   }
-  r.currency = {"MYR", myr ? 0.95 : 0.7, "ocr"};
+  return ml;
+}
+
+// Puts the likelier reading of each cash and change line first.
+void RepairCashReadings(std::vector<MoneyLine>& ml) {
   // Notes and coins come in multiples of 5 sen (the 1 sen coin went in
   // 2008): of two readings of a cash or change line, one that is not such a
   // multiple ("CASH 100.06" read again as "100.00") is the misread one.
@@ -206,7 +280,12 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     std::iter_swap(m.readings.begin(), whole);
     m.amount = m.readings[0];
   }
+}
 
+// The subtotal, rounding, cash, change and tax lines' amounts and the
+// SST/GST fields. Returns whether a payment line stands for the cash
+// tendered (no cash line, but a change line).
+bool PickFields(const std::vector<MoneyLine>& ml, const std::vector<Line>& lines, ReceiptFields& r) {
   r.subtotal = LastOf(ml, Kind::kSubtotal);
   r.rounding = LastOf(ml, Kind::kRounding);
   r.cash = LastOf(ml, Kind::kCash);
@@ -228,7 +307,12 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     if (HasLabel(up, "SST") || HasLabel(up, "SERVICE TAX")) r.sst_amount = f;
     else if (HasLabel(up, "GST")) r.gst_amount = f;
   }
+  return tendered_is_paid;
+}
 
+// The items: lines above the first subtotal or total with an amount and a
+// description. Returns the sum of their amounts.
+Cents PickItems(const std::vector<MoneyLine>& ml, const std::vector<Line>& lines, ReceiptFields& r) {
   // Items: lines above the first subtotal/total with an amount and words.
   size_t first_sum = lines.size();
   for (const auto& m : ml) {
@@ -251,29 +335,28 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     r.items.push_back({CollapseSpaces(desc), FormatCents(m.amount)});
     items_sum += m.amount;
   }
+  return items_sum;
+}
 
-  // Score every distinct amount as the total. Each reading of a line is a
-  // candidate; a second reading that differs from the first competes with
-  // it, and the arithmetic below decides between them.
-  struct Cand {
-    double score = 0, conf = 0;
-    int labelled = 0, seen = 0;
-    bool confirmed = false;  // a total line read twice gave this amount both times
-    bool card = false;       // a payment line (card, e-wallet) shows it
-    bool summed = false;     // other amounts on the receipt add up to it
-    size_t last = 0;         // lowest line it is on: later totals are more final
-    std::vector<std::string> why;
-  };
+// A candidate for the total: every distinct amount on the receipt. Each
+// reading of a line is a candidate; a second reading that differs from the
+// first competes with it, and the arithmetic decides between them.
+struct Cand {
+  double score = 0, conf = 0;
+  int labelled = 0, seen = 0;
+  bool confirmed = false;  // a total line read twice gave this amount both times
+  bool card = false;       // a payment line (card, e-wallet) shows it
+  bool summed = false;     // other amounts on the receipt add up to it
+  size_t last = 0;         // lowest line it is on: later totals are more final
+  std::vector<std::string> why;
+};
+
+// Every amount on the money lines as a candidate, scored by the label of
+// the best line it is on. max_amount is set to the largest amount a line
+// other than cash or change shows in its first reading.
+std::map<Cents, Cand> ScoreByLabel(const std::vector<MoneyLine>& ml, const std::vector<Line>& lines,
+                                   bool any_total_label, Cents& max_amount) {
   std::map<Cents, Cand> cands;
-  Cents max_amount = 0;
-  bool any_total_label = false;
-  std::vector<const MoneyLine*> labelled;  // lines labelled as some total
-  for (const auto& m : ml) {
-    if (m.kind == Kind::kTotal || m.kind == Kind::kStrongTotal) {
-      any_total_label = true;
-      if (m.amount > 0) labelled.push_back(&m);
-    }
-  }
   for (const auto& m : ml) {
     for (size_t j = 0; j < m.readings.size(); ++j) {
       Cents v = m.readings[j];
@@ -285,41 +368,34 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
       if (m.kind == Kind::kPaid && j == 0) c.card = true;
       double s = 0;
       switch (m.kind) {
-        case Kind::kStrongTotal: s = 3.5; c.labelled++; break;
-        case Kind::kTotal: s = 3.0; c.labelled++; break;
-        case Kind::kPaid: s = 1.0; break;
-        case Kind::kCash: s = 0.5; break;
-        case Kind::kNone: s = 0.2; break;
+        case Kind::kStrongTotal: s = kStrongTotalLabel; c.labelled++; break;
+        case Kind::kTotal: s = kTotalLabel; c.labelled++; break;
+        case Kind::kPaid: s = kPaidLabel; break;
+        case Kind::kCash: s = kCashLabel; break;
+        case Kind::kNone: s = kNoLabel; break;
         // Without any total line, the subtotal is what was paid.
-        case Kind::kSubtotal: s = any_total_label ? -0.5 : 2.0; break;
-        default: s = -0.5;
+        case Kind::kSubtotal: s = any_total_label ? kOtherLabel : kSubtotalAlone; break;
+        default: s = kOtherLabel;
       }
       // "Total 6% supplies", "Total 0% supplies": a GST tax invoice's total
       // per tax rate is a part of the bill, below a plain total.
       if ((m.kind == Kind::kTotal || m.kind == Kind::kStrongTotal) &&
           IsPartialTotal(lines[m.index].text)) {
-        s = 2.0;
+        s = kPartialTotalLabel;
       }
-      if (j > 0 || m.alt_only) s -= 0.3;  // the first reading is the more often right one
+      if (j > 0 || m.alt_only) s -= kSecondReadingPenalty;  // the first reading is the more often right one
       c.score = std::max(c.score, s);
       if ((m.kind == Kind::kTotal || m.kind == Kind::kStrongTotal) && m.confirmed) c.confirmed = true;
       if (j == 0 && m.kind != Kind::kCash && m.kind != Kind::kChange) max_amount = std::max(max_amount, v);
     }
   }
-  if (cands.empty()) {
-    r.problems.push_back("no total amount found on the receipt");
-    return;
-  }
-  // Every reading of the cash, change, subtotal, tax and rounding lines.
-  std::vector<Cents> cash_all = ReadingsOf(ml, tendered_is_paid ? Kind::kPaid : Kind::kCash);
-  std::vector<Cents> change_all = ReadingsOf(ml, Kind::kChange);
-  std::vector<Cents> sub_all = ReadingsOf(ml, Kind::kSubtotal), tax_all = ReadingsOf(ml, Kind::kTax);
-  std::vector<Cents> rnd_all;
-  for (Cents v : ReadingsOf(ml, Kind::kRounding)) {
-    if (std::llabs(v) <= 10) rnd_all.push_back(v);  // else not a rounding (sen)
-  }
-  // Several charges between the subtotal and the total (service charge and
-  // GST): their sum is one more way to arrive at the total.
+  return cands;
+}
+
+// Several charges between the subtotal and the total (service charge and
+// GST): their sum is one more way to arrive at the total. None unless
+// there are two or more (a "Total GST" or a tax summary row is no charge).
+std::optional<Cents> ChargesSum(const std::vector<MoneyLine>& ml, const std::vector<Line>& lines) {
   Cents tax_sum = 0;
   int tax_lines = 0;
   for (const auto& m : ml) {
@@ -329,20 +405,68 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     tax_sum += m.amount;
     ++tax_lines;
   }
-  if (tax_lines >= 2) tax_all.push_back(tax_sum);
-  if (tax_all.empty()) tax_all.push_back(0);
-  // Discounts as positive amounts, whether printed "-9.20" or "9.20".
-  std::vector<Cents> discounts;
+  if (tax_lines >= 2) return tax_sum;
+  return std::nullopt;
+}
+
+// The lines of the figures, and the discounts as positive amounts, whether
+// printed "-9.20" or "9.20".
+void AddLinesAndDiscounts(const std::vector<MoneyLine>& ml, bool tendered_is_paid, Figures& f) {
   for (const auto& m : ml) {
-    if (m.kind == Kind::kDiscount && m.amount != 0) discounts.push_back(std::llabs(m.amount));
+    if (m.kind == Kind::kDiscount && m.amount != 0) f.discounts.push_back(std::llabs(m.amount));
+  }
+  f.cash_at = LastLineOf(ml, tendered_is_paid ? Kind::kPaid : Kind::kCash);
+  f.change_at = LastLineOf(ml, Kind::kChange);
+  f.subtotal_at = LastLineOf(ml, Kind::kSubtotal);
+  f.rounding_at = LastLineOf(ml, Kind::kRounding);
+  for (const auto& m : ml) {
+    if (m.kind == Kind::kTax && m.amount > 0) f.tax_at.push_back(m.index);
+    if (m.kind == Kind::kDiscount && m.amount != 0) f.discount_at.push_back(m.index);
+  }
+}
+
+// Every reading of the cash (or tendered), change, subtotal, tax and
+// rounding lines: for amounts a total line shows.
+Figures EveryReading(const std::vector<MoneyLine>& ml, const std::vector<Line>& lines, bool tendered_is_paid) {
+  Figures f;
+  f.cash = ReadingsOf(ml, tendered_is_paid ? Kind::kPaid : Kind::kCash);
+  f.change = ReadingsOf(ml, Kind::kChange);
+  f.subtotal = ReadingsOf(ml, Kind::kSubtotal);
+  f.tax = ReadingsOf(ml, Kind::kTax);
+  if (std::optional<Cents> sum = ChargesSum(ml, lines)) f.tax.push_back(*sum);
+  if (f.tax.empty()) f.tax.push_back(0);
+  for (Cents v : ReadingsOf(ml, Kind::kRounding)) {
+    if (std::llabs(v) <= 10) f.rounding.push_back(v);  // else not a rounding (sen)
   }
   // A rounding line whose minus sign the print or the OCR lost: either sign.
-  for (size_t i = 0, n = rnd_all.size(); i < n; ++i) {
-    if (rnd_all[i] > 0) rnd_all.push_back(-rnd_all[i]);
+  for (size_t i = 0, n = f.rounding.size(); i < n; ++i) {
+    if (f.rounding[i] > 0) f.rounding.push_back(-f.rounding[i]);
   }
-  // Amounts the receipt implies without printing legibly: cash - change,
-  // and a total plus a non-zero rounding. OCR often loses the one line that
-  // shows them; the arithmetic below decides whether they hold.
+  AddLinesAndDiscounts(ml, tendered_is_paid, f);
+  return f;
+}
+
+// The fields' first readings (as PickFields chose them): for amounts no
+// total line shows, which a second reading may confirm but never invent.
+Figures FirstReadings(const std::vector<MoneyLine>& ml, const std::vector<Line>& lines,
+                      const ReceiptFields& r, bool tendered_is_paid) {
+  auto first_only = [](const std::optional<Cents>& v) { return v ? std::vector<Cents>{*v} : std::vector<Cents>{}; };
+  Figures f;
+  f.cash = first_only(r.cash);
+  f.change = first_only(r.change);
+  f.subtotal = first_only(r.subtotal);
+  f.rounding = first_only(r.rounding);
+  f.tax = r.tax ? std::vector<Cents>{*r.tax} : std::vector<Cents>{0};
+  if (std::optional<Cents> sum = ChargesSum(ml, lines)) f.tax.push_back(*sum);
+  AddLinesAndDiscounts(ml, tendered_is_paid, f);
+  return f;
+}
+
+// Amounts the receipt implies without printing legibly: cash - change,
+// and a total plus a non-zero rounding. OCR often loses the one line that
+// shows them; the arithmetic decides whether they hold.
+void AddImpliedAmounts(const std::vector<Line>& lines, const ReceiptFields& r,
+                       const std::vector<const MoneyLine*>& labelled, std::map<Cents, Cand>& cands) {
   auto implied = [&](Cents v) {
     if (v <= 0 || cands.count(v)) return;
     Cand& c = cands[v];
@@ -364,138 +488,54 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   if (r.rounding && *r.rounding != 0) {
     for (const MoneyLine* m : labelled) implied(m->amount + *r.rounding);
   }
-  size_t last_labelled = labelled.empty() ? 0 : labelled.back()->index;
-  auto first_only = [](const std::optional<Cents>& v) { return v ? std::vector<Cents>{*v} : std::vector<Cents>{}; };
-  const std::vector<Cents> cash_1 = first_only(r.cash), change_1 = first_only(r.change);
-  const std::vector<Cents> sub_1 = first_only(r.subtotal), rnd_1 = first_only(r.rounding);
-  std::vector<Cents> tax_1 = r.tax ? std::vector<Cents>{*r.tax} : std::vector<Cents>{0};
-  if (tax_lines >= 2) tax_1.push_back(tax_sum);
-  std::map<Cents, Cents> part_of;  // an amount that, with another, adds up to a total
+}
+
+// Each candidate's score raised by the receipt's arithmetic (see
+// extract_checks.h) and by being printed more than once or on the last
+// total line. part_of gets the totals per tax rate that add up to another.
+void ScoreByArithmetic(const Figures& every, const Figures& first, const std::vector<MoneyLine>& ml,
+                       const std::vector<Line>& lines, const std::vector<const MoneyLine*>& labelled,
+                       Cents items_sum, size_t item_count, std::map<Cents, Cand>& cands,
+                       std::map<Cents, Cents>& part_of) {
+  const size_t last_labelled = labelled.empty() ? 0 : labelled.back()->index;
+  auto take = [](Cand& c, const Evidence& e) {
+    if (!e.found) return false;
+    c.score += e.score;
+    c.why.push_back(e.why);
+    return true;
+  };
   for (auto& [v, c] : cands) {
     if (c.seen > 1) c.score += std::min(1.0, 0.3 * (c.seen - 1));
     if (c.labelled && c.last == last_labelled) c.score += 0.25;
     // Second readings take part in the arithmetic only for amounts a total
     // line shows; an amount nobody labelled needs first readings to add up.
     const bool all = c.labelled > 0;
-    const std::vector<Cents>& cash_r = all ? cash_all : cash_1;
-    const std::vector<Cents>& change_r = all ? change_all : change_1;
-    const std::vector<Cents>& sub_r = all ? sub_all : sub_1;
-    const std::vector<Cents>& rnd_r = all ? rnd_all : rnd_1;
-    const std::vector<Cents>& tax_or_zero = all ? tax_all : tax_1;
-    bool paid = false;
-    for (Cents cash : cash_r) {
-      for (Cents change : change_r) {
-        if (!paid && cash - change == v && change >= 0) {
-          paid = true;
-          c.score += 2;
-          c.why.push_back("cash " + FormatCents(cash) + " - change " + FormatCents(change) + " = total");
-        }
-      }
+    const Figures& f = all ? every : first;
+    // Paid: cash - change, or a witness of the amount (one of them).
+    take(c, CashLessChange(v, f)) || take(c, TenderedExactly(v, c.labelled, f)) ||
+        take(c, PaidByCard(v, c.labelled, ml));
+    // Summed: the receipt's sums arrive at it (one of them). Parts only for
+    // a labelled total or one the parts imply: two equal totals ("Total
+    // 10.00", "Total incl. GST 10.00") do not make cash 20.00 the bill.
+    Evidence sum = SubtotalPlusTax(v, f, labelled, all);
+    if (!sum.found) sum = SubtotalLessDiscount(v, f);
+    if (!sum.found && (c.labelled || c.seen == 0)) {
+      sum = PartsAddUp(v, f, labelled, all);
+      if (sum.found) part_of[sum.parts[0]] = part_of[sum.parts[1]] = v;
     }
-    if (!paid && change_r.empty() && c.labelled &&
-        std::find(cash_r.begin(), cash_r.end(), v) != cash_r.end()) {
-      c.score += 0.5;
-      // Tendered exactly, no change: the cash line is a second witness of
-      // the labelled amount.
-      paid = true;
-      c.why.push_back("cash " + FormatCents(v) + " tendered exactly");
-    }
-    // A card or e-wallet payment of exactly the labelled amount, on a line
-    // whose readings agree: the payment line witnesses the total.
-    for (const auto& m : ml) {
-      if (paid || !c.labelled || m.kind != Kind::kPaid || m.amount != v || m.readings.size() > 1 ||
-          m.alt_only)
-        continue;
-      paid = true;
-      c.score += 0.5;
-      c.why.push_back("paid " + FormatCents(v) + " by card = total");
-    }
-    // Subtotal (or a partial total) + tax + rounding = total.
-    std::vector<Cents> bases = sub_r;
-    for (const MoneyLine* m : labelled) {
-      for (Cents b : all ? m->readings : std::vector<Cents>{m->amount}) {
-        if (b < v) bases.push_back(b);
-      }
-    }
-    std::vector<Cents> rnd_or_zero = rnd_r.empty() ? std::vector<Cents>{0} : rnd_r;
-    // A discount or coupon under the subtotal: "Sub-Total 21.60", "Coupon
-    // Discount 9.20", "Grand Total 12.40".
-    bool discounted = false;
-    for (Cents d : discounts) {
-      for (Cents b : sub_r) {
-        for (Cents tax : tax_or_zero) {
-          for (Cents rnd : rnd_or_zero) discounted |= d > 0 && b - d + tax + rnd == v;
-        }
-      }
-    }
-    bool summed = false;
-    for (Cents b : bases) {
-      for (Cents tax : tax_or_zero) {
-        for (Cents rnd : rnd_or_zero) {
-          for (Cents sum : {b + tax + rnd, b + tax, b + rnd}) {
-            summed |= sum == v && sum != b;
-          }
-        }
-      }
-    }
-    // Parts that add up: "Total 6% supplies" + "Total 0% supplies", in
-    // any of their readings when the sum is itself labelled.
-    // Only for a labelled total or one the parts imply: two equal totals
-    // ("Total 10.00", "Total incl. GST 10.00") do not make cash 20.00 the
-    // bill.
-    Cents rnd0 = rnd_r.empty() ? 0 : rnd_r.front();
-    bool parts = false;
-    for (size_t i = 0;
-         !summed && !discounted && !parts && (c.labelled || c.seen == 0) && i < labelled.size();
-         ++i) {
-      for (size_t j = i + 1; !parts && j < labelled.size(); ++j) {
-        const std::vector<Cents> ri =
-            all ? labelled[i]->readings : std::vector<Cents>{labelled[i]->amount};
-        const std::vector<Cents> rj =
-            all ? labelled[j]->readings : std::vector<Cents>{labelled[j]->amount};
-        for (Cents a : ri) {
-          for (Cents b2 : rj) {
-            if (!parts && a != v && b2 != v && a != b2 && a + b2 + rnd0 == v) {
-              parts = true;
-              part_of[a] = part_of[b2] = v;
-            }
-          }
-        }
-      }
-    }
-    if (summed || discounted || parts) {
-      c.score += 2;
-      c.summed = true;
-      c.why.push_back(summed       ? "subtotal + tax + rounding = total"
-                      : discounted ? "subtotal - discount (+ tax, rounding) = total"
-                                   : "totals per tax rate add up to the total");
-    }
+    if (take(c, sum)) c.summed = true;
     // A total before rounding plus the rounding line gives the amount paid,
     // when that amount is printed on another total line too.
-    bool rounded = false;
-    for (Cents rnd : rnd_r) {
-      for (const auto& m : ml) {
-        bool total_line = m.kind == Kind::kTotal ||
-                          (m.kind == Kind::kStrongTotal && !HasLabel(lines[m.index].text, "ROUNDED") &&
-                           !HasLabel(lines[m.index].text, "ROUNDING"));
-        if (rounded || !total_line) continue;
-        for (Cents a : m.readings) {
-          // Ringgit rounding goes to the nearest 5 sen.
-          if (!rounded && a + rnd == v && a > 0 && (rnd == 0 ? c.labelled >= 2 : v % 5 == 0) &&
-              (c.labelled || c.seen == 0 || (c.card && rnd != 0))) {
-            rounded = true;
-            c.score += rnd != 0 ? 2.0 : 1.5;
-            c.why.push_back("total + rounding adjustment = " + FormatCents(v));
-          }
-        }
-      }
-    }
-    if (items_sum > 0 && items_sum == v) {
-      c.score += r.items.size() >= 2 ? 1.0 : 0.6;
-      c.why.push_back("items add up to the total");
-    }
-    if (v == max_amount) c.score += 0.3;
+    take(c, TotalPlusRounding(v, c.labelled, c.seen, c.card, f, ml, lines));
+    take(c, ItemsAddUp(v, items_sum, item_count));
   }
+}
+
+// Lowers the candidates that are a part of another's sum: a total before
+// rounding, a total per tax rate, a subtotal that a later amount adds tax to.
+void LowerPartsOfTheBill(std::map<Cents, Cand>& cands, const std::vector<Cents>& rnd_all,
+                         const std::vector<Cents>& sub_all, const std::map<Cents, Cents>& part_of,
+                         bool any_total_label) {
   // A total that the rounding line turns into another labelled amount is
   // the total before rounding: the rounded one is what was paid.
   for (auto& [v, c] : cands) {
@@ -505,7 +545,7 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
           std::any_of(it->second.why.begin(), it->second.why.end(), [](const std::string& w) {
             return w.find("rounding adjustment") != std::string::npos;
           })) {
-        c.score -= 1.5;
+        c.score -= kPartOfTheBill;
         break;
       }
     }
@@ -513,7 +553,7 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   // A total per tax rate that adds up with another to a total is a part.
   for (const auto& [part, whole] : part_of) {
     auto it = cands.find(part);
-    if (it != cands.end() && cands.count(whole)) it->second.score -= 1.5;
+    if (it != cands.end() && cands.count(whole)) it->second.score -= kPartOfTheBill;
   }
   // A subtotal that a printed amount further down adds tax to is a part of
   // the bill, even when OCR lost the label of the line that shows the sum.
@@ -522,11 +562,48 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
     if (it == cands.end() || any_total_label) continue;
     for (const auto& [v, c] : cands) {
       if (v > sub && c.seen > 0 && c.last > it->second.last && c.summed) {
-        it->second.score -= 1.5;
+        it->second.score -= kPartOfTheBill;
         break;
       }
     }
   }
+}
+
+}  // namespace
+
+void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
+  bool myr = false;
+  std::vector<MoneyLine> ml = CollectMoneyLines(lines, myr);
+  r.currency = {"MYR", myr ? 0.95 : 0.7, "ocr"};
+  RepairCashReadings(ml);
+  const bool tendered_is_paid = PickFields(ml, lines, r);
+  const Cents items_sum = PickItems(ml, lines, r);
+
+  // Score every distinct amount as the total, by label, then by the
+  // receipt's arithmetic (extract_checks.h).
+  bool any_total_label = false;
+  std::vector<const MoneyLine*> labelled;  // lines labelled as some total
+  for (const auto& m : ml) {
+    if (m.kind == Kind::kTotal || m.kind == Kind::kStrongTotal) {
+      any_total_label = true;
+      if (m.amount > 0) labelled.push_back(&m);
+    }
+  }
+  Cents max_amount = 0;
+  std::map<Cents, Cand> cands = ScoreByLabel(ml, lines, any_total_label, max_amount);
+  if (cands.empty()) {
+    r.problems.push_back("no total amount found on the receipt");
+    return;
+  }
+  const Figures every = EveryReading(ml, lines, tendered_is_paid);
+  const Figures first = FirstReadings(ml, lines, r, tendered_is_paid);
+  AddImpliedAmounts(lines, r, labelled, cands);
+  std::map<Cents, Cents> part_of;  // an amount that, with another, adds up to a total
+  ScoreByArithmetic(every, first, ml, lines, labelled, items_sum, r.items.size(), cands, part_of);
+  for (auto& [v, c] : cands) {
+    if (v == max_amount) c.score += 0.3;
+  }
+  LowerPartsOfTheBill(cands, every.rounding, every.subtotal, part_of, any_total_label);
   auto best = std::max_element(cands.begin(), cands.end(), [](const auto& a, const auto& b) {
     return a.second.score < b.second.score || (a.second.score == b.second.score && a.second.last < b.second.last);
   });
@@ -545,15 +622,15 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   // next; a label alone is good unless another labelled amount competes; no
   // label at all is a guess.
   double conf;
-  if (b.labelled && !b.why.empty()) conf = 0.97;
-  else if (b.labelled && b.confirmed && !disagree) conf = 0.93;
-  else if (b.labelled) conf = 0.88;
-  else if (!b.why.empty()) conf = 0.75;
-  else conf = 0.35;
+  if (b.labelled && !b.why.empty()) conf = kLabelAndArithmetic;
+  else if (b.labelled && b.confirmed && !disagree) conf = kLabelReadTwice;
+  else if (b.labelled) conf = kLabelAlone;
+  else if (!b.why.empty()) conf = kArithmeticAlone;
+  else conf = kGuess;
   // Another total line with another amount, and no arithmetic to say which
   // is right: a clerk must look.
   if (disagree && b.why.empty()) {
-    conf = std::min(conf, 0.6);
+    conf = std::min(conf, kContradicted);
     r.problems.push_back("total lines show different amounts");
   }
   // The line that shows the chosen total read differently the second time:
@@ -576,37 +653,18 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   if (disputed && settled) {
     r.notes.push_back("one reading of a total line differs; other lines settle the total");
   } else if (disputed) {
-    conf = std::min(conf, 0.85);
+    conf = std::min(conf, kDoubted);
     r.problems.push_back("the two readings of the total line differ");
   }
   // The receipt's own arithmetic against the chosen total: cash - change
   // that comes to another amount, or a card payment a sen or two off (a
   // rounding the choice did not account for), contradicts it.
   const Cents chosen = best->first;
-  if (r.cash && r.change && *r.change >= 0 && *r.cash - *r.change != chosen && *r.cash > chosen) {
-    conf = std::min(conf, 0.6);
-    r.problems.push_back("cash " + FormatCents(*r.cash) + " - change " + FormatCents(*r.change) +
-                         " does not equal the total " + FormatCents(chosen));
-  }
-  for (const auto& m : ml) {
-    if (m.kind != Kind::kPaid || m.amount <= 0) continue;
-    const Cents d = std::llabs(m.amount - chosen);
-    if (d >= 1 && d <= 2) {
-      conf = std::min(conf, 0.6);
-      r.problems.push_back("paid " + FormatCents(m.amount) + " differs from the total " + FormatCents(chosen) +
-                           " by a rounding amount");
-      break;
-    }
-  }
-  // A total line below the chosen one with a larger amount ("Total 6%
-  // supplies" chosen, "Total payable" further down): the chosen amount may
-  // be a part of the bill.
-  for (const MoneyLine* m : labelled) {
-    if (m->index <= b.last || m->amount <= chosen) continue;
-    if (std::find(m->readings.begin(), m->readings.end(), chosen) != m->readings.end()) continue;
-    conf = std::min(conf, 0.85);
-    r.problems.push_back("a later total line shows " + FormatCents(m->amount));
-    break;
+  for (const Doubt& d : {CashContradicts(chosen, r.cash, r.change), PaidOffByRounding(chosen, ml),
+                         LaterTotalLarger(chosen, b.last, labelled)}) {
+    if (!d.found) continue;
+    conf = std::min(conf, d.cap);
+    r.problems.push_back(d.problem);
   }
   double margin = b.score - second;
   if (margin < 1.0) conf = std::min(conf, 0.6 + 0.3 * std::max(0.0, margin));
@@ -619,158 +677,6 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r) {
   for (const auto& w : b.why) r.notes.push_back(w);
   if (!b.labelled) r.problems.push_back("no line labelled TOTAL carries the chosen amount");
   if (margin < 1.0) r.problems.push_back("several amounts compete for the total");
-}
-
-void ExtractDate(const std::vector<Line>& lines, const Date& today, ReceiptFields& r) {
-  struct Seen {
-    int count = 0;        // lines whose first reading shows it
-    int alt_count = 0;    // lines whose second reading only shows it
-    bool confirmed = false;  // both readings of a line show it
-    bool labelled = false;
-    double conf = 0;
-    size_t first = 0;
-  };
-  std::map<Date, Seen> seen;
-  const Date earliest{2000, 1, 1};
-  for (size_t i = 0; i < lines.size(); ++i) {
-    const std::string& t = lines[i].text;
-    std::vector<DateToken> d = FindDates(t, earliest, today);
-    bool label = HasLabel(t, "DATE") || HasLabel(t, "TARIKH") || HasLabel(t, "DATED") ||
-                 HasLabel(t, "INVOICE DATE") || HasLabel(t, "TRANS DATE");
-    for (const auto& dt : d) {
-      Seen& s = seen[dt.date];
-      if (s.count == 0) s.first = i;
-      s.count++;
-      s.labelled |= label;
-      // The date's own words: one misread digit shows in their confidence.
-      s.conf = std::max(s.conf, lines[i].ConfidenceOf(dt.begin, dt.end));
-    }
-    if (lines[i].alt.empty()) continue;
-    for (const auto& dt : FindDates(lines[i].alt, earliest, today)) {
-      bool same = std::any_of(d.begin(), d.end(), [&](const DateToken& p) { return p.date == dt.date; });
-      Seen& s = seen[dt.date];
-      if (same) {
-        s.confirmed = true;
-        continue;
-      }
-      if (s.count == 0 && s.alt_count == 0) s.first = i;
-      s.alt_count++;
-      s.conf = std::max(s.conf, lines[i].alt_confidence * 0.9);
-    }
-  }
-  bool repaired = false;
-  if (seen.empty()) {
-    // Last resort: a date whose year OCR misread ("2048" for "2018").
-    for (size_t i = 0; i < lines.size(); ++i) {
-      for (const auto& dt : FindDatesRepairingYear(lines[i].text, earliest, today)) {
-        Seen& s = seen[dt.date];
-        if (s.count == 0) s.first = i;
-        s.count++;
-        s.conf = std::max(s.conf, lines[i].confidence);
-        repaired = true;
-      }
-    }
-  }
-  bool broken = false;
-  if (seen.empty()) {
-    // Then a line labelled as a date whose separators OCR garbled.
-    for (size_t i = 0; i < lines.size(); ++i) {
-      const std::string& t = lines[i].text;
-      for (const std::string* reading : {&t, &lines[i].alt}) {
-        size_t after = FindLabelEnd(*reading, "DATE");
-        if (after == std::string::npos) after = FindLabelEnd(*reading, "TARIKH");
-        if (after == std::string::npos) continue;
-        for (const auto& dt :
-             FindDatesLeniently(std::string_view(*reading).substr(after), earliest, today)) {
-          Seen& s = seen[dt.date];
-          if (s.count == 0) s.first = i;
-          s.count++;
-          s.labelled = true;
-          s.conf = std::max(s.conf, lines[i].confidence);
-          broken = true;
-        }
-      }
-    }
-  }
-  if (seen.empty()) {
-    r.problems.push_back("no date found on the receipt");
-    return;
-  }
-  auto better = [](const std::pair<const Date, Seen>& a, const std::pair<const Date, Seen>& b) {
-    // A date only the second reading shows is a fallback, never a rival.
-    if ((a.second.count > 0) != (b.second.count > 0)) return a.second.count > 0;
-    if (a.second.labelled != b.second.labelled) return a.second.labelled;
-    if (a.second.count != b.second.count) return a.second.count > b.second.count;
-    if (a.second.first != b.second.first) return a.second.first < b.second.first;
-    return a.second.alt_count > b.second.alt_count;
-  };
-  auto best = seen.begin();
-  for (auto it = seen.begin(); it != seen.end(); ++it) {
-    if (better(*it, *best)) best = it;
-  }
-  // A single well-formed date is what receipts print; a label confirms it.
-  double conf = best->second.labelled ? 0.97 : 0.93;
-  // Another date is a rival when OCR could have made one of the two out of
-  // the other: a second reading of a line, or one digit apart ("10/03" and
-  // "11/03"). Dates far apart are other facts the receipt prints (a
-  // promotion's end, a registration, a warranty) and cast no doubt.
-  auto one_digit_apart = [](const Date& a, const Date& b) {
-    char x[16], y[16];
-    std::snprintf(x, sizeof x, "%02d%02d%04d", a.day, a.month, a.year);
-    std::snprintf(y, sizeof y, "%02d%02d%04d", b.day, b.month, b.year);
-    int diff = 0;
-    for (int i = 0; i < 8; ++i) diff += x[i] != y[i];
-    return diff == 1;
-  };
-  std::string rivals, others;
-  for (const auto& [d, sn] : seen) {
-    if (d == best->first) continue;
-    if (sn.count == 0)
-      rivals += (rivals.empty() ? "" : ", ") + d.Iso() + " (second reading)";
-    else if (one_digit_apart(d, best->first))
-      rivals += (rivals.empty() ? "" : ", ") + d.Iso();
-    else
-      others += (others.empty() ? "" : ", ") + d.Iso();
-  }
-  if (!rivals.empty()) {
-    conf -= 0.15;
-    r.problems.push_back("the receipt shows more than one date: " + best->first.Iso() +
-                         " chosen, also " + rivals);
-  }
-  if (!others.empty()) r.notes.push_back("other dates on the receipt: " + others);
-  // Tesseract is often sure of a misread digit, so only a clearly read date
-  // keeps its confidence (measured: dev dates read at word confidence < 0.85
-  // are wrong one time in six).
-  // Two readings of the line that agree on the date stand in for a clear one.
-  double read_conf = best->second.confirmed ? std::max(best->second.conf, 0.9) : best->second.conf;
-  conf *= std::min(1.0, 0.45 + 0.6 * read_conf);
-  if (broken) {
-    conf = std::min(conf, 0.6);
-    r.problems.push_back("the date was pieced together from a garbled line");
-  }
-  if (repaired) {
-    conf = std::min(conf, 0.6);
-    r.problems.push_back("the year of the date was unreadable and has been guessed");
-  }
-  r.service_date = {best->first.Iso(), conf, "ocr"};
-  // The evidence: every line that shows the chosen date, in either reading;
-  // failing that, the lines a repaired reading found it on.
-  for (int pass = 0; pass < 2 && r.service_date.pages.empty(); ++pass) {
-    for (const Line& l : lines) {
-      for (const std::string* t : {&l.text, &l.alt}) {
-        std::vector<DateToken> d;
-        if (pass == 0) {
-          d = FindDates(*t, earliest, today);
-        } else {
-          d = FindDatesLeniently(*t, earliest, today);
-          std::vector<DateToken> y = FindDatesRepairingYear(*t, earliest, today);
-          d.insert(d.end(), y.begin(), y.end());
-        }
-        if (std::any_of(d.begin(), d.end(), [&](const DateToken& k) { return k.date == best->first; }))
-          r.service_date.AddPage(l.page + 1);
-      }
-    }
-  }
 }
 
 bool IsTotalLine(const std::string& text) {

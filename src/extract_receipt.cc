@@ -23,12 +23,15 @@ using internal::Line;
 
 // Words that end or mark a business name.
 const char* const kCompanyMarks[] = {
-    "SDN BHD", "SDN BND", "SDN. BHD", "BHD", "S B", "BERHAD", "ENTERPRISE", "ENTERPRISES", "TRADING",
+    "SDN BHD", "SDN. BHD", "BHD", "S B", "BERHAD", "ENTERPRISE", "ENTERPRISES", "TRADING",
     "PLT", "CO", "COMPANY", "LIMITED", "LTD", "INC", "CORPORATION", "STORE", "STORES", "MART",
     "SUPERMARKET", "HYPERMARKET", "RESTAURANT", "RESTORAN", "CAFE", "KEDAI", "PHARMACY",
     "FARMASI", "CLINIC", "KLINIK", "HOSPITAL", "MEDICAL", "DENTAL", "HARDWARE", "BOOKSTORE",
     "STATIONERY", "MARKETING", "SERVICES", "INDUSTRIES", "HOLDINGS", "GROUP", "AGENCY",
-    "SYARIKAT", "PERNIAGAAN", "BAKERY", "TRADING CO", "NASI", "FOOD", "BOOK", "OPTICAL"};
+    "SYARIKAT", "PERNIAGAAN", "BAKERY", "TRADING CO", "FOOD",
+    // A trade in the shop's name, as PHARMACY or DENTAL are; optical shops
+    // are providers of a claim type of their own (spectacles, lenses).
+    "OPTICAL"};
 
 // Header lines that are document titles or greetings, never the provider.
 const char* const kTitleWords[] = {
@@ -460,7 +463,12 @@ namespace internal {
 std::string RepairMoneyLabelWords(const std::string& text) {
   static const char* const kWords[] = {"TOTAL",   "CHANGE",    "ROUNDING",  "SUBTOTAL",  "AMOUNT",
                                        "PAYABLE", "INCLUSIVE", "EXCLUDING", "ADJUSTMENT"};
-  // Real words one letter away from a label that must stay what they are.
+  // Real words one letter away from a label that must stay what they are:
+  // a service CHARGE is a tax line, not change; MOUNT is in place names
+  // that addresses print ("Jalan Mount Austin") and in goods ("wall
+  // mount"); CHANCE is the word of lucky-draw lines ("1 chance with
+  // every RM50 spent"). Read as AMOUNT or CHANGE they would make such a
+  // line a money line.
   static const char* const kKeep[] = {"CHARGE", "CHARGES", "TOTALS", "AMOUNTS", "MOUNT", "CHANCE"};
   return MapWords(text, [](const std::string& w, size_t) {
     std::string up = ToUpper(w), fixed = w;
