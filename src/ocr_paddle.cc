@@ -216,11 +216,13 @@ cv::Mat LineBlob(const cv::Mat& crop, int max_width, int pad_to, int* resized_wi
   cv::resize(crop, resized, cv::Size(w, 48), 0, 0, cv::INTER_LINEAR);
   cv::Mat f;
   resized.convertTo(f, CV_32F, 1 / 127.5, -1.0);
+  std::vector<cv::Mat> channels;
+  cv::split(f, channels);
   int dims[] = {1, 3, 48, pad_to};
   cv::Mat blob(4, dims, CV_32F, cv::Scalar(0));
   for (int c = 0; c < 3; ++c) {
     cv::Mat plane(48, pad_to, CV_32F, blob.ptr<float>(0, c));
-    f.copyTo(plane(cv::Rect(0, 0, w, 48)));
+    channels[channels.size() == 3 ? c : 0].copyTo(plane(cv::Rect(0, 0, w, 48)));
   }
   return blob;
 }

@@ -172,7 +172,7 @@ TEST_CASE("paddle engine: the converted models load and read rendered lines exac
   CHECK(engine->Name().find("paddle") == 0);
   for (std::string line : {"TOTAL RM 12.40", "03/12/2026", "NO 12, JALAN MAWAR 3, TAMAN BUNGA RAYA"}) {
     auto text = engine->RecognizeLine(RenderLine(line));
-    REQUIRE(text.ok());
+    REQUIRE_MESSAGE(text.ok(), text.status().ToString());
     REQUIRE(text->lines.size() == 1);
     CHECK(text->lines[0].text == line);
     CHECK(text->lines[0].confidence > 0.8);
@@ -191,7 +191,7 @@ TEST_CASE("paddle engine: detection finds every line of the generated receipt, i
   if (!engine) return;
   OcrConfig cfg;
   auto d = OcrFile(*engine, kData / "receipt.png", cfg, DefaultPreprocessOptions());
-  REQUIRE(d.ok());
+  REQUIRE_MESSAGE(d.ok(), d.status().ToString());
   const auto& lines = d->pages[0].lines;
   // The receipt has 16 lines of text (scripts/make-samples.py).
   CHECK(lines.size() == 16);
