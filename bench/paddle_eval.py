@@ -89,6 +89,10 @@ def main():
         docs, wall, rss = run_engine(a.ncbocr, engine, files)
         by_file = {d.get("file"): d for d in docs}
         texts = [doc_text(by_file.get(f, {})) for f in files]
+        errors = [d["error"] for d in docs if "error" in d] + \
+            [f"{f}: no result" for f in files if f not in by_file]
+        if errors:
+            print(f"{engine}: {len(errors)} files failed, e.g. {errors[0]}", flush=True)
         row = {"s_per_receipt": wall / len(files), "peak_rss_mb": rss, "docs": by_file}
         for squeeze in (False, True):
             row["ws" if squeeze else "raw"] = {

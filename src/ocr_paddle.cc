@@ -115,6 +115,17 @@ std::vector<DecodedWord> SplitWords(const std::vector<CtcChar>& chars, const std
   return words;
 }
 
+std::string AsciiForm(const std::string& entry) {
+  // Three-byte UTF-8: EF BC 81..EF BD 9E is U+FF01..U+FF5E.
+  if (entry.size() == 3) {
+    unsigned char a = entry[0], b = entry[1], c = entry[2];
+    unsigned cp = ((a & 0x0Fu) << 12) | ((b & 0x3Fu) << 6) | (c & 0x3Fu);
+    if ((a & 0xF0u) == 0xE0u && cp >= 0xFF01 && cp <= 0xFF5E) return std::string(1, static_cast<char>(cp - 0xFEE0));
+    if ((a & 0xF0u) == 0xE0u && cp == 0x3000) return " ";
+  }
+  return entry;
+}
+
 std::vector<std::vector<int>> GroupIntoLines(const std::vector<OcrBox>& boxes) {
   std::vector<int> order(boxes.size());
   std::iota(order.begin(), order.end(), 0);
@@ -227,6 +238,54 @@ cv::Mat LineBlob(const cv::Mat& crop, int max_width, int pad_to, int* resized_wi
   return blob;
 }
 
+// A network for inputs whose shape changes from call to call. OpenCV 4.6
+// sizes some layers on the first forward pass and keeps those sizes: the
+// detection network run on a second page of another size gave an empty
+// probability map. So the network is read again from the model's bytes
+// (kept in memory; about 15 ms) whenever the input shape changes.
+class ShapeKeyedNet {
+ public:
+  Status Load(const fs::path& file, bool cuda) {
+    std::ifstream in(file, std::ios::binary);
+    bytes_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) return Status::Config("cannot read " + file.string());
+    file_ = file;
+    cuda_ = cuda;
+    return Read();
+  }
+
+  cv::Mat Forward(const cv::Mat& blob) {
+    std::vector<int> shape(blob.size.p, blob.size.p + blob.dims);
+    if (!shape_.empty() && shape != shape_) {
+      Status s = Read();
+      if (!s.ok()) throw cv::Exception(cv::Error::StsError, s.message(), __func__, __FILE__, __LINE__);
+    }
+    shape_ = shape;
+    net_.setInput(blob);
+    return net_.forward();
+  }
+
+ private:
+  Status Read() {
+    try {
+      net_ = cv::dnn::readNetFromONNX(bytes_.data(), bytes_.size());
+    } catch (const cv::Exception& e) {
+      return Status::Config("cannot load " + file_.string() + " (run scripts/setup.sh): " + e.msg);
+    }
+    if (cuda_) {
+      net_.setPreferableBackend(cv::dnn::DNN_BACKEND_CUDA);
+      net_.setPreferableTarget(cv::dnn::DNN_TARGET_CUDA);
+    }
+    return Status::Ok();
+  }
+
+  fs::path file_;
+  bool cuda_ = false;
+  std::vector<char> bytes_;
+  cv::dnn::Net net_;
+  std::vector<int> shape_;
+};
+
 class PaddleEngine : public OcrEngine {
  public:
   PaddleEngine(fs::path dir, bool cuda) : dir_(std::move(dir)), cuda_(cuda) {}
@@ -240,11 +299,11 @@ class PaddleEngine : public OcrEngine {
     }
     std::ifstream keys(dir_ / "keys.txt");
     std::string line;
-    while (std::getline(keys, line)) dict_.push_back(line);
+    while (std::getline(keys, line)) dict_.push_back(paddle::AsciiForm(line));
     dict_.push_back(" ");  // the model's last class
-    Status s = Load("det.onnx", det_);
+    Status s = det_.Load(dir_ / "det.onnx", cuda_);
     if (!s.ok()) return s;
-    s = Load("cls.onnx", cls_);
+    s = cls_.Load(dir_ / "cls.onnx", cuda_);
     if (!s.ok()) return s;
     rec_.resize(paddle::RecognitionWidths().size());
     return Status::Ok();
@@ -337,8 +396,7 @@ class PaddleEngine : public OcrEngine {
       cv::Mat plane(h, w, CV_32F, blob.ptr<float>(0, c));
       plane = (plane - mean[c]) / dev[c];
     }
-    det_.setInput(blob);
-    cv::Mat out = det_.forward();
+    cv::Mat out = det_.Forward(blob);
     cv::Mat prob(h, w, CV_32F, out.ptr<float>(0, 0));
     cv::Mat mask = prob > kBinaryThreshold;
     std::vector<std::vector<cv::Point>> contours;
@@ -394,8 +452,7 @@ class PaddleEngine : public OcrEngine {
         cv::Mat one = LineBlob(regions[start + i].crop, 192, 192, nullptr);
         std::memcpy(blob.ptr<float>(static_cast<int>(i)), one.ptr<float>(0), one.total() * sizeof(float));
       }
-      cls_.setInput(blob);
-      cv::Mat out = cls_.forward();  // n x 2: upright, upside down
+      cv::Mat out = cls_.Forward(blob);  // n x 2: upright, upside down
       for (size_t i = 0; i < n; ++i) {
         if (out.at<float>(static_cast<int>(i), 1) > kFlipConfidence) {
           cv::rotate(regions[start + i].crop, regions[start + i].crop, cv::ROTATE_180);
@@ -484,7 +541,7 @@ class PaddleEngine : public OcrEngine {
   fs::path dir_;
   bool cuda_;
   std::vector<std::string> dict_;
-  cv::dnn::Net det_, cls_;
+  ShapeKeyedNet det_, cls_;
   std::vector<cv::dnn::Net> rec_;  // per width bucket, loaded on first use
 };
 

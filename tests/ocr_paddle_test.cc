@@ -133,6 +133,18 @@ TEST_CASE("paddle width buckets: the smallest that holds the line, the widest fo
   CHECK(paddle::WidthBucket(w.back() * 3) == static_cast<int>(w.size()) - 1);
 }
 
+TEST_CASE("paddle dictionary: full-width ASCII forms become ASCII, other text stays") {
+  CHECK(paddle::AsciiForm("\xEF\xBC\x8C") == ",");   // U+FF0C full-width comma
+  CHECK(paddle::AsciiForm("\xEF\xBC\x9A") == ":");   // U+FF1A
+  CHECK(paddle::AsciiForm("\xEF\xBC\x88") == "(");   // U+FF08
+  CHECK(paddle::AsciiForm("\xEF\xBD\x9E") == "~");   // U+FF5E, the last
+  CHECK(paddle::AsciiForm("\xEF\xBC\x81") == "!");   // U+FF01, the first
+  CHECK(paddle::AsciiForm("\xE3\x80\x80") == " ");   // ideographic space
+  CHECK(paddle::AsciiForm("\xEF\xBD\xA1") == "\xEF\xBD\xA1");  // U+FF61, half-width katakana stop
+  CHECK(paddle::AsciiForm("\xE7\x96\x97") == "\xE7\x96\x97");  // a CJK character
+  CHECK(paddle::AsciiForm("A") == "A");
+}
+
 TEST_CASE("paddle lines: boxes side by side make one line left to right; lines top to bottom") {
   std::vector<OcrBox> boxes = {
       {200, 52, 60, 20},   // 0: amount of line 2, a little lower than its label
@@ -211,6 +223,17 @@ TEST_CASE("paddle engine: detection finds every line of the generated receipt, i
   }
   CHECK(total_line);  // the label and its amount on one line
   CHECK(d->pages[0].mean_confidence > 0.8);
+
+  // The same engine on a page of another size, then on the receipt again:
+  // each reading is what a fresh engine gives (OpenCV keeps layer sizes
+  // from the first pass unless the network is read again).
+  auto other = engine->Recognize(RenderLine("TOTAL RM 12.40"));
+  REQUIRE(other.ok());
+  REQUIRE(other->lines.size() == 1);
+  CHECK(other->lines[0].text == "TOTAL RM 12.40");
+  auto again = OcrFile(*engine, kData / "receipt.png", cfg, DefaultPreprocessOptions());
+  REQUIRE(again.ok());
+  CHECK(again->Text() == text);
 }
 
 }  // namespace ncbocr

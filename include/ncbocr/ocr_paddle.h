@@ -87,6 +87,12 @@ struct DecodedWord {
 std::vector<DecodedWord> SplitWords(const std::vector<CtcChar>& chars, const std::vector<std::string>& dict,
                                     double gap_factor = 1.6, double min_gap_frames = 4.5);
 
+// A dictionary entry as extraction wants it: a full-width form of an ASCII
+// character (U+FF01..U+FF5E, which the Chinese model prefers for
+// punctuation: "，" "：" "（") becomes that character, the ideographic
+// space a space; anything else is unchanged.
+std::string AsciiForm(const std::string& entry);
+
 // Groups boxes into lines of text: a box joins a line when its vertical
 // extent overlaps the line's by at least half the lower of the two heights.
 // Lines are returned top to bottom, each as indices into `boxes` sorted
