@@ -85,7 +85,7 @@ struct DecodedWord {
 // consecutive characters' runs exceeds gap_factor times the line's median
 // such distance and is at least min_gap_frames.
 std::vector<DecodedWord> SplitWords(const std::vector<CtcChar>& chars, const std::vector<std::string>& dict,
-                                    double gap_factor = 1.6, double min_gap_frames = 4.5);
+                                    double gap_factor = 1.4, double min_gap_frames = 4.0);
 
 // A dictionary entry as extraction wants it: a full-width form of an ASCII
 // character (U+FF01..U+FF5E, which the Chinese model prefers for
