@@ -185,7 +185,7 @@ constexpr double kBinaryThreshold = 0.3;   // DB probability that counts as text
 constexpr double kBoxThreshold = 0.6;      // mean probability a region needs
 constexpr double kUnclipRatio = 1.5;       // DB's shrink ratio undone
 constexpr double kFlipConfidence = 0.9;    // classifier's "upside down" taken above this
-constexpr int kDetectionMaxSide = 960;     // detection runs at most this large (see below)
+constexpr int kDetectionMaxSide = 960;     // detection runs at most this large (measured: top of file)
 constexpr int kMaxCandidates = 2000;
 
 const std::array<const char*, 3> kFixedFiles = {"det.onnx", "cls.onnx", "keys.txt"};
