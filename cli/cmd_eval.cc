@@ -7,6 +7,7 @@
 #include "ncbocr/progress.h"
 #include "ncbocr/eval.h"
 #include "ncbocr/gpu.h"
+#include "ncbocr/ocr_paddle.h"
 
 namespace ncbocr::cli {
 
@@ -60,7 +61,7 @@ int EvalCommand(const GlobalOptions& g, const EvalCliOptions& c) {
   if (!gpu.ok()) return Fail(gpu.status());
   o.preprocess.use_gpu = *gpu;
   const OcrConfig ocr = config->ocr;
-  Result<EvalReport> r = RunEval(o, *config, [ocr] { return MakeTesseractEngine(ocr); });
+  Result<EvalReport> r = RunEval(o, *config, [ocr] { return MakeOcrEngine(ocr); });
   if (!r.ok()) return Fail(r.status());
   if (c.json) std::cout << r->ToJson().dump(2) << "\n";
   else std::cout << r->ToText();

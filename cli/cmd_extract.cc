@@ -15,6 +15,7 @@
 #include "ncbocr/extract.h"
 #include "ncbocr/extract_stage.h"
 #include "ncbocr/mime.h"
+#include "ncbocr/ocr_paddle.h"
 #include "ncbocr/segment.h"
 #include "ncbocr/util.h"
 
@@ -76,7 +77,7 @@ Result<OcrDocument> LoadInput(const std::string& file, const Config& config) {
   const std::string name = file == "-" ? "stdin" : file;
   size_t p = head->find_first_not_of(" \t\r\n");
   if (p != std::string::npos && (*head)[p] == '{') return ReadOcrJson(*head, name);
-  Result<std::unique_ptr<OcrEngine>> engine = MakeTesseractEngine(config.ocr);
+  Result<std::unique_ptr<OcrEngine>> engine = MakeOcrEngine(config.ocr);
   if (!engine.ok()) return engine.status();
   if (file != "-") return OcrFile(**engine, file, config.ocr, DefaultPreprocessOptions());
   // An image or PDF piped in (`cat receipt.jpg | ncbocr extract -`): the

@@ -2,7 +2,7 @@
 //
 // Without files: the spool stage (fetched -> ocred). With files: prints each
 // file's text, or with --json one JSON object per file (one per line), and
-// touches no spool. --preprocess, --psm and --lang override the configured
+// touches no spool. --engine, --preprocess, --psm and --lang override the configured
 // OCR settings, so preprocessing choices can be measured from the shell;
 // --stats says where the time and memory went (ocr_batch.h).
 #include <unistd.h>
@@ -15,6 +15,7 @@
 #include "ncbocr/gpu.h"
 #include "ncbocr/ocr_stage.h"
 #include "ncbocr/ocr_batch.h"
+#include "ncbocr/ocr_paddle.h"
 
 namespace ncbocr::cli {
 
@@ -28,6 +29,7 @@ struct OcrOptions {
   std::string lang;
   int workers = -1;
   bool stats = false;
+  std::string engine;
 };
 
 // Applies the tuning flags shared by ocr, extract and eval.
@@ -38,6 +40,7 @@ Status ApplyOcrFlags(const OcrOptions& o, Config& config, PreprocessOptions& pre
     pre = *p;
   }
   if (o.psm >= 0) config.ocr.psm = o.psm;
+  if (!o.engine.empty()) config.ocr.engine = o.engine;
   if (o.workers >= 0) config.ocr.workers = o.workers;
   if (!o.lang.empty()) {
     config.ocr.languages.clear();
@@ -64,7 +67,7 @@ int OcrFilesCommand(const GlobalOptions& g, const OcrOptions& o) {
   pre.use_gpu = *gpu;
   const OcrConfig cfg = config->ocr;
   int workers = std::min<int>(ResolveWorkers(cfg.workers), static_cast<int>(o.files.size()));
-  Result<OcrPool> pool = OcrPool::Create(workers, [cfg] { return MakeTesseractEngine(cfg); });
+  Result<OcrPool> pool = OcrPool::Create(workers, [cfg] { return MakeOcrEngine(cfg); });
   if (!pool.ok()) return Fail(pool.status());
   std::vector<std::filesystem::path> paths(o.files.begin(), o.files.end());
   int rc = kExitOk;
@@ -107,6 +110,8 @@ void RegisterOcr(CLI::App& app, AppState& st) {
   cmd->add_option("--preprocess", o.preprocess, "preprocessing spec, e.g. height=30,deskew=1,rotate=1");
   cmd->add_option("--psm", o.psm, "Tesseract page segmentation mode (overrides ocr.psm)");
   cmd->add_option("--lang", o.lang, "Tesseract languages, e.g. eng+msa (overrides ocr.languages)");
+  cmd->add_option("--engine", o.engine, "recogniser: tesseract or paddle (overrides ocr.engine)")
+      ->check(CLI::IsMember({"tesseract", "paddle"}));
   cmd->add_option("--workers", o.workers, "OCR worker threads (0: one per core)");
   cmd->add_flag("--stats", o.stats,
                 "print to stderr one JSON line: receipts per minute, time per step, peak memory");

@@ -4,7 +4,7 @@
 // as one line and then as receipt lines; its first byte also picks a label.
 #include <array>
 
-#include "../src/extract_internal.h"
+#include "extract/extract_internal.h"
 #include "fuzz_support.h"
 #include "ncbocr/parse.h"
 

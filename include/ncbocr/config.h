@@ -95,6 +95,10 @@ struct OcrConfig {
   // (the run was killed, hung or ran out of memory) before it is parked.
   int max_attempts = 3;
   std::string tessdata_dir;      // empty: Tesseract's default
+  // The recogniser: "tesseract" or "paddle" (ocr_paddle.h), and where the
+  // paddle engine's models are (empty: DefaultPaddleModelsDir()).
+  std::string engine = "tesseract";
+  std::string models_dir;
 };
 
 struct ExtractConfig {

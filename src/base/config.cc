@@ -76,6 +76,8 @@ const std::map<std::string, Key>& Schema() {
       {"ocr.claim_timeout", {Kind::kInt, [](Config& c, N n) { c.ocr.claim_timeout = n.as<int>(); }}},
       {"ocr.max_attempts", {Kind::kInt, [](Config& c, N n) { c.ocr.max_attempts = n.as<int>(); }}},
       {"ocr.tessdata_dir", {Kind::kPath, [](Config& c, N n) { c.ocr.tessdata_dir = n.as<std::string>(); }}},
+      {"ocr.engine", {Kind::kString, [](Config& c, N n) { c.ocr.engine = n.as<std::string>(); }}},
+      {"ocr.models_dir", {Kind::kPath, [](Config& c, N n) { c.ocr.models_dir = n.as<std::string>(); }}},
 
       {"extract.high_confidence_threshold", {Kind::kDouble, [](Config& c, N n) { c.extract.high_confidence_threshold = n.as<double>(); }}},
       {"extract.review_sample_rate", {Kind::kDouble, [](Config& c, N n) { c.extract.review_sample_rate = n.as<double>(); }}},
@@ -171,6 +173,8 @@ const std::vector<std::pair<const char*, const char*>>& EnvNames() {
       {"IMAP_PASSWORD_FILE", "imap.password_file"},
       {"NCB_API_KEY_FILE", "ncb.api_key_file"},
       {"OCR_WORKERS", "ocr.workers"},
+      {"OCR_ENGINE", "ocr.engine"},
+      {"OCR_MODELS_DIR", "ocr.models_dir"},
       {"LOG_FILE", "log.file"},
   };
   return names;
@@ -259,7 +263,7 @@ void ResolvePaths(Config& c, const fs::path& base) {
   };
   fix(c.spool); fix(c.log.file); fix(c.fetch.path); fix(c.fetch.processed_path);
   fix(c.gmail.credentials_path); fix(c.gmail.token_path); fix(c.imap.password_file); fix(c.imap.ca_file);
-  fix(c.ocr.tessdata_dir); fix(c.ncb.api_key_file); fix(c.ncb.ca_file);
+  fix(c.ocr.tessdata_dir); fix(c.ocr.models_dir); fix(c.ncb.api_key_file); fix(c.ncb.ca_file);
   fix(c.archive.dir); fix(c.archive.audit_csv); fix(c.archive.drive_credentials_path);
   fix(c.archive.sheets_credentials_path); fix(c.alerts.smtp_password_file);
   fix(c.metrics.textfile_dir); fix(c.backup.dir);
@@ -304,6 +308,9 @@ Status Validate(const Config& c, const std::string& where, const std::map<std::s
   }
   if (c.ocr.use_gpu != "auto" && c.ocr.use_gpu != "true" && c.ocr.use_gpu != "false") {
     return bad("ocr.use_gpu", "must be auto, true or false");
+  }
+  if (c.ocr.engine != "tesseract" && c.ocr.engine != "paddle") {
+    return bad("ocr.engine", "must be tesseract or paddle");
   }
   if (c.ocr.batch_size < 1) return bad("ocr.batch_size", "must be at least 1");
   if (c.ocr.workers < 0 || c.ocr.workers > 256) return bad("ocr.workers", "must be 0 (one per core) to 256");

@@ -84,6 +84,32 @@ TEST_CASE("config: OCR budgets, time limits and attempts") {
   CHECK_FALSE(LoadConfig(Write(t, "ocr:\n  worker_memory_mb: 10\n"), {}, FakeEnv).ok());
 }
 
+TEST_CASE("config: OCR engine and models directory, from the file and the environment") {
+  g_env.clear();
+  TempDir t;
+  auto d = LoadConfig("", {}, FakeEnv);
+  REQUIRE(d.ok());
+  CHECK(d->ocr.engine == "tesseract");
+  CHECK(d->ocr.models_dir.empty());
+  auto f = LoadConfig(Write(t, "ocr:\n  engine: paddle\n  models_dir: models\n"), {}, FakeEnv);
+  REQUIRE_MESSAGE(f.ok(), f.status().ToString());
+  CHECK(f->ocr.engine == "paddle");
+  CHECK(f->ocr.models_dir == (t.path() / "models").string());  // relative to the file
+  auto bad = LoadConfig(Write(t, "ocr:\n  engine: easyocr\n"), {}, FakeEnv);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("ocr.engine") != std::string::npos);
+  g_env = {{"OCR_ENGINE", "paddle"}, {"OCR_MODELS_DIR", "/srv/models"}};
+  auto e = LoadConfig("", {}, FakeEnv);
+  REQUIRE_MESSAGE(e.ok(), e.status().ToString());
+  CHECK(e->ocr.engine == "paddle");
+  CHECK(e->ocr.models_dir == "/srv/models");
+  g_env = {{"OCR_ENGINE", "nope"}};
+  auto eb = LoadConfig("", {}, FakeEnv);
+  REQUIRE_FALSE(eb.ok());
+  CHECK(eb.status().message().find("OCR_ENGINE") != std::string::npos);
+  g_env.clear();
+}
+
 TEST_CASE("config: an unknown key names the key and the file") {
   g_env.clear();
   TempDir t;

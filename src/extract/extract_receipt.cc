@@ -9,7 +9,7 @@
 #include <regex>
 #include <set>
 
-#include "extract_internal.h"
+#include "extract/extract_internal.h"
 #include "ncbocr/extract.h"
 #include "ncbocr/util.h"
 

@@ -50,7 +50,9 @@ std::string OcrSignature(const OcrConfig& config, const PreprocessOptions& optio
          (config.reread_lines ? " reread=1" : "") +
          (config.upside_down_min_confidence > 0
               ? " osdmin=" + std::to_string(config.upside_down_min_confidence).substr(0, 5) : "") +
-         " gray=1";
+         " gray=1" +
+         // Tesseract's caches from before engines were configurable stay valid.
+         (config.engine != "tesseract" ? " engine=" + config.engine : "");
 }
 
 namespace {

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "../src/extract_internal.h"
+#include "extract/extract_internal.h"
 #include "ncbocr/extract.h"
 
 using namespace ncbocr;

@@ -12,8 +12,8 @@
 #include <optional>
 #include <set>
 
-#include "extract_checks.h"
-#include "extract_internal.h"
+#include "extract/extract_checks.h"
+#include "extract/extract_internal.h"
 #include "ncbocr/extract.h"
 #include "ncbocr/util.h"
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <regex>
 
-#include "extract_internal.h"
+#include "extract/extract_internal.h"
 #include "ncbocr/extract.h"
 
 namespace ncbocr {

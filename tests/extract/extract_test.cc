@@ -3,7 +3,7 @@
 
 #include <doctest/doctest.h>
 
-#include "../src/extract_internal.h"
+#include "extract/extract_internal.h"
 #include "test_util.h"
 
 using namespace ncbocr;

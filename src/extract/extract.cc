@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "extract_internal.h"
+#include "extract/extract_internal.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {

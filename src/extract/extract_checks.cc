@@ -1,7 +1,7 @@
 // The receipt's arithmetic, one check at a time (see extract_checks.h).
 // Each check reports the first way it finds to arrive at the amount: one
 // is enough evidence, and the note names the figures it used.
-#include "extract_checks.h"
+#include "extract/extract_checks.h"
 
 #include <algorithm>
 #include <cstdlib>

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "extract_internal.h"
+#include "extract/extract_internal.h"
 #include "ncbocr/extract.h"
 
 namespace ncbocr::internal {

@@ -1,6 +1,6 @@
 // Each arithmetic check of ExtractMoney on its own, on figures and lines
 // written here: what it finds, on which lines, and what it adds.
-#include "../src/extract_checks.h"
+#include "extract/extract_checks.h"
 
 #include <doctest/doctest.h>
 

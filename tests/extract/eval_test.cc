@@ -143,3 +143,13 @@ TEST_CASE("eval: a hold-out list scores the two sets apart and keeps the hold-ou
   CHECK(shown->ToJson()["misses"].size() == 1);
   CHECK(shown->ToText().find("b total: 45.50 | 45.05") != std::string::npos);
 }
+
+TEST_CASE("eval: the OCR cache's signature names a non-default engine, Tesseract's stays as it was") {
+  OcrConfig tesseract;
+  OcrConfig paddle;
+  paddle.engine = "paddle";
+  PreprocessOptions pre = DefaultPreprocessOptions();
+  CHECK(OcrSignature(tesseract, pre).find("engine") == std::string::npos);
+  CHECK(OcrSignature(paddle, pre) != OcrSignature(tesseract, pre));
+  CHECK(OcrSignature(paddle, pre).find("engine=paddle") != std::string::npos);
+}

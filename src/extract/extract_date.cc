@@ -10,7 +10,7 @@
 #include <map>
 #include <string_view>
 
-#include "extract_internal.h"
+#include "extract/extract_internal.h"
 #include "ncbocr/extract.h"
 #include "ncbocr/util.h"
 

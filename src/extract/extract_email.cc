@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <regex>
 
-#include "extract_internal.h"
+#include "extract/extract_internal.h"
 #include "ncbocr/extract.h"
 #include "ncbocr/util.h"
 
