@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "ncbocr/backup.h"
+#include "ncbocr/progress.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr::cli {
@@ -39,6 +40,7 @@ int Backup(const GlobalOptions& g, const BackupCliOptions& o) {
   BackupOptions b;
   b.to_dir = o.to;
   b.include_secrets = o.include_secrets;
+  b.progress = Progress::Interactive(g.quiet);
   auto r = CreateBackup(env->spool, env->config, b, env->clock.Now());
   if (!r.ok()) return Fail(r.status());
   if (o.include_secrets) {

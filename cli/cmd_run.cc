@@ -13,6 +13,7 @@
 #include "ncbocr/extract_stage.h"
 #include "ncbocr/fetch_stage.h"
 #include "ncbocr/ocr_stage.h"
+#include "ncbocr/progress.h"
 #include "ncbocr/stderr_capture.h"
 #include "ncbocr/submit_stage.h"
 
@@ -24,7 +25,7 @@ std::atomic<bool> g_stop{false};
 
 extern "C" void OnStopSignal(int) { g_stop = true; }
 
-int OnePass(Env* env) {
+int OnePass(Env* env, bool progress) {
   using StageFn = StageReport (*)(StageContext&);
   const std::pair<const char*, StageFn> stages[] = {
       {"fetch", RunFetchStage},   {"ocr", RunOcrStage},         {"extract", RunExtractStage},
@@ -34,6 +35,7 @@ int OnePass(Env* env) {
   for (const auto& [name, fn] : stages) {
     StageContext ctx{env->config, env->spool, MakeLogger(env->config.log, name), env->clock, name};
     ctx.after_run = WriteMetricsAfterRun;
+    ctx.progress = progress;
     // A failing stage does not stop the pass: later stages still move the
     // claims that are already queued for them.
     StageReport report;
@@ -50,7 +52,7 @@ int OnePass(Env* env) {
 int RunAll(const GlobalOptions& opts, bool watch) {
   auto env = OpenEnv(opts);
   if (!env.ok()) return Fail(env.status());
-  if (!watch) return OnePass(&*env);
+  if (!watch) return OnePass(&*env, Progress::Interactive(opts.quiet));
   // For hosts without cron and for a container's one long-running process:
   // a stop signal ends the loop after the pass in progress (every stage is
   // safe to cut anyway: the spool is crash-safe), or at once while waiting.
@@ -61,7 +63,7 @@ int RunAll(const GlobalOptions& opts, bool watch) {
   log->info("watching: a pass every {} s (gmail.poll_interval) until stopped", interval.count());
   int passes = 0;
   while (!g_stop) {
-    OnePass(&*env);  // a failing pass is in the log, the status and the metrics
+    OnePass(&*env, false);  // a failing pass is in the log, the status and the metrics
     ++passes;
     const auto until = std::chrono::steady_clock::now() + interval;
     while (!g_stop && std::chrono::steady_clock::now() < until) {

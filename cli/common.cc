@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "ncbocr/metrics.h"
+#include "ncbocr/progress.h"
 #include "ncbocr/stderr_capture.h"
 
 namespace ncbocr::cli {
@@ -82,6 +83,7 @@ int RunStageCommand(const GlobalOptions& opts, const std::string& stage,
   if (!env.ok()) return Fail(env.status());
   StageContext ctx{env->config, env->spool, MakeLogger(env->config.log, stage), env->clock, stage};
   ctx.after_run = WriteMetricsAfterRun;
+  ctx.progress = Progress::Interactive(opts.quiet);
   StageReport report;
   {
     StderrToLog library_messages(ctx.log, LogLeavesStderr(env->config.log));

@@ -42,6 +42,7 @@ struct BackupOptions {
   std::string to_dir;                // empty: BackupDir(config)
   bool include_secrets = false;
   std::chrono::seconds lock_wait{60};  // for running stages to finish
+  bool progress = false;             // "backup spool/ 120 of 5000" on the terminal (progress.h)
 };
 
 struct BackupResult {

@@ -15,6 +15,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "ops/backup_internal.h"
+#include "ncbocr/progress.h"
 #include "ncbocr/util.h"
 #include "ncbocr/version.h"
 
@@ -117,7 +118,7 @@ long long MtimeOf(const struct stat& st) { return static_cast<long long>(st.st_m
 // backups of the same tree list the same entries in the same order. For the
 // spool (spool_dirs) its tmp/ drafts and locks/ are left out.
 Status AddTree(TarWriter& w, const fs::path& root, const std::string& prefix, bool spool_dirs, Json& files,
-               size_t& count) {
+               size_t& count, bool progress) {
   std::vector<fs::path> paths;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
@@ -132,7 +133,9 @@ Status AddTree(TarWriter& w, const fs::path& root, const std::string& prefix, bo
   }
   if (ec) return Status::Io("cannot read " + root.string() + ": " + ec.message());
   std::sort(paths.begin(), paths.end());
+  Progress bar("backup " + prefix, paths.size(), progress);
   for (const auto& rel : paths) {
+    bar.Tick();
     fs::path p = root / rel;
     struct stat st{};
     if (::lstat(p.c_str(), &st) != 0) return Status::Io("cannot stat " + p.string() + ": " + std::strerror(errno));
@@ -193,12 +196,12 @@ Status AddConfigAndSecrets(TarWriter& w, const Config& config, bool include_secr
 // audit CSV (archive.audit_csv), when configured and present: with the
 // spool they are the audit trail. archive/... and audit/NAME in the tar.
 Status AddAuditTrail(TarWriter& w, const Config& config, const Spool& spool, Json& manifest, BackupResult& result,
-                     TimePoint now) {
+                     TimePoint now, bool progress) {
   std::error_code ec;
   const std::string& dir = config.archive.dir;
   if (!dir.empty() && fs::is_directory(dir, ec) && !Inside(dir, spool.root())) {
     size_t n = 0;
-    Status s = AddTree(w, dir, "archive/", false, manifest["files"], n);
+    Status s = AddTree(w, dir, "archive/", false, manifest["files"], n, progress);
     if (!s.ok()) return s;
     manifest["archive_dir"] = dir;
     result.files += n;
@@ -242,9 +245,9 @@ Status WriteArchive(const Spool& spool, const Config& config, const BackupOption
   TarWriter w;
   Status s = w.Open(fd);
   size_t spool_files = 0;
-  if (s.ok()) s = AddTree(w, spool.root(), "spool/", true, manifest["files"], spool_files);
+  if (s.ok()) s = AddTree(w, spool.root(), "spool/", true, manifest["files"], spool_files, o.progress);
   result.files += spool_files;
-  if (s.ok()) s = AddAuditTrail(w, config, spool, manifest, result, now);
+  if (s.ok()) s = AddAuditTrail(w, config, spool, manifest, result, now, o.progress);
   if (s.ok()) s = AddConfigAndSecrets(w, config, o.include_secrets, manifest, result, now);
   if (s.ok()) {
     long long t = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();

@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "ncbocr/progress.h"
 #include "ncbocr/util.h"
 
 namespace ncbocr {
@@ -100,7 +101,10 @@ StageReport ForEachClaim(StageContext& ctx, ClaimState input, int max_attempts,
     if (!s.ok()) ctx.log->warn("claim {}: cannot resume: {}", id, s.ToString());
   }
 
-  for (const auto& id : ctx.spool.List(input)) {
+  const std::vector<std::string> ids = ctx.spool.List(input);
+  Progress bar(ctx.stage, ids.size(), ctx.progress);
+  for (const auto& id : ids) {
+    bar.Tick();
     auto loaded = ctx.spool.LoadIn(input, id);
     if (!loaded.ok()) {
       // Gone (another process took it) or an unreadable manifest: the latter

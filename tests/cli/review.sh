@@ -82,7 +82,15 @@ expect_code 64 n retry
 # --- status --check: submit is due (never ran, two claims wait) ---
 expect_code 69 n status --check
 expect_grep "submit has never run and 2 claims wait" "$WORK/out"
-expect_code 0 n submit
+# On a terminal (a pty from script(1)) a stage shows how far it got.
+if command -v script >/dev/null; then
+  script -qec "'$NCBOCR' --config '$WORK/ncbocr.yaml' submit" "$WORK/typescript" >/dev/null 2>&1 &&
+    pass || fail "submit under a pty failed"
+  grep -q "submit 2 of 2" "$WORK/typescript" && pass || fail "no stage progress on a terminal: $(cat -v "$WORK/typescript" | head -3)"
+else
+  echo "progress on a terminal: script(1) missing, not checked"
+  expect_code 0 n submit
+fi
 expect_code 69 n status --check   # now archive has work and never ran
 expect_grep "archive" "$WORK/out"
 if grep -q "submit" "$WORK/out"; then fail "submit still reported after it ran"; else pass; fi
@@ -104,6 +112,12 @@ archive=$(ls "$WORK"/backups/ncbocr-backup-*.tar.gz)
 [ "$(json_get "$WORK/out" 'd["size"]')" = "$(stat -c %s "$archive")" ] && pass || fail "backup --json size"
 [ "$(stat -c %a "$archive")" = 600 ] && pass || fail "archive mode $(stat -c %a "$archive")"
 expect_code 0 n backup --verify "$archive"
+if command -v script >/dev/null; then
+  script -qec "'$NCBOCR' --config '$WORK/ncbocr.yaml' backup --to '$WORK/bk-tty'" "$WORK/typescript" >/dev/null 2>&1 &&
+    pass || fail "backup under a pty failed"
+  grep -q "backup spool/ [0-9]* of [0-9]*" "$WORK/typescript" && pass || fail "no backup progress on a terminal"
+  if grep -q " of [0-9]" "$WORK/out"; then fail "progress in a backup's output off a terminal"; else pass; fi
+fi
 head -c 2000 "$archive" > "$WORK/cut.tar.gz"
 expect_code 65 n backup --verify "$WORK/cut.tar.gz"
 expect_code 0 "$NCBOCR" --config "$WORK/ncbocr.yaml" --spool "$WORK/spool2" -q restore "$archive"
