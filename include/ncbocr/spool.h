@@ -18,11 +18,26 @@
 // directories. A rename is atomic, so after a crash a claim is in exactly one
 // state: the old one (and the stage redoes its work) or the new one. Stage
 // code never calls rename itself.
+//
+// The move never replaces a claim: it uses renameat2(RENAME_NOREPLACE). File
+// systems shared between hosts (NFS, CephFS, many cloud file stores) answer
+// that call with EINVAL; the first such answer switches this Spool object to
+// plain rename(2), which is just as safe here: rename(2) of a directory onto
+// an existing non-empty directory fails (ENOTEMPTY/EEXIST), and a claim
+// directory is never empty (its manifest is written before it is first
+// renamed into a state and is only ever replaced in place). Tested by running
+// the concurrency test with renameat2 made to answer EINVAL (an LD_PRELOAD
+// shim, tests/shims/). Per-stage and per-claim locks are flock(2), which NFS
+// emulates per client: on a spool shared by several hosts they do not yet
+// exclude each other across hosts (issue 14: fcntl open-file-description
+// locks).
 #ifndef NCBOCR_SPOOL_H_
 #define NCBOCR_SPOOL_H_
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -167,11 +182,15 @@ class Spool {
 
  private:
   explicit Spool(fs::path root) : root_(std::move(root)) {}
+  // Moves a claim directory without ever replacing one (see the top).
+  Status RenameNoReplace(const fs::path& from, const fs::path& to) const;
   Status RenameClaimDir(const fs::path& from, const fs::path& to) const;
   // Appends a move's journal line; on failure records the gap instead.
   void JournalMove(const nlohmann::json& entry) const;
   void NoteJournalGap() const;
   fs::path root_;
+  // Set once renameat2(RENAME_NOREPLACE) answered EINVAL on this spool.
+  std::shared_ptr<std::atomic<bool>> plain_rename_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace ncbocr

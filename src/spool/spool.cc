@@ -120,13 +120,24 @@ Status Spool::WriteDraftFile(const ClaimDraft& d, const std::string& name,
   return AtomicWriteFile(d.dir / name, bytes, mode);
 }
 
-Status Spool::RenameClaimDir(const fs::path& from, const fs::path& to) const {
-  // RENAME_NOREPLACE: never merge into or replace an existing claim directory.
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
-    if (errno == ENOENT) return Status::Transient("claim moved concurrently: " + from.string());
-    if (errno == EEXIST) return Status::Internal("claim already exists at " + to.string());
-    return Status::Io(ErrnoText("cannot move claim to", to));
+Status Spool::RenameNoReplace(const fs::path& from, const fs::path& to) const {
+  int rc = -1;
+  if (!plain_rename_->load()) {
+    rc = ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE);
+    // NFS and other shared file systems do not know the flag: from now on
+    // plain rename(2), which cannot replace a non-empty claim directory.
+    if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) plain_rename_->store(true);
   }
+  if (plain_rename_->load()) rc = ::rename(from.c_str(), to.c_str());
+  if (rc == 0) return Status::Ok();
+  if (errno == ENOENT) return Status::Transient("claim moved concurrently: " + from.string());
+  if (errno == EEXIST || errno == ENOTEMPTY) return Status::Internal("claim already exists at " + to.string());
+  return Status::Io(ErrnoText("cannot move claim to", to));
+}
+
+Status Spool::RenameClaimDir(const fs::path& from, const fs::path& to) const {
+  Status moved = RenameNoReplace(from, to);
+  if (!moved.ok()) return moved;
   Status s = FsyncDir(to.parent_path());
   if (!s.ok()) return s;
   return FsyncDir(from.parent_path());

@@ -7,8 +7,20 @@
 # (journal), none is stranded (after one more plain run every claim is done,
 # duplicate or in review, as its email says), NCB's outbox holds each
 # receipt once and the archive and audit log each claim once.
+#
+# With NCBOCR_TEST_PRELOAD (ctest cli_concurrency_shared_fs) every ncbocr runs
+# with that library preloaded: tests/shims/rename_einval.cc, which makes
+# renameat2(RENAME_NOREPLACE) fail with EINVAL as on NFS, so the whole test
+# runs on the spool's rename(2) fallback.
 source "$(dirname "$0")/lib.bash"
 command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 125; }
+if [ -n "${NCBOCR_TEST_PRELOAD:-}" ]; then
+  export NCBOCR_SHIM_MARK="$WORK/shim-reached"
+  real_ncbocr="$NCBOCR"
+  NCBOCR="$WORK/ncbocr-preloaded"
+  printf '#!/bin/sh\nLD_PRELOAD=%s exec %s "$@"\n' "$NCBOCR_TEST_PRELOAD" "$real_ncbocr" > "$NCBOCR"
+  chmod +x "$NCBOCR"
+fi
 
 cat > "$WORK/ncbocr.yaml" <<YAML
 spool: $WORK/spool
@@ -141,4 +153,7 @@ for b in bad[:20]:
     print("  " + b, file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
+if [ -n "${NCBOCR_TEST_PRELOAD:-}" ]; then
+  [ -e "$NCBOCR_SHIM_MARK" ] && pass || fail "the rename shim was never reached: the fallback was not exercised"
+fi
 finish
