@@ -7,7 +7,7 @@
 //   index/source/<hex>   claim id created for a (source, email, part) key
 //   journal/journal.log  append-only JSON lines, one per transition
 //   journal/unjournaled  present while a move's journal line failed to append
-//   locks/<stage>.lock   flock(2) per stage
+//   locks/<stage>.lock   an fcntl open-file-description lock per stage
 //   stages/<stage>.json  last run of each stage (start, duration, result)
 //   stages/<stage>.running  present while a run of the stage is under way
 //                        (left behind by a killed run: see ReconcileJournal)
@@ -27,10 +27,10 @@
 // directory is never empty (its manifest is written before it is first
 // renamed into a state and is only ever replaced in place). Tested by running
 // the concurrency test with renameat2 made to answer EINVAL (an LD_PRELOAD
-// shim, tests/shims/). Per-stage and per-claim locks are flock(2), which NFS
-// emulates per client: on a spool shared by several hosts they do not yet
-// exclude each other across hosts (issue 14: fcntl open-file-description
-// locks).
+// shim, tests/shims/). Stage locks are fcntl open-file-description locks,
+// which NFS v4 enforces between clients; the short per-claim lock a move
+// takes is still flock(2) on the claim directory, which NFS emulates per
+// client, so clerk commands on one host do not exclude a stage on another.
 #ifndef NCBOCR_SPOOL_H_
 #define NCBOCR_SPOOL_H_
 
@@ -50,7 +50,7 @@ namespace ncbocr {
 
 namespace fs = std::filesystem;
 
-// A held flock on a stage lock file; released when destroyed.
+// A held lock on a stage lock file (see TryLockStage); released when destroyed.
 class StageLock {
  public:
   StageLock() = default;

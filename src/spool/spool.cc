@@ -376,10 +376,20 @@ Result<StageLock> Spool::TryLockStage(const std::string& stage) const {
   fs::path p = root_ / "locks" / (stage + ".lock");
   int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Status::Io(ErrnoText("cannot open lock", p));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  // An open-file-description lock (fcntl F_OFD_SETLK) on the whole file:
+  // like flock it belongs to this open descriptor (two runs in one process
+  // exclude each other too) and goes when it is closed or the process dies,
+  // and unlike flock, NFS v4 servers enforce it between clients, so a stage
+  // run on one host excludes the same stage on another.
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = 0;
+  fl.l_len = 0;
+  if (::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
     int err = errno;
     ::close(fd);
-    if (err == EWOULDBLOCK) return StageLock();
+    if (err == EAGAIN || err == EACCES) return StageLock();
     errno = err;
     return Status::Io(ErrnoText("cannot lock", p));
   }
