@@ -165,6 +165,9 @@ struct AlertConfig {
 struct MetricsConfig {
   bool enabled = false;
   std::string textfile_dir = "/var/lib/prometheus/node-exporter";
+  // A Prometheus Pushgateway (pods have no textfile directory): each stage
+  // run pushes its own series there. Empty: no push.
+  std::string pushgateway_url;
 };
 
 struct BackupConfig {

@@ -146,8 +146,6 @@ void PauseBeforeRetry(int attempt, const HttpResponse& last, const HttpOptions& 
 // message (never the request or response body otherwise).
 Status GoogleError(const HttpResponse& resp, const std::string& what);
 
-// Percent-encodes for a URL query value or path segment (RFC 3986 unreserved kept).
-std::string UrlEncode(const std::string& s);
 // "a=1&b=2" with each value percent-encoded.
 std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& fields);
 std::string Base64UrlEncode(const std::string& bytes);  // no padding

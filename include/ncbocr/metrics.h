@@ -24,6 +24,7 @@
 #include <string>
 
 #include "ncbocr/config.h"
+#include "ncbocr/http.h"
 #include "ncbocr/spool.h"
 #include "ncbocr/stage.h"
 #include "ncbocr/status.h"
@@ -45,9 +46,23 @@ std::string MetricsFilePath(const MetricsConfig& config);
 // without writing. kIo if the directory is missing or not writable.
 Status WriteMetricsFile(const MetricsConfig& config, const Spool& spool, TimePoint now);
 
-// For StageContext::after_run: when metrics are enabled, rewrites the file
-// after every stage run, so the dashboards lag the pipeline by one run at
-// most. A write that fails logs a warning to ctx.log and changes nothing else.
+// The part of a rendering (RenderMetrics) that is about one stage: the series
+// labelled stage="<stage>", with their # HELP and # TYPE lines.
+std::string StageMetrics(const std::string& rendered, const std::string& stage);
+
+// Pushes text to a Prometheus Pushgateway as the group job=<stage>,
+// instance=<instance> (PUT: the group's previous series are replaced).
+// Errors: kConfig for a URL CheckUrlAllowed refuses; kUnavailable when the
+// gateway cannot be reached or does not answer 200/202.
+Status PushStageMetrics(HttpClient& http, const std::string& gateway_url, const std::string& stage,
+                        const std::string& instance, const std::string& text);
+
+// For StageContext::after_run, after every stage run: rewrites the textfile
+// when metrics.enabled, and pushes the stage's series to
+// metrics.pushgateway_url when set (instance: the host name, which is the
+// pod's name on Kubernetes). So the dashboards lag the pipeline by one run at
+// most. A write or push that fails logs a warning to ctx.log and changes
+// nothing else.
 void WriteMetricsAfterRun(const StageContext& ctx);
 
 }  // namespace ncbocr

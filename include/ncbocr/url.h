@@ -40,6 +40,9 @@ bool IsLoopbackUrl(const std::string& url);
 // one-line reason that names the host (never the URL's user info or query).
 Status CheckUrlAllowed(const std::string& url);
 
+// Percent-encodes for a URL query value or path segment (RFC 3986 unreserved kept).
+std::string UrlEncode(const std::string& s);
+
 // The URL as it may appear in a log: no user:password, query values replaced
 // by "***" (API keys and tokens travel there), no fragment. "(not a URL)"
 // when it cannot be split.

@@ -120,6 +120,8 @@ const std::map<std::string, Key>& Schema() {
 
       {"metrics.enabled", {Kind::kBool, [](Config& c, N n) { c.metrics.enabled = n.as<bool>(); }}},
       {"metrics.textfile_dir", {Kind::kPath, [](Config& c, N n) { c.metrics.textfile_dir = n.as<std::string>(); }}},
+      {"metrics.pushgateway_url",
+       {Kind::kString, [](Config& c, N n) { c.metrics.pushgateway_url = n.as<std::string>(); }}},
 
       {"backup.dir", {Kind::kPath, [](Config& c, N n) { c.backup.dir = n.as<std::string>(); }}},
       {"backup.keep_days", {Kind::kInt, [](Config& c, N n) { c.backup.keep_days = n.as<int>(); }}},
@@ -165,6 +167,7 @@ const std::vector<std::pair<const char*, const char*>>& EnvNames() {
       {"SMTP_PASSWORD", "alerts.smtp_password"},
       {"ALERT_RECIPIENTS", "alerts.recipients"},
       {"METRICS_ENABLED", "metrics.enabled"},
+      {"METRICS_PUSHGATEWAY_URL", "metrics.pushgateway_url"},
       // What differs from host to host of one deployment.
       {"FETCH_SOURCE", "fetch.source"},
       {"FETCH_PATH", "fetch.path"},
@@ -352,6 +355,10 @@ Status Validate(const Config& c, const std::string& where, const std::map<std::s
         return bad(key, "'" + p + "' is not a regular expression (" + e.what() + ")");
       }
     }
+  }
+  if (!c.metrics.pushgateway_url.empty()) {
+    Status allowed = CheckUrlAllowed(c.metrics.pushgateway_url);
+    if (!allowed.ok()) return bad("metrics.pushgateway_url", allowed.message());
   }
   const std::string& u = c.ncb.base_url;
   if (!u.empty()) {

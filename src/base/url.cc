@@ -80,4 +80,13 @@ std::string RedactUrl(const std::string& url) {
   return out;
 }
 
+std::string UrlEncode(const std::string& s) {
+  // libcurl's escaping: everything but RFC 3986's unreserved characters.
+  char* e = curl_easy_escape(nullptr, s.data(), static_cast<int>(s.size()));
+  if (e == nullptr) return {};
+  std::string out(e);
+  curl_free(e);
+  return out;
+}
+
 }  // namespace ncbocr

@@ -15,15 +15,6 @@ using json = nlohmann::json;
 
 }  // namespace
 
-std::string UrlEncode(const std::string& s) {
-  // libcurl's escaping: everything but RFC 3986's unreserved characters.
-  char* e = curl_easy_escape(nullptr, s.data(), static_cast<int>(s.size()));
-  if (e == nullptr) return {};
-  std::string out(e);
-  curl_free(e);
-  return out;
-}
-
 std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::string out;
   for (const auto& [k, v] : fields) out += (out.empty() ? "" : "&") + UrlEncode(k) + "=" + UrlEncode(v);

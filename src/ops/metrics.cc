@@ -1,6 +1,7 @@
 #include "ncbocr/metrics.h"
 
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -340,10 +341,63 @@ Status WriteMetricsFile(const MetricsConfig& config, const Spool& spool, TimePoi
   return AtomicWriteFile(MetricsFilePath(config), RenderMetrics(spool, now, true), 0644);
 }
 
+std::string StageMetrics(const std::string& rendered, const std::string& stage) {
+  const std::string label = "stage=\"" + stage + "\"";
+  std::string out, comments;  // # HELP/# TYPE of the family being read
+  bool family_written = false;
+  size_t start = 0;
+  while (start < rendered.size()) {
+    size_t end = rendered.find('\n', start);
+    if (end == std::string::npos) end = rendered.size();
+    std::string line = rendered.substr(start, end - start);
+    start = end + 1;
+    if (line.rfind("# HELP ", 0) == 0) {
+      comments = line + "\n";
+      family_written = false;
+    } else if (line.rfind("# TYPE ", 0) == 0) {
+      comments += line + "\n";
+    } else if (line.find(label) != std::string::npos) {
+      if (!family_written) out += comments;
+      family_written = true;
+      out += line + "\n";
+    }
+  }
+  return out;
+}
+
+Status PushStageMetrics(HttpClient& http, const std::string& gateway_url, const std::string& stage,
+                        const std::string& instance, const std::string& text) {
+  Status allowed = CheckUrlAllowed(gateway_url);
+  if (!allowed.ok()) return allowed;
+  std::string base = gateway_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  HttpRequest req;
+  req.method = "PUT";
+  req.url = base + "/metrics/job/" + UrlEncode(stage) + "/instance/" + UrlEncode(instance);
+  req.headers = {{"Content-Type", "text/plain; version=0.0.4"}};
+  req.body = text;
+  auto resp = http.Send(req);
+  if (!resp.ok()) return resp.status();
+  if (resp->status == 200 || resp->status == 202) return Status::Ok();
+  if (resp->status == 0) return Status::Unavailable("Pushgateway " + RedactUrl(base) + ": " + resp->error);
+  return Status::Unavailable("Pushgateway " + RedactUrl(base) + " answered HTTP " + std::to_string(resp->status));
+}
+
 void WriteMetricsAfterRun(const StageContext& ctx) {
-  if (!ctx.config.metrics.enabled) return;
-  Status m = WriteMetricsFile(ctx.config.metrics, ctx.spool, ctx.clock.Now());
-  if (!m.ok()) ctx.log->warn("cannot write metrics: {}", m.ToString());
+  const MetricsConfig& mc = ctx.config.metrics;
+  if (mc.enabled) {
+    Status m = WriteMetricsFile(mc, ctx.spool, ctx.clock.Now());
+    if (!m.ok()) ctx.log->warn("cannot write metrics: {}", m.ToString());
+  }
+  if (!mc.pushgateway_url.empty()) {
+    char host[256] = "";
+    if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "localhost");
+    HttpOptions options;
+    auto http = MakeCurlClient(options, ctx.log);
+    std::string text = StageMetrics(RenderMetrics(ctx.spool, ctx.clock.Now(), false), ctx.stage);
+    Status p = PushStageMetrics(*http, mc.pushgateway_url, ctx.stage, host, text);
+    if (!p.ok()) ctx.log->warn("cannot push metrics: {}", p.ToString());
+  }
 }
 
 }  // namespace ncbocr

@@ -209,3 +209,27 @@ TEST_CASE("metrics: every stage run rewrites the file when metrics are enabled")
   RunStage(ctx, [] { return StageReport(); });
   CHECK_FALSE(std::filesystem::exists(t.path() / "ncbocr.prom"));
 }
+
+TEST_CASE("metrics: a stage's own series, with their HELP and TYPE lines, for a push") {
+  const std::string rendered =
+      "# HELP ncbocr_stage_last_run_claims Claims handled by the stage's last run.\n"
+      "# TYPE ncbocr_stage_last_run_claims gauge\n"
+      "ncbocr_stage_last_run_claims{stage=\"fetch\"} 3\n"
+      "ncbocr_stage_last_run_claims{stage=\"ocr\"} 2\n"
+      "# HELP ncbocr_claims Claims per state.\n"
+      "# TYPE ncbocr_claims gauge\n"
+      "ncbocr_claims{state=\"done\"} 7\n"
+      "# HELP ncbocr_moves_total Moves.\n"
+      "# TYPE ncbocr_moves_total counter\n"
+      "ncbocr_moves_total{stage=\"ocr\",to=\"ocred\"} 5\n";
+  CHECK(StageMetrics(rendered, "fetch") ==
+        "# HELP ncbocr_stage_last_run_claims Claims handled by the stage's last run.\n"
+        "# TYPE ncbocr_stage_last_run_claims gauge\n"
+        "ncbocr_stage_last_run_claims{stage=\"fetch\"} 3\n");
+  std::string ocr = StageMetrics(rendered, "ocr");
+  CHECK(ocr.find("stage=\"ocr\"} 2") != std::string::npos);
+  CHECK(ocr.find("# TYPE ncbocr_moves_total counter\nncbocr_moves_total{stage=\"ocr\",to=\"ocred\"} 5") !=
+        std::string::npos);
+  CHECK(ocr.find("ncbocr_claims") == std::string::npos);  // not labelled with a stage
+  CHECK(StageMetrics(rendered, "archive").empty());
+}
