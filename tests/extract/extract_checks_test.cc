@@ -1,22 +1,16 @@
 // Each arithmetic check of ExtractMoney on its own, on figures and lines
 // written here: what it finds, on which lines, and what it adds.
+#include "extract/written_lines.h"
 #include "extract/extract_checks.h"
 
 #include <doctest/doctest.h>
 
 using namespace ncbocr;
+using ncbocr::testing::L;
 using namespace ncbocr::internal;
 using ncbocr::internal::Line;
 
 namespace {
-
-// A line as read, with no words or second reading.
-Line L(const std::string& text, double confidence = 0.95) {
-  Line l;
-  l.text = text;
-  l.confidence = confidence;
-  return l;
-}
 
 MoneyLine Money(size_t index, MoneyKind kind, std::vector<Cents> readings) {
   MoneyLine m{index, kind, readings.front(), 1, 0.95, readings};

@@ -4,21 +4,15 @@
 
 #include <algorithm>
 
+#include "extract/written_lines.h"
 #include "extract/extract_internal.h"
 #include "ncbocr/extract.h"
 
 using namespace ncbocr;
+using ncbocr::testing::L;
 using internal::Line;
 
 namespace {
-
-// A line as read, with no words or second reading.
-Line L(const std::string& text, double confidence = 0.95) {
-  Line l;
-  l.text = text;
-  l.confidence = confidence;
-  return l;
-}
 
 const Date kToday{2024, 6, 30};
 
