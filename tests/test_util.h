@@ -4,6 +4,7 @@
 #define NCBOCR_TESTS_TEST_UTIL_H_
 
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <string>
 
@@ -11,6 +12,15 @@
 
 #include "ncbocr/spool.h"
 #include "ncbocr/util.h"
+
+// The CPU time this thread has used, in seconds: what the time bounds below
+// measure, so a busy machine (a parallel build, other tests) cannot fail
+// them, while a quadratic parser still does.
+inline double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
 
 // Time bounds in tests ("linear, so 1 MB in under 2 s") hold for the normal
 // build; the sanitizer build runs the same code several times slower, so
