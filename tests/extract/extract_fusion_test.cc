@@ -194,7 +194,7 @@ TEST_CASE("fusion: the second reading survives JSON and page cuts; an old ocr.js
   OcrDocument cut = PagesOf(back, PageRange{2, 2});
   REQUIRE(cut.second.size() == 1);
   REQUIRE(cut.second[0].pages.size() == 1);
-  CHECK(cut.second[0].pages[0].Text() == "B");
+  CHECK(cut.second[0].pages[0].Text() == "B\n");
 
   OcrDocument failed = doc;
   failed.second_error = "paddle: timed out";

@@ -117,7 +117,7 @@ TEST_CASE("ocr: two engines: the second reads where wanted, its failure leaves t
     return TwoEngines(std::make_unique<FakeEngine>(std::vector<std::string>{"TOTAL 9.00"}),
                       std::make_unique<FakeEngine>(std::vector<std::string>{"TOTAL 9.50"}),
                       [want](const OcrDocument& first) {
-                        CHECK(first.pages.at(0).Text() == "TOTAL 9.00");  // judged on the first reading
+                        CHECK(first.pages.at(0).Text() == "TOTAL 9.00\n");  // judged on the first reading
                         return want;
                       });
   };
@@ -125,9 +125,9 @@ TEST_CASE("ocr: two engines: the second reads where wanted, its failure leaves t
   auto d = OcrFile(both, kData / "receipt.png", config, PreprocessOptions{});
   REQUIRE(d.ok());
   CHECK(d->engine == "fake");
-  CHECK(d->pages.at(0).Text() == "TOTAL 9.00");
+  CHECK(d->pages.at(0).Text() == "TOTAL 9.00\n");
   REQUIRE(d->second.size() == 1);
-  CHECK(d->second[0].pages.at(0).Text() == "TOTAL 9.50");
+  CHECK(d->second[0].pages.at(0).Text() == "TOTAL 9.50\n");
   CHECK(d->second[0].second.empty());
 
   TwoEngines settled = make(false);
@@ -140,7 +140,7 @@ TEST_CASE("ocr: two engines: the second reads where wanted, its failure leaves t
                     std::make_unique<Failing>(), {});
   auto b = OcrFile(broken, kData / "receipt.png", config, PreprocessOptions{});
   REQUIRE(b.ok());
-  CHECK(b->pages.at(0).Text() == "TOTAL 9.00");
+  CHECK(b->pages.at(0).Text() == "TOTAL 9.00\n");
   CHECK(b->second.empty());
   CHECK(b->second_error.find("model missing a layer") != std::string::npos);
 }
