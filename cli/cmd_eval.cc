@@ -14,7 +14,7 @@ namespace ncbocr::cli {
 namespace {
 
 struct EvalCliOptions {
-  std::string images, keys, cache, preprocess, lang, holdout, numbers;
+  std::string images, keys, cache, second_cache, preprocess, lang, holdout, numbers;
   int psm = -1, workers = -1, limit = 0;
   bool json = false, show_holdout_misses = false;
 };
@@ -60,6 +60,21 @@ int EvalCommand(const GlobalOptions& g, const EvalCliOptions& c) {
   Result<bool> gpu = ResolveUseGpu(config->ocr.use_gpu, MakeLogger(config->log, "eval"));
   if (!gpu.ok()) return Fail(gpu.status());
   o.preprocess.use_gpu = *gpu;
+  // Two engines: the first reads as configured alone, the second with its
+  // own cache (a reading is cached under its engine's signature).
+  std::vector<std::string> engines = EngineNames(config->ocr.engine);
+  if (engines.size() == 2) {
+    if (!c.cache.empty() && c.second_cache.empty()) {
+      return Fail(Status::Usage("--ocr-cache with two engines needs --second-ocr-cache too (one folder per engine)"));
+    }
+    OcrConfig second = config->ocr;
+    second.engine = engines[1];
+    o.second_engine = engines[1];
+    o.second_factory = [second] { return MakeOcrEngine(second); };
+    o.second_ocr_cache = c.second_cache;
+    o.second_when_unsettled = config->ocr.second_reading == "unsettled";
+    config->ocr.engine = engines[0];
+  }
   const OcrConfig ocr = config->ocr;
   Result<EvalReport> r = RunEval(o, *config, [ocr] { return MakeOcrEngine(ocr); });
   if (!r.ok()) return Fail(r.status());
@@ -76,6 +91,8 @@ void RegisterEval(CLI::App& app, AppState& st) {
   cmd->add_option("--images", c.images, "folder of receipt images")->required();
   cmd->add_option("--keys", c.keys, "folder of keys: NAME.json with company, date, address, total")->required();
   cmd->add_option("--ocr-cache", c.cache, "folder to keep OCR results in between runs");
+  cmd->add_option("--second-ocr-cache", c.second_cache,
+                  "with ocr.engine tesseract+paddle: the folder to keep the second engine's readings in");
   cmd->add_option("--preprocess", c.preprocess, "preprocessing spec (see ncbocr ocr)");
   cmd->add_option("--psm", c.psm, "Tesseract page segmentation mode");
   cmd->add_option("--lang", c.lang, "Tesseract languages, e.g. eng+msa");

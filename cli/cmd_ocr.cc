@@ -15,6 +15,7 @@
 #include "ncbocr/gpu.h"
 #include "ncbocr/ocr_stage.h"
 #include "ncbocr/ocr_batch.h"
+#include "ncbocr/extract.h"
 #include "ncbocr/ocr_paddle.h"
 
 namespace ncbocr::cli {
@@ -67,7 +68,7 @@ int OcrFilesCommand(const GlobalOptions& g, const OcrOptions& o) {
   pre.use_gpu = *gpu;
   const OcrConfig cfg = config->ocr;
   int workers = std::min<int>(ResolveWorkers(cfg.workers), static_cast<int>(o.files.size()));
-  Result<OcrPool> pool = OcrPool::Create(workers, [cfg] { return MakeOcrEngine(cfg); });
+  Result<OcrPool> pool = OcrPool::Create(workers, ConfiguredEngineFactory(*config));
   if (!pool.ok()) return Fail(pool.status());
   std::vector<std::filesystem::path> paths(o.files.begin(), o.files.end());
   int rc = kExitOk;
@@ -110,8 +111,8 @@ void RegisterOcr(CLI::App& app, AppState& st) {
   cmd->add_option("--preprocess", o.preprocess, "preprocessing spec, e.g. height=30,deskew=1,rotate=1");
   cmd->add_option("--psm", o.psm, "Tesseract page segmentation mode (overrides ocr.psm)");
   cmd->add_option("--lang", o.lang, "Tesseract languages, e.g. eng+msa (overrides ocr.languages)");
-  cmd->add_option("--engine", o.engine, "recogniser: tesseract or paddle (overrides ocr.engine)")
-      ->check(CLI::IsMember({"tesseract", "paddle"}));
+  cmd->add_option("--engine", o.engine, "recogniser: tesseract, paddle or tesseract+paddle (overrides ocr.engine)")
+      ->check(CLI::IsMember({"tesseract", "paddle", "tesseract+paddle"}));
   cmd->add_option("--workers", o.workers, "OCR worker threads (0: one per core)");
   cmd->add_flag("--stats", o.stats,
                 "print to stderr one JSON line: receipts per minute, time per step, peak memory");

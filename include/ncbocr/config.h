@@ -95,10 +95,16 @@ struct OcrConfig {
   // (the run was killed, hung or ran out of memory) before it is parked.
   int max_attempts = 3;
   std::string tessdata_dir;      // empty: Tesseract's default
-  // The recogniser: "tesseract" or "paddle" (ocr_paddle.h), and where the
-  // paddle engine's models are (empty: DefaultPaddleModelsDir()).
+  // The recogniser: "tesseract", "paddle" (ocr_paddle.h) or
+  // "tesseract+paddle" (both; extraction fuses their readings field by
+  // field, FuseReceipts in extract.h), and where the paddle engine's models
+  // are (empty: DefaultPaddleModelsDir()).
   std::string engine = "tesseract";
   std::string models_dir;
+  // With two engines, when the second reads a file: "always", or
+  // "unsettled" (only where the first reading leaves the total or the date
+  // missing or below extract.high_confidence_threshold).
+  std::string second_reading = "unsettled";
 };
 
 struct ExtractConfig {

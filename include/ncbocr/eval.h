@@ -57,6 +57,15 @@ struct EvalOptions {
   std::map<std::string, std::optional<std::string>> receipt_numbers;
   // Show OCR progress on the terminal (Progress::Interactive).
   bool progress = false;
+  // A second engine (ocr.engine "tesseract+paddle"): its name (for the
+  // cache signature), a factory, and its own cache folder (readings of
+  // different engines never share one). Each receipt's second reading goes
+  // to extraction as OcrDocument::second; with second_when_unsettled only
+  // where FirstReadingUnsettled says so (ocr.second_reading "unsettled").
+  std::string second_engine;         // empty: one engine
+  EngineFactory second_factory;
+  std::filesystem::path second_ocr_cache;
+  bool second_when_unsettled = false;
 };
 
 // Reads a receipt-number file (see above). kUsage naming the file if it
@@ -82,6 +91,8 @@ struct EvalReceipt {
   double confidence = 0;
   std::vector<std::string> reasons;
   bool holdout = false;              // in the hold-out list
+  bool second_read = false;          // a second engine read it
+  double ocr_ms = 0;                 // recognition of both readings, as recorded in them
   // Receipt number, where the receipt-number file labels this receipt.
   bool number_labelled = false;
   std::optional<std::string> number_expected;
@@ -109,6 +120,8 @@ struct EvalScore {
   int company = 0, date = 0, address = 0, total = 0;  // correct counts
   int submitted = 0;
   int submitted_wrong = 0;           // wrong total or date among submitted
+  int second_read = 0;               // read by a second engine too
+  double ocr_ms = 0;                 // summed EvalReceipt::ocr_ms
 
   void Add(const EvalReceipt& r);
   nlohmann::json ToJson() const;
@@ -121,6 +134,9 @@ struct EvalReport {
   int submitted = 0;
   int submitted_wrong = 0;           // wrong total or date among submitted
   int ocr_computed = 0, ocr_cached = 0;
+  int second_computed = 0, second_cached = 0, second_read = 0;  // with a second engine
+  double ocr_ms = 0;                 // summed EvalReceipt::ocr_ms
+  std::string second_engine;
   std::string routing_note;
   // With a hold-out list: the two sets apart (both empty without one).
   EvalScore tuning, holdout;

@@ -68,6 +68,10 @@ struct ReceiptFields {
   std::vector<ItemCharge> items;
   std::vector<std::string> notes;     // arithmetic checks, for the clerk
   std::vector<std::string> problems;  // what lowered confidence
+  // What only a clerk can settle: two engines that each read a field
+  // confidently and read it differently (FuseReceipts). Combine sends the
+  // claim to review with these as reasons.
+  std::vector<std::string> conflicts;
 };
 
 // What the email says.
@@ -109,6 +113,54 @@ struct ExtractOptions {
 
 // Reads the receipt fields from OCR output. today bounds plausible dates.
 ReceiptFields ExtractReceipt(const OcrDocument& doc, const Date& today);
+
+// The engines' names, as a clerk reads them in a reason.
+struct FusionNames {
+  std::string first = "tesseract", second = "paddle";
+};
+
+// Two engines' readings of one receipt (each from ExtractReceipt), settled
+// field by field. `confident` is the submit threshold
+// (ExtractConfig::high_confidence_threshold). For the total, the date and
+// the receipt number:
+//   - both read the same value: half the doubt left goes (confidence
+//     max + 0.5 * (1 - max); the engines see the same pixels, so this is
+//     less than two independent sources get);
+//   - one read none: the other's value and confidence, with a note;
+//   - they differ: for the total, the value more of the receipt's sums
+//     arrive at (subtotal + tax + rounding, cash - change, the items, with
+//     the figures of either reading) wins, then the surer one; for the date
+//     and the number, the surer one. When both were read at `confident` or
+//     more, the disagreement is a conflict (a clerk decides: "total:
+//     tesseract read 12.40, paddle 12.90"); otherwise, unless the
+//     arithmetic took a side, the winner's confidence is capped at 0.85 with
+//     the disagreement as a problem.
+// Name and address: the first reading's text stands when it has one (the
+// second engine drops word spaces); agreement ignoring spaces and
+// punctuation raises confidence as above; a value only the second read is
+// taken. The other money figures follow the reading whose total won; the
+// items are the first reading's unless it has none. Pure; time linear in
+// the fields' size.
+ReceiptFields FuseReceipts(const ReceiptFields& first, const ReceiptFields& second, const FusionNames& names,
+                           double confident);
+
+// True when the reading leaves the total or the date missing or below
+// `confident`: where ocr.second_reading "unsettled" runs the second engine.
+bool ReceiptUnsettled(const ReceiptFields& r, double confident);
+
+// ocr.second_reading "unsettled": true when ExtractReceipt of the first
+// engine's reading is ReceiptUnsettled at config.high_confidence_threshold.
+bool FirstReadingUnsettled(const OcrDocument& first, const ExtractConfig& config, const Date& today);
+
+// The engine factory config.ocr asks for (MakeOcrEngine), with
+// FirstReadingUnsettled (today: Today() at each call) deciding the second
+// reading when config.ocr.second_reading is "unsettled".
+EngineFactory ConfiguredEngineFactory(const Config& config);
+
+// ExtractReceipt of the document, fused with ExtractReceipt of its second
+// engine's reading (OcrDocument::second) when it has one; engine names are
+// the first words of OcrDocument::engine.
+ReceiptFields ExtractReceiptReadings(const OcrDocument& doc, const Date& today, double confident);
 
 // Reads the member fields and stated values from the email: the Subject and
 // body, own text before forwarded text before quoted text before signatures.

@@ -97,6 +97,14 @@ struct OcrDocument {
   std::string preprocess;      // the spec used
   std::vector<OcrPage> pages;
   double decode_ms = 0, total_ms = 0;
+  // A second engine's reading of the same file (ocr.engine
+  // "tesseract+paddle"): at most one document, without a second of its own;
+  // empty when one engine read it (or ocr.second_reading "unsettled" found
+  // the first reading enough). JSON key "second"; an ocr.json without it
+  // reads as before. second_error: why the second engine gave nothing (the
+  // first reading stands alone).
+  std::vector<OcrDocument> second;
+  std::string second_error;
 
   std::string Text() const;    // pages joined by form feeds
   nlohmann::json ToJson() const;
@@ -130,6 +138,35 @@ class OcrEngine {
 
  protected:
   Deadline deadline_;
+};
+
+// Whether the second engine reads a file too, judged from the first
+// engine's reading of it (ocr.second_reading "unsettled": extraction's
+// FirstReadingUnsettled). An empty function: always.
+using SecondReadingWanted = std::function<bool(const OcrDocument& first)>;
+
+// Two engines as one (ocr.engine "tesseract+paddle"): recognises as the
+// first does, and OcrFile, given it, reads the file with the first engine,
+// then, where `wanted` says so, with the second, keeping that reading in
+// OcrDocument::second. A failure of the second engine is not the file's:
+// the first reading stands, with OcrDocument::second_error saying why.
+class TwoEngines : public OcrEngine {
+ public:
+  TwoEngines(std::unique_ptr<OcrEngine> first, std::unique_ptr<OcrEngine> second, SecondReadingWanted wanted)
+      : first_(std::move(first)), second_(std::move(second)), wanted_(std::move(wanted)) {}
+  std::string Name() const override { return first_->Name() + " + " + second_->Name(); }
+  Result<OcrText> Recognize(const cv::Mat& gray) override { return first_->Recognize(gray); }
+  std::optional<Orientation> DetectOrientation(const cv::Mat& gray) override {
+    return first_->DetectOrientation(gray);
+  }
+  Result<OcrText> RecognizeLine(const cv::Mat& gray) override { return first_->RecognizeLine(gray); }
+  OcrEngine& first() { return *first_; }
+  OcrEngine& second() { return *second_; }
+  bool Wants(const OcrDocument& first_reading) const { return !wanted_ || wanted_(first_reading); }
+
+ private:
+  std::unique_ptr<OcrEngine> first_, second_;
+  SecondReadingWanted wanted_;
 };
 
 // True for the errors of a time limit (ocr.page_timeout, ocr.claim_timeout):

@@ -44,8 +44,14 @@ std::string DefaultPaddleModelsDir();
 // was built with it and sees a device; "false", or no CUDA, the CPU.
 Result<std::unique_ptr<OcrEngine>> MakePaddleEngine(const OcrConfig& config);
 
-// The engine config.engine names ("tesseract" or "paddle").
-Result<std::unique_ptr<OcrEngine>> MakeOcrEngine(const OcrConfig& config);
+// The engine config.engine names: "tesseract", "paddle", or
+// "tesseract+paddle" (TwoEngines, ocr.h: Tesseract's reading, then
+// paddle's where `wanted` says so; empty: every file).
+Result<std::unique_ptr<OcrEngine>> MakeOcrEngine(const OcrConfig& config, SecondReadingWanted wanted = {});
+
+// The engines of config.engine, split at '+': {"tesseract"}, {"paddle"}
+// or {"tesseract", "paddle"}.
+std::vector<std::string> EngineNames(const std::string& engine);
 
 // The pure steps of the engine, public for the unit tests.
 namespace paddle {

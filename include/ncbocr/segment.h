@@ -74,7 +74,8 @@ std::vector<ReceiptSegment> GroupPages(const std::vector<PageSignals>& pages);
 std::vector<ReceiptSegment> SegmentDocument(const OcrDocument& doc, const Date& today);
 
 // The document with only the pages in r (page numbers as above), each page
-// keeping its index.
+// keeping its index; the second engine's reading (OcrDocument::second) cut
+// the same way.
 OcrDocument PagesOf(const OcrDocument& doc, const PageRange& r);
 
 // The review reason for a doubt: "the document seems to hold more than one

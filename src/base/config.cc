@@ -77,6 +77,7 @@ const std::map<std::string, Key>& Schema() {
       {"ocr.max_attempts", {Kind::kInt, [](Config& c, N n) { c.ocr.max_attempts = n.as<int>(); }}},
       {"ocr.tessdata_dir", {Kind::kPath, [](Config& c, N n) { c.ocr.tessdata_dir = n.as<std::string>(); }}},
       {"ocr.engine", {Kind::kString, [](Config& c, N n) { c.ocr.engine = n.as<std::string>(); }}},
+      {"ocr.second_reading", {Kind::kString, [](Config& c, N n) { c.ocr.second_reading = n.as<std::string>(); }}},
       {"ocr.models_dir", {Kind::kPath, [](Config& c, N n) { c.ocr.models_dir = n.as<std::string>(); }}},
 
       {"extract.high_confidence_threshold", {Kind::kDouble, [](Config& c, N n) { c.extract.high_confidence_threshold = n.as<double>(); }}},
@@ -178,6 +179,7 @@ const std::vector<std::pair<const char*, const char*>>& EnvNames() {
       {"OCR_WORKERS", "ocr.workers"},
       {"OCR_ENGINE", "ocr.engine"},
       {"OCR_MODELS_DIR", "ocr.models_dir"},
+      {"OCR_SECOND_READING", "ocr.second_reading"},
       {"LOG_FILE", "log.file"},
   };
   return names;
@@ -312,8 +314,11 @@ Status Validate(const Config& c, const std::string& where, const std::map<std::s
   if (c.ocr.use_gpu != "auto" && c.ocr.use_gpu != "true" && c.ocr.use_gpu != "false") {
     return bad("ocr.use_gpu", "must be auto, true or false");
   }
-  if (c.ocr.engine != "tesseract" && c.ocr.engine != "paddle") {
-    return bad("ocr.engine", "must be tesseract or paddle");
+  if (c.ocr.engine != "tesseract" && c.ocr.engine != "paddle" && c.ocr.engine != "tesseract+paddle") {
+    return bad("ocr.engine", "must be tesseract, paddle or tesseract+paddle");
+  }
+  if (c.ocr.second_reading != "always" && c.ocr.second_reading != "unsettled") {
+    return bad("ocr.second_reading", "must be always or unsettled");
   }
   if (c.ocr.batch_size < 1) return bad("ocr.batch_size", "must be at least 1");
   if (c.ocr.workers < 0 || c.ocr.workers > 256) return bad("ocr.workers", "must be 0 (one per core) to 256");

@@ -142,8 +142,56 @@ Result<EvalReport> RunEval(const EvalOptions& o, const Config& config, const Eng
   }
 
   ExtractConfig xc = config.extract;
+  const Date today = Today();
+  // The second engine's readings, where wanted.
+  std::vector<std::optional<OcrDocument>> seconds(images.size());
+  if (!o.second_engine.empty()) {
+    rep.second_engine = o.second_engine;
+    if (!o.second_ocr_cache.empty()) {
+      Status s = MakeDirs(o.second_ocr_cache);
+      if (!s.ok()) return s;
+    }
+    OcrConfig second_config = config.ocr;
+    second_config.engine = o.second_engine;
+    const std::string sig2 = OcrSignature(second_config, o.preprocess);
+    std::vector<size_t> todo2;
+    for (size_t i = 0; i < images.size(); ++i) {
+      if (!docs[i]) continue;
+      if (o.second_when_unsettled && !FirstReadingUnsettled(*docs[i], xc, today)) continue;
+      if (!o.second_ocr_cache.empty()) {
+        seconds[i] = LoadCached(o.second_ocr_cache / (images[i].stem().string() + ".json"), sig2);
+      }
+      if (seconds[i]) rep.second_cached++;
+      else todo2.push_back(i);
+    }
+    if (!todo2.empty()) {
+      if (!o.second_factory) return Status::Usage("a second engine without a factory");
+      int workers = std::min<int>(ResolveWorkers(config.ocr.workers), static_cast<int>(todo2.size()));
+      Result<OcrPool> pool = OcrPool::Create(workers, o.second_factory);
+      if (!pool.ok()) return pool.status();
+      Progress bar("ocr " + o.second_engine, todo2.size(), o.progress);
+      pool->Run(todo2.size(), [&](OcrEngine& engine, size_t k) {
+        size_t i = todo2[k];
+        Result<OcrDocument> d = Status::Internal("not run");
+        try {
+          d = OcrFile(engine, images[i], second_config, o.preprocess);
+        } catch (const std::exception& e) {
+          d = Status::Permanent(images[i].string() + ": " + e.what());
+        }
+        bar.Tick();
+        if (!d.ok()) return;  // the first reading stands alone, as in the OCR stage
+        if (!o.second_ocr_cache.empty()) {
+          Json j{{"signature", sig2}, {"ocr", d->ToJson()}};
+          AtomicWriteFile(o.second_ocr_cache / (images[i].stem().string() + ".json"), j.dump());
+        }
+        seconds[i] = std::move(d).value();
+      });
+      rep.second_computed = static_cast<int>(todo2.size());
+    }
+  }
+
   ExtractOptions xo;
-  xo.today = Today();
+  xo.today = today;
   xo.assume_member_present = true;
   xo.check_service_age = false;
   rep.routing_note =
@@ -167,6 +215,12 @@ Result<EvalReport> RunEval(const EvalOptions& o, const Config& config, const Eng
       r.decision = "review";
     } else {
       xo.claim_id = r.id;
+      r.ocr_ms = docs[i]->total_ms;
+      if (seconds[i]) {
+        r.second_read = true;
+        r.ocr_ms += seconds[i]->total_ms;
+        docs[i]->second = {*seconds[i]};
+      }
       Extraction x = ExtractClaim(*docs[i], std::nullopt, xc, xo);
       r.company.found = x.fields["provider_name"].value;
       r.address.found = x.fields["provider_address"].value;
@@ -188,6 +242,8 @@ Result<EvalReport> RunEval(const EvalOptions& o, const Config& config, const Eng
     r.date.correct = SameDate(r.date.expected, r.date.found);
     r.total.correct = SameAmount(r.total.expected, r.total.found);
     rep.n++;
+    rep.second_read += r.second_read;
+    rep.ocr_ms += r.ocr_ms;
     rep.company += r.company.correct;
     rep.address += r.address.correct;
     rep.date += r.date.correct;
@@ -215,9 +271,10 @@ std::string ScoreLine(const char* name, const EvalScore& c) {
   char buf[320];
   std::snprintf(buf, sizeof buf,
                 "%-9s %3d receipts: total %.3f, date %.3f, company %.3f, address %.3f; submit %.3f (%d), "
-                "wrong among them %d\n",
+                "wrong among them %d; second engine read %d; ocr %.2f s a receipt\n",
                 name, c.n, Share(c.total, c.n), Share(c.date, c.n), Share(c.company, c.n), Share(c.address, c.n),
-                Share(c.submitted, c.n), c.submitted, c.submitted_wrong);
+                Share(c.submitted, c.n), c.submitted, c.submitted_wrong, c.second_read,
+                c.n ? c.ocr_ms / 1000 / c.n : 0.0);
   return buf;
 }
 
@@ -307,6 +364,8 @@ std::string EvalNumberScore::ToText() const {
 
 void EvalScore::Add(const EvalReceipt& r) {
   n++;
+  second_read += r.second_read;
+  ocr_ms += r.ocr_ms;
   company += r.company.correct;
   address += r.address.correct;
   date += r.date.correct;
@@ -323,7 +382,9 @@ Json EvalScore::ToJson() const {
                         {"address", Share(address, n)}, {"total", Share(total, n)}}},
           {"submitted", submitted},
           {"submit_share", Share(submitted, n)},
-          {"submitted_wrong", submitted_wrong}};
+          {"submitted_wrong", submitted_wrong},
+          {"second_read", second_read},
+          {"ocr_seconds_per_receipt", n ? ocr_ms / 1000 / n : 0.0}};
 }
 
 Json EvalReport::ToJson() const {
@@ -348,8 +409,13 @@ Json EvalReport::ToJson() const {
            {"submitted_wrong", submitted_wrong},
            {"submitted_error_rate", Share(submitted_wrong, submitted)},
            {"routing", routing_note},
-           {"ocr", {{"computed", ocr_computed}, {"cached", ocr_cached}}},
+           {"ocr", {{"computed", ocr_computed}, {"cached", ocr_cached},
+                    {"seconds_per_receipt", n ? ocr_ms / 1000 / n : 0.0}}},
            {"misses", std::move(misses)}};
+  if (!second_engine.empty()) {
+    out["second_engine"] = {{"engine", second_engine}, {"read", second_read},
+                            {"computed", second_computed}, {"cached", second_cached}};
+  }
   if (has_numbers) {
     Json nm = Json::array();
     for (const auto& r : receipts) {
@@ -384,7 +450,16 @@ std::string EvalReport::ToText() const {
   s << buf;
   std::snprintf(buf, sizeof buf, "submit:   %.3f (%d of %d); wrong total or date among them: %d (%.3f)\n",
                 Share(submitted, n), submitted, n, submitted_wrong, Share(submitted_wrong, submitted));
-  s << buf << "note:     " << routing_note << "\n";
+  s << buf;
+  std::snprintf(buf, sizeof buf, "ocr:      %.2f s a receipt (one worker's time, as recorded in the readings)\n",
+                n ? ocr_ms / 1000 / n : 0.0);
+  s << buf;
+  if (!second_engine.empty()) {
+    std::snprintf(buf, sizeof buf, "second:   %s read %d of %d (computed %d, cached %d)\n", second_engine.c_str(),
+                  second_read, n, second_computed, second_cached);
+    s << buf;
+  }
+  s << "note:     " << routing_note << "\n";
   if (has_numbers) s << numbers.ToText();
   if (has_holdout) {
     s << "\n" << ScoreLine("tuning:", tuning) << ScoreLine("hold-out:", holdout);

@@ -242,7 +242,7 @@ Extraction Combine(const ReceiptFields& r, const std::optional<EmailFields>& e,
   f["member_name"] = e ? e->member_name : Field{};
   f["policy_number"] = e ? e->policy_number : Field{};
   std::vector<std::string> why(r.problems);     // soft: lowered confidence
-  std::vector<std::string> blocking;             // hard: the claim needs a clerk
+  std::vector<std::string> blocking(r.conflicts);  // hard: the claim needs a clerk
 
   // Values the member stated: agreement raises confidence, disagreement is
   // for a clerk to settle.
@@ -359,7 +359,7 @@ Extraction Combine(const ReceiptFields& r, const std::optional<EmailFields>& e,
 
 Extraction ExtractClaim(const OcrDocument& doc, const std::optional<EmailInfo>& email,
                         const ExtractConfig& config, const ExtractOptions& options) {
-  ReceiptFields r = ExtractReceipt(doc, options.today);
+  ReceiptFields r = ExtractReceiptReadings(doc, options.today, config.high_confidence_threshold);
   std::optional<EmailFields> e;
   if (email) e = ExtractEmail(*email, options.today, config);
   return Combine(r, e, config, options);

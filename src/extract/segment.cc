@@ -236,6 +236,7 @@ OcrDocument PagesOf(const OcrDocument& doc, const PageRange& r) {
   for (const OcrPage& p : doc.pages) {
     if (p.index + 1 >= r.first && p.index + 1 <= r.last) out.pages.push_back(p);
   }
+  for (OcrDocument& s : out.second) s = PagesOf(s, r);  // the second engine's reading of the same pages
   return out;
 }
 

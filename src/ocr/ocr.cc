@@ -193,12 +193,15 @@ Json OcrDocument::ToJson() const {
                                         {"kept", oc.kept}};
     }
   }
-  return {{"file", file},
-          {"format", format},
-          {"engine", engine},
-          {"preprocess", preprocess},
-          {"pages", std::move(pj)},
-          {"timings", {{"decode_ms", Round3(decode_ms)}, {"total_ms", Round3(total_ms)}}}};
+  Json out{{"file", file},
+           {"format", format},
+           {"engine", engine},
+           {"preprocess", preprocess},
+           {"pages", std::move(pj)},
+           {"timings", {{"decode_ms", Round3(decode_ms)}, {"total_ms", Round3(total_ms)}}}};
+  if (!second.empty()) out["second"] = second.front().ToJson();
+  if (!second_error.empty()) out["second_error"] = second_error;
+  return out;
 }
 
 Result<OcrDocument> OcrDocument::FromJson(const Json& j) {
@@ -279,6 +282,13 @@ Result<OcrDocument> OcrDocument::FromJson(const Json& j) {
       d.decode_ms = j["timings"].value("decode_ms", 0.0);
       d.total_ms = j["timings"].value("total_ms", 0.0);
     }
+    if (j.contains("second") && j["second"].is_object()) {
+      Result<OcrDocument> s = FromJson(j["second"]);
+      if (!s.ok()) return s.status().WithContext("second reading");
+      s->second.clear();  // one level only
+      d.second.push_back(std::move(s).value());
+    }
+    d.second_error = j.value("second_error", "");
     return d;
   } catch (const Json::exception& e) {
     return Status::Permanent(std::string("malformed OCR JSON: ") + e.what());
@@ -287,6 +297,18 @@ Result<OcrDocument> OcrDocument::FromJson(const Json& j) {
 
 Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path,
                             const OcrConfig& config, const PreprocessOptions& options) {
+  if (auto* two = dynamic_cast<TwoEngines*>(&engine)) {
+    Result<OcrDocument> first = OcrFile(two->first(), path, config, options);
+    if (!first.ok() || !two->Wants(*first)) return first;
+    Result<OcrDocument> second = OcrFile(two->second(), path, config, options);
+    if (second.ok()) {
+      first->total_ms += second->total_ms;
+      first->second.push_back(std::move(second).value());
+    } else {
+      first->second_error = second.status().message();
+    }
+    return first;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   // Page by page: a 50-page scan decoded at once would hold gigabytes.
   Result<DocumentReader> doc = DocumentReader::Open(path, config);

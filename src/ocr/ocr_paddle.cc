@@ -597,9 +597,29 @@ Result<std::unique_ptr<OcrEngine>> MakePaddleEngine(const OcrConfig& config) {
   return std::unique_ptr<OcrEngine>(std::move(engine));
 }
 
-Result<std::unique_ptr<OcrEngine>> MakeOcrEngine(const OcrConfig& config) {
+Result<std::unique_ptr<OcrEngine>> MakeOcrEngine(const OcrConfig& config, SecondReadingWanted wanted) {
   if (config.engine == "paddle") return MakePaddleEngine(config);
+  if (config.engine == "tesseract+paddle") {
+    Result<std::unique_ptr<OcrEngine>> first = MakeTesseractEngine(config);
+    if (!first.ok()) return first;
+    Result<std::unique_ptr<OcrEngine>> second = MakePaddleEngine(config);
+    if (!second.ok()) return second;
+    return std::unique_ptr<OcrEngine>(
+        new TwoEngines(std::move(first).value(), std::move(second).value(), std::move(wanted)));
+  }
   return MakeTesseractEngine(config);
+}
+
+std::vector<std::string> EngineNames(const std::string& engine) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    size_t plus = engine.find('+', start);
+    out.push_back(engine.substr(start, plus == std::string::npos ? std::string::npos : plus - start));
+    if (plus == std::string::npos) break;
+    start = plus + 1;
+  }
+  return out;
 }
 
 }  // namespace ncbocr

@@ -13,6 +13,7 @@
 #include "ncbocr/document.h"
 #include "ncbocr/fetch_stage.h"
 #include "ncbocr/gpu.h"
+#include "ncbocr/extract.h"
 #include "ncbocr/ocr_paddle.h"
 #include "ncbocr/ocr_stage.h"
 #include "ncbocr/ocr_batch.h"
@@ -246,8 +247,7 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
 }
 
 StageReport RunOcrStage(StageContext& ctx) {
-  const OcrConfig cfg = ctx.config.ocr;
-  return RunOcrStageWith(ctx, [cfg] { return MakeOcrEngine(cfg); });
+  return RunOcrStageWith(ctx, ConfiguredEngineFactory(ctx.config));
 }
 
 }  // namespace ncbocr

@@ -110,6 +110,27 @@ TEST_CASE("config: OCR engine and models directory, from the file and the enviro
   g_env.clear();
 }
 
+TEST_CASE("config: two engines and when the second reads") {
+  g_env.clear();
+  TempDir t;
+  auto d = LoadConfig("", {}, FakeEnv);
+  REQUIRE(d.ok());
+  CHECK(d->ocr.second_reading == "unsettled");
+  auto f = LoadConfig(Write(t, "ocr:\n  engine: tesseract+paddle\n  second_reading: always\n"), {}, FakeEnv);
+  REQUIRE_MESSAGE(f.ok(), f.status().ToString());
+  CHECK(f->ocr.engine == "tesseract+paddle");
+  CHECK(f->ocr.second_reading == "always");
+  auto bad = LoadConfig(Write(t, "ocr:\n  second_reading: sometimes\n"), {}, FakeEnv);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("ocr.second_reading") != std::string::npos);
+  g_env = {{"OCR_ENGINE", "tesseract+paddle"}, {"OCR_SECOND_READING", "always"}};
+  auto e = LoadConfig("", {}, FakeEnv);
+  REQUIRE_MESSAGE(e.ok(), e.status().ToString());
+  CHECK(e->ocr.engine == "tesseract+paddle");
+  CHECK(e->ocr.second_reading == "always");
+  g_env.clear();
+}
+
 TEST_CASE("config: an unknown key names the key and the file") {
   g_env.clear();
   TempDir t;

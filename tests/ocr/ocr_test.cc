@@ -105,6 +105,46 @@ TEST_CASE("ocr: a sideways page is turned when the turn reads better") {
   CHECK(u->pages[0].rotation == 0);
 }
 
+TEST_CASE("ocr: two engines: the second reads where wanted, its failure leaves the first reading") {
+  class Failing : public OcrEngine {
+   public:
+    std::string Name() const override { return "failing"; }
+    Result<OcrText> Recognize(const cv::Mat&) override { return Status::Permanent("model missing a layer"); }
+  };
+  OcrConfig config;
+  config.reread_lines = false;
+  auto make = [](bool want) {
+    return TwoEngines(std::make_unique<FakeEngine>(std::vector<std::string>{"TOTAL 9.00"}),
+                      std::make_unique<FakeEngine>(std::vector<std::string>{"TOTAL 9.50"}),
+                      [want](const OcrDocument& first) {
+                        CHECK(first.pages.at(0).Text() == "TOTAL 9.00\n");  // judged on the first reading
+                        return want;
+                      });
+  };
+  TwoEngines both = make(true);
+  auto d = OcrFile(both, kData / "receipt.png", config, PreprocessOptions{});
+  REQUIRE(d.ok());
+  CHECK(d->engine == "fake");
+  CHECK(d->pages.at(0).Text() == "TOTAL 9.00\n");
+  REQUIRE(d->second.size() == 1);
+  CHECK(d->second[0].pages.at(0).Text() == "TOTAL 9.50\n");
+  CHECK(d->second[0].second.empty());
+
+  TwoEngines settled = make(false);
+  auto s = OcrFile(settled, kData / "receipt.png", config, PreprocessOptions{});
+  REQUIRE(s.ok());
+  CHECK(s->second.empty());
+  CHECK(s->second_error.empty());
+
+  TwoEngines broken(std::make_unique<FakeEngine>(std::vector<std::string>{"TOTAL 9.00"}),
+                    std::make_unique<Failing>(), {});
+  auto b = OcrFile(broken, kData / "receipt.png", config, PreprocessOptions{});
+  REQUIRE(b.ok());
+  CHECK(b->pages.at(0).Text() == "TOTAL 9.00\n");
+  CHECK(b->second.empty());
+  CHECK(b->second_error.find("model missing a layer") != std::string::npos);
+}
+
 TEST_CASE("ocr: the orientation check is recorded, and an unsure OSD costs no second reading") {
   PreprocessOptions o;
   o.rotate = true;

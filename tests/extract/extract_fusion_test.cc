@@ -1,0 +1,202 @@
+// FuseReceipts and the two-engine extraction: agree, one missing, disagree.
+#include <doctest/doctest.h>
+
+#include "ncbocr/extract.h"
+#include "ncbocr/segment.h"
+
+using namespace ncbocr;
+
+namespace {
+
+const Date kToday{2024, 6, 30};
+const FusionNames kNames{"tesseract", "paddle"};
+constexpr double kThreshold = 0.90;
+
+ReceiptFields WithTotal(const std::string& total, double confidence) {
+  ReceiptFields r;
+  r.total_amount = {total, confidence, "ocr"};
+  return r;
+}
+
+bool Has(const std::vector<std::string>& v, const std::string& part) {
+  for (const auto& s : v) {
+    if (s.find(part) != std::string::npos) return true;
+  }
+  return false;
+}
+
+OcrDocument Doc(const std::string& text, const std::string& engine) {
+  OcrDocument d = OcrDocument::FromJson(nlohmann::json{{"pages", {{{"text", text}}}}}).value();
+  d.engine = engine;
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("fusion: both engines read the same total: confidence rises, below 1") {
+  ReceiptFields a = WithTotal("12.40", 0.88), b = WithTotal("12.40", 0.88);
+  ReceiptFields f = FuseReceipts(a, b, kNames, kThreshold);
+  CHECK(f.total_amount.value == "12.40");
+  CHECK(f.total_amount.confidence == doctest::Approx(0.94));
+  CHECK(f.conflicts.empty());
+  // The surer of the two is the base.
+  ReceiptFields g = FuseReceipts(WithTotal("12.40", 0.75), WithTotal("12.40", 0.97), kNames, kThreshold);
+  CHECK(g.total_amount.confidence == doctest::Approx(0.985));
+  CHECK(g.total_amount.confidence < 1.0);
+}
+
+TEST_CASE("fusion: a field one engine missed is the other's, with a note") {
+  ReceiptFields a;  // tesseract read no total
+  ReceiptFields b = WithTotal("60.30", 0.88);
+  b.subtotal = 6030;
+  ReceiptFields f = FuseReceipts(a, b, kNames, kThreshold);
+  CHECK(f.total_amount.value == "60.30");
+  CHECK(f.total_amount.confidence == doctest::Approx(0.88));
+  CHECK(f.subtotal == 6030);  // the figures follow the total's reading
+  CHECK(Has(f.notes, "total read by paddle only"));
+
+  // The other way round: the first reading's value stands untouched.
+  ReceiptFields g = FuseReceipts(WithTotal("60.30", 0.88), ReceiptFields{}, kNames, kThreshold);
+  CHECK(g.total_amount.value == "60.30");
+  CHECK(g.total_amount.confidence == doctest::Approx(0.88));
+
+  ReceiptFields da, db;
+  db.service_date = {"2024-03-05", 0.93, "ocr"};
+  CHECK(FuseReceipts(da, db, kNames, kThreshold).service_date.value == "2024-03-05");
+}
+
+TEST_CASE("fusion: totals that differ: the one the receipt's arithmetic arrives at wins") {
+  // Tesseract read 12.90 (label alone), paddle 12.40; paddle also read
+  // subtotal 11.70 and tax 0.70, which sum to 12.40.
+  ReceiptFields a = WithTotal("12.90", 0.88);
+  ReceiptFields b = WithTotal("12.40", 0.75);
+  b.subtotal = 1170;
+  b.tax = 70;
+  ReceiptFields f = FuseReceipts(a, b, kNames, kThreshold);
+  CHECK(f.total_amount.value == "12.40");
+  CHECK(f.total_amount.confidence == doctest::Approx(0.75));
+  CHECK(f.conflicts.empty());
+  CHECK(Has(f.notes, "total: tesseract read 12.90, paddle 12.40; the receipt's arithmetic supports 12.40"));
+
+  // Cash - change, from the first reading's figures, supports the first.
+  ReceiptFields c = WithTotal("45.05", 0.80);
+  c.cash = 5000;
+  c.change = 495;
+  ReceiptFields d = WithTotal("45.65", 0.85);
+  CHECK(FuseReceipts(c, d, kNames, kThreshold).total_amount.value == "45.05");
+
+  // Two or more items summing to it count too.
+  ReceiptFields e = WithTotal("42.50", 0.80), g = WithTotal("42.80", 0.85);
+  e.items = {{"PANADOL", "12.50"}, {"VITAMIN C", "30.00"}};
+  CHECK(FuseReceipts(e, g, kNames, kThreshold).total_amount.value == "42.50");
+}
+
+TEST_CASE("fusion: totals that differ with no arithmetic either way: the surer, kept below the threshold") {
+  ReceiptFields f = FuseReceipts(WithTotal("12.90", 0.75), WithTotal("12.40", 0.88), kNames, kThreshold);
+  CHECK(f.total_amount.value == "12.40");
+  CHECK(f.total_amount.confidence == doctest::Approx(0.85));
+  CHECK(f.total_amount.confidence < kThreshold);
+  CHECK(f.conflicts.empty());
+  CHECK(Has(f.problems, "total: tesseract read 12.90, paddle 12.40"));
+}
+
+TEST_CASE("fusion: both engines confident and different: a conflict for a clerk") {
+  ReceiptFields f = FuseReceipts(WithTotal("12.40", 0.97), WithTotal("12.90", 0.93), kNames, kThreshold);
+  REQUIRE(f.conflicts.size() == 1);
+  CHECK(f.conflicts[0] == "total: tesseract read 12.40, paddle 12.90");
+
+  ReceiptFields a, b;
+  a.service_date = {"2024-03-05", 0.97, "ocr"};
+  b.service_date = {"2024-03-06", 0.93, "ocr"};
+  ReceiptFields g = FuseReceipts(a, b, kNames, kThreshold);
+  CHECK(g.service_date.value == "2024-03-05");
+  REQUIRE(g.conflicts.size() == 1);
+  CHECK(g.conflicts[0] == "service date: tesseract read 2024-03-05, paddle 2024-03-06");
+
+  // One of them unsure: no conflict, the surer wins with doubt left.
+  b.service_date.confidence = 0.6;
+  ReceiptFields h = FuseReceipts(a, b, kNames, kThreshold);
+  CHECK(h.conflicts.empty());
+  CHECK(h.service_date.value == "2024-03-05");
+  CHECK(h.service_date.confidence == doctest::Approx(0.85));
+}
+
+TEST_CASE("fusion: names and numbers are compared on letters and digits; the first engine's text stands") {
+  ReceiptFields a, b;
+  a.provider_name = {"KEDAI UBAT SEJAHTERA SDN BHD", 0.8, "ocr"};
+  b.provider_name = {"KEDAIUBATSEJAHTERASDNBHD", 0.7, "ocr"};
+  a.receipt_number = {"INV-2019-0042", 0.8, "ocr"};
+  b.receipt_number = {"INV20190042", 0.8, "ocr"};
+  b.provider_address = {"NO12,JALANMAWAR3,43000KAJANG,SELANGOR", 0.7, "ocr"};
+  ReceiptFields f = FuseReceipts(a, b, kNames, kThreshold);
+  CHECK(f.provider_name.value == "KEDAI UBAT SEJAHTERA SDN BHD");
+  CHECK(f.provider_name.confidence == doctest::Approx(0.9));
+  CHECK(f.receipt_number.value == "INV-2019-0042");
+  CHECK(f.receipt_number.confidence == doctest::Approx(0.9));
+  CHECK(f.provider_address.value == "NO12,JALANMAWAR3,43000KAJANG,SELANGOR");  // only paddle read it
+
+  // Different names: the first engine's, unchanged.
+  b.provider_name.value = "KEDAI RUNCIT";
+  ReceiptFields g = FuseReceipts(a, b, kNames, kThreshold);
+  CHECK(g.provider_name.value == "KEDAI UBAT SEJAHTERA SDN BHD");
+  CHECK(g.provider_name.confidence == doctest::Approx(0.8));
+}
+
+TEST_CASE("fusion: unsettled readings are those missing total or date, or under the threshold") {
+  ReceiptFields r = WithTotal("12.40", 0.97);
+  CHECK(ReceiptUnsettled(r, kThreshold));  // no date
+  r.service_date = {"2024-03-05", 0.97, "ocr"};
+  CHECK_FALSE(ReceiptUnsettled(r, kThreshold));
+  r.service_date.confidence = 0.6;
+  CHECK(ReceiptUnsettled(r, kThreshold));
+}
+
+TEST_CASE("fusion: a document with a second reading is extracted from both, and a conflict goes to a clerk") {
+  const std::string head = "KEDAI UBAT SEJAHTERA SDN BHD\nNO 12, JALAN MAWAR 3,\n43000 KAJANG, SELANGOR.\n"
+                           "Invoice No : INV-0042\nDate : 05/03/2019\n";
+  OcrDocument doc = Doc(head + "PANADOL 10S 1 12.50\nVITAMIN C 1 30.00\nSUBTOTAL 42.50\nTOTAL 42.50\n",
+                        "tesseract 5.3.0 eng+msa psm 4");
+  // Tesseract alone: no conflict.
+  ExtractConfig config;
+  ExtractOptions opt;
+  opt.today = kToday;
+  opt.claim_id = "c1";
+  opt.assume_member_present = true;
+  opt.check_service_age = false;
+  Extraction alone = ExtractClaim(doc, std::nullopt, config, opt);
+  REQUIRE(alone.fields["total_amount"].value == "42.50");
+
+  // Paddle reads the same receipt alike: the total's confidence rises.
+  doc.second = {Doc(head + "PANADOL 10S 1 12.50\nVITAMIN C 1 30.00\nSUBTOTAL 42.50\nTOTAL 42.50\n", "paddle")};
+  Extraction agreed = ExtractClaim(doc, std::nullopt, config, opt);
+  CHECK(agreed.fields["total_amount"].value == "42.50");
+  CHECK(agreed.fields["total_amount"].confidence >= alone.fields["total_amount"].confidence);
+
+  // Paddle reads a different, equally well supported total: a clerk decides.
+  doc.second = {Doc(head + "PANADOL 10S 1 12.80\nVITAMIN C 1 30.00\nSUBTOTAL 42.80\nTOTAL 42.80\n", "paddle")};
+  Extraction split = ExtractClaim(doc, std::nullopt, config, opt);
+  CHECK(split.decision == "review");
+  CHECK(Has(split.reasons, "total: tesseract read 42.50, paddle 42.80"));
+}
+
+TEST_CASE("fusion: the second reading survives JSON and page cuts; an old ocr.json has none") {
+  OcrDocument doc = Doc("TOTAL 12.40", "tesseract");
+  CHECK(OcrDocument::FromJson(doc.ToJson()).value().second.empty());
+  CHECK_FALSE(doc.ToJson().contains("second"));
+  OcrDocument two = OcrDocument::FromJson(nlohmann::json{{"pages", {{{"text", "A"}}, {{"index", 1}, {"text", "B"}}}}})
+                        .value();
+  two.second = {two};
+  two.second[0].engine = "paddle";
+  OcrDocument back = OcrDocument::FromJson(two.ToJson()).value();
+  REQUIRE(back.second.size() == 1);
+  CHECK(back.second[0].engine == "paddle");
+  CHECK(back.second[0].pages.size() == 2);
+  OcrDocument cut = PagesOf(back, PageRange{2, 2});
+  REQUIRE(cut.second.size() == 1);
+  REQUIRE(cut.second[0].pages.size() == 1);
+  CHECK(cut.second[0].pages[0].Text() == "B\n");
+
+  OcrDocument failed = doc;
+  failed.second_error = "paddle: timed out";
+  CHECK(OcrDocument::FromJson(failed.ToJson()).value().second_error == "paddle: timed out");
+}
