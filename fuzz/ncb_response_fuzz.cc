@@ -3,6 +3,7 @@
 // Input: "=== <status> [retry-after=<value>]" then the body (fuzz_support.h).
 #include "fuzz_support.h"
 #include "ncbocr/ncb_http.h"
+#include "ncbocr/submit_stage.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ncbocr;
