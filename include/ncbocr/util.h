@@ -41,6 +41,9 @@ std::string IsoLocal(std::chrono::system_clock::time_point t);
 // t by a strftime format, in UTC or in local time ("%Y/%m/%d" -> "2024/12/18").
 std::string FormatUtc(std::chrono::system_clock::time_point t, const char* format);
 std::string FormatLocal(std::chrono::system_clock::time_point t, const char* format);
+// This machine's host name (a pod's name on Kubernetes); "localhost" when
+// it cannot be read.
+std::string HostName();
 // An age for a table column: "45s", "12m", "3.5h", "2.1d".
 std::string ShortAge(double seconds);
 // Parses either form (and a bare date as midnight UTC).

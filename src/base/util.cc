@@ -146,6 +146,12 @@ std::string FormatLocal(std::chrono::system_clock::time_point t, const char* for
   return Format(t, format, false);
 }
 
+std::string HostName() {
+  char buf[256] = "";
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
 std::string ShortAge(double secs) {
   char buf[32];
   if (secs < 120) {

@@ -19,12 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string HostName() {
-  char buf[256] = "";
-  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
-  return buf;
-}
-
 std::string SubjectPrefix() { return "[ncbocr@" + HostName() + "] "; }
 
 std::string Footer(const Spool& spool) {

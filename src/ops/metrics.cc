@@ -1,7 +1,6 @@
 #include "ncbocr/metrics.h"
 
 #include <sys/statvfs.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -390,12 +389,10 @@ void WriteMetricsAfterRun(const StageContext& ctx) {
     if (!m.ok()) ctx.log->warn("cannot write metrics: {}", m.ToString());
   }
   if (!mc.pushgateway_url.empty()) {
-    char host[256] = "";
-    if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "localhost");
     HttpOptions options;
     auto http = MakeCurlClient(options, ctx.log);
     std::string text = StageMetrics(RenderMetrics(ctx.spool, ctx.clock.Now(), false), ctx.stage);
-    Status p = PushStageMetrics(*http, mc.pushgateway_url, ctx.stage, host, text);
+    Status p = PushStageMetrics(*http, mc.pushgateway_url, ctx.stage, HostName(), text);
     if (!p.ok()) ctx.log->warn("cannot push metrics: {}", p.ToString());
   }
 }
