@@ -8,6 +8,7 @@
 //   journal/journal.log  append-only JSON lines, one per transition
 //   journal/unjournaled  present while a move's journal line failed to append
 //   locks/<stage>.lock   an fcntl open-file-description lock per stage
+//   locks/claims.lock    per-claim locks: one byte of it per claim (below)
 //   stages/<stage>.json  last run of each stage (start, duration, result)
 //   stages/<stage>.running  present while a run of the stage is under way
 //                        (left behind by a killed run: see ReconcileJournal)
@@ -27,15 +28,34 @@
 // directory is never empty (its manifest is written before it is first
 // renamed into a state and is only ever replaced in place). Tested by running
 // the concurrency test with renameat2 made to answer EINVAL (an LD_PRELOAD
-// shim, tests/shims/). Stage locks are fcntl open-file-description locks,
-// which NFS v4 enforces between clients; the short per-claim lock a move
-// takes is still flock(2) on the claim directory, which NFS emulates per
-// client, so clerk commands on one host do not exclude a stage on another.
+// shim, tests/shims/).
+//
+// Locks. Every lock is an fcntl open-file-description lock (F_OFD_SETLK),
+// which an NFS v4 server enforces between its clients; flock(2), by contrast,
+// is emulated per client by Linux's NFS client and would not exclude a
+// process on another host. A stage run holds locks/<stage>.lock for its
+// whole run (TryLockStage: a second run of the stage skips). A manifest
+// rewrite or a move holds, for a few milliseconds, the claim's lock: one byte
+// of locks/claims.lock, at ClaimLockOffset(id), waited for. One file serves
+// every claim, so no lock file is ever created or removed per claim (removing
+// lock files is what makes lock-file schemes racy). Two ids that hash to one
+// byte only wait for each other; no code holds two claim locks at once, so
+// that cannot deadlock.
+//
+// Recovery after a host dies: its locks go with it. On a local file system
+// that is when the process exits; on NFS v4 the server drops a dead client's
+// locks when its lease runs out (90 s by default). Until then the next run of
+// a stage on another host skips ("another run holds the lock"); after it, the
+// run takes over, finds stages/<stage>.running and repairs the journal, and
+// the claims the dead run had open are retried as interrupted attempts.
+// `ncbocr status` shows which host holds or last held each stage and when its
+// lease expires (stages/<stage>.running is renewed while a run is alive).
 #ifndef NCBOCR_SPOOL_H_
 #define NCBOCR_SPOOL_H_
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -49,6 +69,11 @@
 namespace ncbocr {
 
 namespace fs = std::filesystem;
+
+// A stage run renews its lease (stages/<stage>.running) this often; status
+// calls a run whose lease is older than kStageLeaseSeconds stale.
+constexpr int kStageRenewSeconds = 30;
+constexpr int kStageLeaseSeconds = 120;
 
 // A held lock on a stage lock file (see TryLockStage); released when destroyed.
 class StageLock {
@@ -152,6 +177,10 @@ class Spool {
   bool Exists(const std::string& id) const;
 
   // --- locks, housekeeping, journal ---
+  // The byte of locks/claims.lock that is the lock of claim `id`: FNV-1a
+  // (64-bit) of the id, cut to 40 bits. Part of the on-disk contract: every
+  // process sharing a spool must agree on it.
+  static uint64_t ClaimLockOffset(const std::string& id);
   // Tries to take the stage lock without waiting; an unheld StageLock means
   // another process holds it.
   Result<StageLock> TryLockStage(const std::string& stage) const;
@@ -171,11 +200,22 @@ class Spool {
   Result<int> ReconcileJournal() const;
   // True if a journal append failed after its move (see ReconcileJournal).
   bool JournalGapSuspected() const;
-  // Marks a run of stage as started (stages/<stage>.running). Returns true
-  // if the previous run never reached EndStageRun: it was killed or crashed.
+  // Marks a run of stage as started: stages/<stage>.running, a JSON lease
+  // naming this host and process ({"host", "pid", "started_at",
+  // "renewed_at", "lease_s"}). Returns true if the previous run never
+  // reached EndStageRun: it was killed or crashed, or its host died.
   // REQUIRES: the caller holds the stage lock.
   bool BeginStageRun(const std::string& stage) const;
+  // Renews the lease (renewed_at = now). A live run renews it every
+  // kStageRenewSeconds; one not renewed for kStageLeaseSeconds is stale.
+  Status RenewStageRun(const std::string& stage) const;
   void EndStageRun(const std::string& stage) const;
+  // The lease of a run under way, or of one that died; nullopt if none. A
+  // marker left by an older version (an empty file) reads as {}.
+  std::optional<nlohmann::json> ReadStageLease(const std::string& stage) const;
+  // True if some process, on this host or (NFS v4) another, holds the stage
+  // lock now. Takes no lock.
+  bool StageLockHeld(const std::string& stage) const;
   // Stage run records.
   Status WriteStageRun(const std::string& stage, const nlohmann::json& run) const;
   std::optional<nlohmann::json> ReadStageRun(const std::string& stage) const;

@@ -56,11 +56,34 @@ nlohmann::json StatusJson(const Spool& spool, TimePoint now) {
   }
   j["for_clerk"] = {{"receipts", receipts}, {"nothing_to_claim", nothing}};
   j["stages"] = nlohmann::json::object();
+  j["runs"] = nlohmann::json::object();
   for (const auto& s : PipelineStages()) {
     auto run = spool.ReadStageRun(s);
     j["stages"][s] = run ? *run : nlohmann::json();
+    j["runs"][s] = StageRunJson(spool, s, now);
   }
   return j;
+}
+
+nlohmann::json StageRunJson(const Spool& spool, const std::string& stage, TimePoint now) {
+  auto lease = spool.ReadStageLease(stage);
+  bool held = spool.StageLockHeld(stage);
+  if (!lease && !held) return nullptr;
+  nlohmann::json r = lease ? *lease : nlohmann::json::object();
+  r["lock_held"] = held;
+  int lease_s = r.value("lease_s", kStageLeaseSeconds);
+  auto renewed = ParseIso(r.value("renewed_at", ""));
+  if (renewed) {
+    r["renewed_age_s"] = std::chrono::duration_cast<std::chrono::seconds>(now - *renewed).count();
+  }
+  if (!held) {
+    r["state"] = "died";
+  } else if (!lease || !renewed) {
+    r["state"] = "locked";
+  } else {
+    r["state"] = r["renewed_age_s"].get<long long>() > lease_s ? "stale" : "running";
+  }
+  return r;
 }
 
 std::string StatusText(const nlohmann::json& j) {
@@ -82,12 +105,13 @@ std::string StatusText(const nlohmann::json& j) {
     out << line;
   }
   out << "\n";
-  std::snprintf(line, sizeof line, "%-8s %-21s %9s  %s\n", "STAGE", "LAST RUN", "DURATION", "RESULT");
+  std::snprintf(line, sizeof line, "%-8s %-21s %-14s %9s  %s\n", "STAGE", "LAST RUN", "HOST", "DURATION",
+                "RESULT");
   out << line;
   for (const auto& s : PipelineStages()) {
     const auto& r = j["stages"][s];
     if (r.is_null()) {
-      std::snprintf(line, sizeof line, "%-8s %-21s %9s  %s\n", s.c_str(), "never", "-", "-");
+      std::snprintf(line, sizeof line, "%-8s %-21s %-14s %9s  %s\n", s.c_str(), "never", "-", "-", "-");
     } else {
       char dur[32];
       std::snprintf(dur, sizeof dur, "%.2fs", r.value("duration_s", 0.0));
@@ -102,10 +126,40 @@ std::string StatusText(const nlohmann::json& j) {
         }
         if (!parts.empty()) what += ": " + parts;
       }
-      std::snprintf(line, sizeof line, "%-8s %-21s %9s  %s (%s)\n", s.c_str(),
-                    r.value("started_at", "").c_str(), dur, result.c_str(), what.c_str());
+      std::snprintf(line, sizeof line, "%-8s %-21s %-14s %9s  %s (%s)\n", s.c_str(),
+                    r.value("started_at", "").c_str(), Cut(r.value("host", "-"), 14).c_str(), dur,
+                    result.c_str(), what.c_str());
     }
     out << line;
+  }
+  // Runs under way, hung or dead, on whichever host.
+  bool header = false;
+  for (const auto& s : PipelineStages()) {
+    if (!j.contains("runs") || !j["runs"].contains(s) || j["runs"][s].is_null()) continue;
+    const auto& r = j["runs"][s];
+    if (!header) out << "\n";
+    header = true;
+    std::string state = r.value("state", "");
+    std::string who = r.value("host", "");
+    who = who.empty() ? "an unknown host" : who + " (pid " + std::to_string(r.value("pid", 0L)) + ")";
+    std::string renewed = r.contains("renewed_age_s")
+                              ? "renewed " + ShortAge(r["renewed_age_s"].get<double>()) + " ago"
+                              : "no lease";
+    std::string text;
+    if (state == "running") {
+      text = "running on " + who + " since " + r.value("started_at", "") + ", " + renewed;
+    } else if (state == "stale") {
+      text = "STALE: locked by " + who + ", lease " + renewed + " (lease " +
+             std::to_string(r.value("lease_s", kStageLeaseSeconds)) +
+             " s): hung, or its host died and the file server still holds its lock (NFS v4: until its "
+             "lease ends, 90 s by default)";
+    } else if (state == "locked") {
+      text = "locked, no run lease (a run starting, or a backup holding the stage locks)";
+    } else {
+      text = "a run on " + who + " started " + r.value("started_at", "") +
+             " died without finishing; the next run recovers its claims";
+    }
+    out << s << ": " << text << "\n";
   }
   return out.str();
 }

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <stdio.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,21 +38,32 @@ bool SafeFileName(const std::string& name) {
   return SafeId(name) && name != kManifest;
 }
 
-// An exclusive flock on a claim directory, so two processes never rewrite the
-// manifest or move the same claim at once. The lock follows the directory
-// through a rename because it is held on the open descriptor.
-class DirLock {
+// The per-claim lock (see spool.h): an exclusive open-file-description lock
+// on one byte of locks/claims.lock, waited for. Each lock opens the file
+// anew, so two threads of one process exclude each other as two processes
+// do. Released when destroyed (or when the process dies).
+class ClaimLock {
  public:
-  explicit DirLock(const fs::path& dir) {
-    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd_ >= 0 && ::flock(fd_, LOCK_EX) != 0) {
+  ClaimLock(const fs::path& root, const std::string& id) {
+    fd_ = ::open((root / "locks" / "claims.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) return;
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = static_cast<off_t>(Spool::ClaimLockOffset(id));
+    fl.l_len = 1;
+    while (::fcntl(fd_, F_OFD_SETLKW, &fl) != 0) {
+      if (errno == EINTR) continue;
       ::close(fd_);
       fd_ = -1;
+      return;
     }
   }
-  ~DirLock() {
+  ~ClaimLock() {
     if (fd_ >= 0) ::close(fd_);
   }
+  ClaimLock(const ClaimLock&) = delete;
+  ClaimLock& operator=(const ClaimLock&) = delete;
   bool held() const { return fd_ >= 0; }
 
  private:
@@ -258,16 +268,18 @@ bool Spool::HasClaimFile(const Claim& c, const std::string& name) const {
 
 Status Spool::SaveManifest(const Claim& c) const {
   fs::path dir = ClaimDir(c);
-  DirLock lock(dir);
-  if (!lock.held()) return Status::Transient("claim moved concurrently: " + c.id);
+  ClaimLock lock(root_, c.id);
+  if (!lock.held()) return Status::Io("cannot take the lock of claim " + c.id + " (locks/claims.lock)");
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return Status::Transient("claim moved concurrently: " + c.id);
   return AtomicWriteFile(dir / kManifest, c.ToJson().dump(2) + "\n", 0600);
 }
 
 Status Spool::Move(Claim& c, ClaimState to, const std::string& actor,
                    const std::string& reason) const {
   fs::path from = ClaimDir(c);
-  DirLock lock(from);
-  if (!lock.held()) return Status::Transient("claim moved concurrently: " + c.id);
+  ClaimLock lock(root_, c.id);
+  if (!lock.held()) return Status::Io("cannot take the lock of claim " + c.id + " (locks/claims.lock)");
   std::error_code ec;
   if (!fs::is_directory(from, ec)) return Status::Transient("claim moved concurrently: " + c.id);
 
@@ -369,6 +381,17 @@ std::optional<std::string> Spool::LookupSource(const std::string& source_key) co
   std::string id = Trim(*bytes);
   if (id.empty()) return std::nullopt;
   return id;
+}
+
+uint64_t Spool::ClaimLockOffset(const std::string& id) {
+  // FNV-1a, 64 bits: fixed by its definition, so every host and every
+  // version of ncbocr on a shared spool picks the same byte for a claim.
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char ch : id) {
+    h ^= ch;
+    h *= 1099511628211ull;
+  }
+  return h & ((uint64_t{1} << 40) - 1);
 }
 
 Result<StageLock> Spool::TryLockStage(const std::string& stage) const {
@@ -490,7 +513,7 @@ Result<int> Spool::ReconcileJournal() const {
       fs::path dir = StateDir(s) / id;
       // A move in flight holds this lock until it has journaled; one that
       // took the claim away meanwhile journals it itself.
-      DirLock lock(dir);
+      ClaimLock lock(root_, id);
       if (!lock.held() || !fs::is_directory(dir, ec)) continue;
       auto c = ReadManifest(dir);
       if (!c.ok()) continue;
@@ -511,14 +534,60 @@ Result<int> Spool::ReconcileJournal() const {
   return appended;
 }
 
+namespace {
+
+nlohmann::json NewLease() {
+  std::string now = IsoUtc(std::chrono::system_clock::now());
+  return {{"host", HostName()}, {"pid", static_cast<long>(::getpid())}, {"started_at", now},
+          {"renewed_at", now}, {"lease_s", kStageLeaseSeconds}};
+}
+
+}  // namespace
+
 bool Spool::BeginStageRun(const std::string& stage) const {
   if (!SafeId(stage)) return false;
   fs::path p = root_ / "stages" / (stage + ".running");
   std::error_code ec;
   bool interrupted = fs::exists(p, ec);
-  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  if (fd >= 0) ::close(fd);
+  Status s = AtomicWriteFile(p, NewLease().dump() + "\n", 0600);
+  if (!s.ok()) {  // still mark the run, as an empty marker
+    int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) ::close(fd);
+  }
   return interrupted;
+}
+
+Status Spool::RenewStageRun(const std::string& stage) const {
+  if (!SafeId(stage)) return Status::Internal("bad stage name");
+  nlohmann::json lease = ReadStageLease(stage).value_or(nlohmann::json::object());
+  nlohmann::json fresh = NewLease();
+  if (!lease.is_object() || lease.value("started_at", "").empty()) lease = fresh;
+  lease["renewed_at"] = fresh["renewed_at"];
+  return AtomicWriteFile(root_ / "stages" / (stage + ".running"), lease.dump() + "\n", 0600);
+}
+
+std::optional<nlohmann::json> Spool::ReadStageLease(const std::string& stage) const {
+  if (!SafeId(stage)) return std::nullopt;
+  auto bytes = ReadFile(root_ / "stages" / (stage + ".running"));
+  if (!bytes.ok()) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return nlohmann::json::object();
+  return j;
+}
+
+bool Spool::StageLockHeld(const std::string& stage) const {
+  if (!SafeId(stage)) return false;
+  fs::path p = root_ / "locks" / (stage + ".lock");
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = 0;
+  fl.l_len = 0;
+  bool held = ::fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+  ::close(fd);
+  return held;
 }
 
 void Spool::EndStageRun(const std::string& stage) const {

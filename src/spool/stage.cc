@@ -1,6 +1,11 @@
 #include "ncbocr/stage.h"
 
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include "ncbocr/progress.h"
 #include "ncbocr/util.h"
@@ -169,6 +174,43 @@ StageReport ForEachClaim(StageContext& ctx, ClaimState input, int max_attempts,
   return report;
 }
 
+namespace {
+
+// Renews a stage run's lease every kStageRenewSeconds on a thread of its
+// own (a single OCR page can take longer than the lease).
+class LeaseRenewer {
+ public:
+  LeaseRenewer(const Spool& spool, std::string stage) : spool_(spool), stage_(std::move(stage)) {
+    thread_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (!cv_.wait_for(lock, std::chrono::seconds(kStageRenewSeconds), [this] { return stop_; })) {
+        (void)spool_.RenewStageRun(stage_);  // a failed renewal shows as a stale lease
+      }
+    });
+  }
+  ~LeaseRenewer() { Stop(); }
+  LeaseRenewer(const LeaseRenewer&) = delete;
+  LeaseRenewer& operator=(const LeaseRenewer&) = delete;
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  const Spool& spool_;
+  std::string stage_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
 StageReport RunStage(StageContext& ctx, const std::function<StageReport()>& body) {
   StageReport report;
   auto lock = ctx.spool.TryLockStage(ctx.stage);
@@ -193,6 +235,9 @@ StageReport RunStage(StageContext& ctx, const std::function<StageReport()>& body
       ctx.log->warn("journal: recorded {} moves an interrupted run had not", *n);
     }
   }
+  // The lease in stages/<stage>.running is renewed while the run lives, so
+  // status on any host can tell a run from a hung or dead one.
+  LeaseRenewer renewer(ctx.spool, ctx.stage);
   int swept = ctx.spool.SweepTmp(std::chrono::hours(1));
   if (swept > 0) ctx.log->warn("swept {} stale drafts from an interrupted run", swept);
 
@@ -208,6 +253,8 @@ StageReport RunStage(StageContext& ctx, const std::function<StageReport()>& body
   nlohmann::json prev = ctx.spool.ReadStageRun(ctx.stage).value_or(nlohmann::json::object());
   nlohmann::json run;
   run["stage"] = ctx.stage;
+  run["host"] = HostName();
+  run["pid"] = static_cast<long>(::getpid());
   run["started_at"] = IsoUtc(started);
   run["finished_at"] = IsoUtc(std::chrono::system_clock::now());
   run["duration_s"] = secs;
@@ -222,6 +269,7 @@ StageReport RunStage(StageContext& ctx, const std::function<StageReport()>& body
     run["last_success_at"] = prev.value("last_success_at", "");
     run["consecutive_failures"] = prev.value("consecutive_failures", 0) + 1;
   }
+  renewer.Stop();
   ctx.spool.EndStageRun(ctx.stage);
   Status w = ctx.spool.WriteStageRun(ctx.stage, run);
   if (!w.ok()) ctx.log->warn("cannot record the run: {}", w.ToString());

@@ -188,6 +188,25 @@ TEST_CASE("health: NCB down per the submit stage's outage record") {
   CHECK(CheckHealth(f.spool, f.config, At("2025-01-01T10:20:00Z"), 50.0).healthy());
 }
 
+TEST_CASE("health: a stage locked by a run whose lease lapsed is stale, until the lock goes") {
+  SpoolFixture f;
+  for (const char* s : {"fetch", "ocr", "extract", "submit", "archive"}) RecordRun(f, s, "2025-01-01T09:59:00Z", 0);
+  auto lock = f.spool.TryLockStage("ocr");  // the run of another host
+  REQUIRE(lock.ok());
+  REQUIRE(lock->held());
+  json lease = {{"host", "worker-b"}, {"pid", 4242}, {"started_at", "2025-01-01T09:59:00Z"},
+                {"renewed_at", "2025-01-01T09:59:30Z"}, {"lease_s", 120}};
+  REQUIRE(AtomicWriteFile(f.spool.root() / "stages" / "ocr.running", lease.dump(), 0600).ok());
+  CHECK(CheckHealth(f.spool, f.config, At("2025-01-01T10:01:00Z"), 50.0).healthy());
+  HealthReport r = CheckHealth(f.spool, f.config, At("2025-01-01T10:02:00Z"), 50.0);
+  REQUIRE(Checks(r) == std::vector<std::string>{"stale"});
+  CHECK(r.problems[0].message.find("ocr is locked by worker-b (pid 4242)") != std::string::npos);
+  CHECK(r.problems[0].message.find("for 2m") != std::string::npos);
+  // Once the lock is gone the next run takes over: nothing stale remains.
+  *lock = StageLock();
+  CHECK(CheckHealth(f.spool, f.config, At("2025-01-01T10:02:00Z"), 50.0).healthy());
+}
+
 TEST_CASE("health: disk space") {
   SpoolFixture f;
   CHECK(Checks(CheckHealth(f.spool, f.config, At("2025-01-01T10:00:00Z"), 5.0)) ==

@@ -1,7 +1,11 @@
 #include "ncbocr/spool.h"
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <thread>
 
 #include <doctest/doctest.h>
 
@@ -10,6 +14,7 @@
 using namespace ncbocr;
 using ncbocr::testing::PutClaim;
 using ncbocr::testing::TempDir;
+using nlohmann::json;
 
 TEST_CASE("spool: open creates the queue directories, private") {
   TempDir t;
@@ -189,4 +194,95 @@ TEST_CASE("spool: ids that could escape the spool are refused") {
   CHECK_FALSE(s->Load("a/b").ok());
   CHECK_FALSE(s->Load("").ok());
   CHECK(s->Load("../etc").status().kind() == ErrorKind::kPermanent);
+}
+
+// Takes the lock of claim `id` as another process (or host) would: its own
+// open of locks/claims.lock, an OFD lock on the claim's byte. -1 on failure.
+static int HoldClaimLock(const Spool& s, const std::string& id) {
+  int fd = ::open((s.root() / "locks" / "claims.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(Spool::ClaimLockOffset(id));
+  fl.l_len = 1;
+  if (::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+TEST_CASE("spool: a claim's lock byte is fixed by its id alone") {
+  // FNV-1a 64 of "" is its offset basis; of "a", the published value. Cut to
+  // 40 bits: every host and version on a shared spool must agree on these.
+  CHECK(Spool::ClaimLockOffset("") == (14695981039346656037ull & ((1ull << 40) - 1)));
+  CHECK(Spool::ClaimLockOffset("a") == (0xaf63dc4c8601ec8cull & ((1ull << 40) - 1)));
+  CHECK(Spool::ClaimLockOffset("20240101-000000-aaaaaaaa") != Spool::ClaimLockOffset("20240101-000000-aaaaaaab"));
+}
+
+TEST_CASE("spool: a move waits while another holds the claim's lock, other claims do not") {
+  TempDir t;
+  auto s = Spool::Open(t.path());
+  REQUIRE(s.ok());
+  Claim held = PutClaim(*s, ClaimState::kFetched, "held");
+  Claim free = PutClaim(*s, ClaimState::kFetched, "free");
+  int fd = HoldClaimLock(*s, held.id);
+  REQUIRE(fd >= 0);
+
+  // Another claim moves at once: its byte is not the held one.
+  REQUIRE(Spool::ClaimLockOffset(free.id) != Spool::ClaimLockOffset(held.id));
+  CHECK(s->Move(free, ClaimState::kOcred, "t", "").ok());
+
+  std::atomic<bool> done{false};
+  Status result;
+  std::thread mover([&] {
+    Claim c = held;
+    result = s->Move(c, ClaimState::kOcred, "t", "");
+    done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK_FALSE(done.load());  // still waiting for the lock
+  CHECK(s->List(ClaimState::kFetched) == std::vector<std::string>{held.id});
+  ::close(fd);
+  mover.join();
+  CHECK(result.ok());
+  CHECK(s->List(ClaimState::kOcred).size() == 2);
+}
+
+TEST_CASE("spool: a stage run's lease names its host and process, is renewed and ends with the run") {
+  TempDir t;
+  auto s = Spool::Open(t.path());
+  REQUIRE(s.ok());
+  CHECK_FALSE(s->ReadStageLease("ocr").has_value());
+  CHECK_FALSE(s->StageLockHeld("ocr"));
+
+  auto lock = s->TryLockStage("ocr");
+  REQUIRE(lock.ok());
+  REQUIRE(lock->held());
+  CHECK(s->StageLockHeld("ocr"));  // seen through another open of the file
+  CHECK_FALSE(s->StageLockHeld("submit"));
+  CHECK_FALSE(s->BeginStageRun("ocr"));
+  auto lease = s->ReadStageLease("ocr");
+  REQUIRE(lease.has_value());
+  CHECK((*lease)["host"] == HostName());
+  CHECK((*lease)["pid"] == static_cast<long>(::getpid()));
+  CHECK((*lease)["lease_s"] == kStageLeaseSeconds);
+  CHECK((*lease)["renewed_at"] == (*lease)["started_at"]);
+
+  // Renewal keeps the start and moves renewed_at on (a lease written a
+  // minute ago stands in for the passing of time).
+  json old = *lease;
+  old["started_at"] = old["renewed_at"] = "2025-01-01T10:00:00Z";
+  REQUIRE(AtomicWriteFile(t.path() / "stages" / "ocr.running", old.dump(), 0600).ok());
+  REQUIRE(s->RenewStageRun("ocr").ok());
+  lease = s->ReadStageLease("ocr");
+  CHECK((*lease)["started_at"] == "2025-01-01T10:00:00Z");
+  CHECK((*lease)["renewed_at"] != "2025-01-01T10:00:00Z");
+
+  // A run that never ended (killed, or its host died) is seen by the next.
+  CHECK(s->BeginStageRun("ocr"));
+  s->EndStageRun("ocr");
+  CHECK_FALSE(s->ReadStageLease("ocr").has_value());
+  CHECK_FALSE(s->BeginStageRun("ocr"));
 }
