@@ -35,7 +35,10 @@ COPY --from=build /out/usr/bin/ncbocr /usr/bin/ncbocr
 COPY --from=build /out/usr/share/man /usr/share/man
 COPY --from=build /out/etc/ncbocr/ncbocr.example.yaml /etc/ncbocr/ncbocr.example.yaml
 COPY --from=build /out/usr/libexec/ncbocr/ncbocr-schedule /usr/libexec/ncbocr/ncbocr-schedule
-RUN useradd --system --user-group --home-dir /var/lib/ncbocr --shell /usr/sbin/nologin ncbocr \
+# A fixed uid/gid (999), so Kubernetes can check runAsNonRoot and the
+# manifests (deploy/kubernetes) can name them: runAsUser, fsGroup.
+RUN groupadd --system --gid 999 ncbocr \
+ && useradd --system --uid 999 --gid ncbocr --home-dir /var/lib/ncbocr --shell /usr/sbin/nologin ncbocr \
  && install -d -o ncbocr -g ncbocr -m 0700 /var/spool/ncbocr /var/spool/backups /var/lib/ncbocr /var/log/ncbocr \
  && install -d -o ncbocr -g ncbocr -m 0755 /var/lib/prometheus/node-exporter
 USER ncbocr

