@@ -174,6 +174,10 @@ struct MetricsConfig {
   // A Prometheus Pushgateway (pods have no textfile directory): each stage
   // run pushes its own series there. Empty: no push.
   std::string pushgateway_url;
+  // The instance label of the pushed group. Empty: the host name. On
+  // Kubernetes set one name for all pods, or every pod (named per run)
+  // would leave a group of its own behind on the gateway.
+  std::string instance;
 };
 
 struct BackupConfig {

@@ -123,6 +123,7 @@ const std::map<std::string, Key>& Schema() {
       {"metrics.textfile_dir", {Kind::kPath, [](Config& c, N n) { c.metrics.textfile_dir = n.as<std::string>(); }}},
       {"metrics.pushgateway_url",
        {Kind::kString, [](Config& c, N n) { c.metrics.pushgateway_url = n.as<std::string>(); }}},
+      {"metrics.instance", {Kind::kString, [](Config& c, N n) { c.metrics.instance = n.as<std::string>(); }}},
 
       {"backup.dir", {Kind::kPath, [](Config& c, N n) { c.backup.dir = n.as<std::string>(); }}},
       {"backup.keep_days", {Kind::kInt, [](Config& c, N n) { c.backup.keep_days = n.as<int>(); }}},
@@ -169,6 +170,7 @@ const std::vector<std::pair<const char*, const char*>>& EnvNames() {
       {"ALERT_RECIPIENTS", "alerts.recipients"},
       {"METRICS_ENABLED", "metrics.enabled"},
       {"METRICS_PUSHGATEWAY_URL", "metrics.pushgateway_url"},
+      {"METRICS_INSTANCE", "metrics.instance"},
       // What differs from host to host of one deployment.
       {"FETCH_SOURCE", "fetch.source"},
       {"FETCH_PATH", "fetch.path"},
@@ -364,6 +366,9 @@ Status Validate(const Config& c, const std::string& where, const std::map<std::s
   if (!c.metrics.pushgateway_url.empty()) {
     Status allowed = CheckUrlAllowed(c.metrics.pushgateway_url);
     if (!allowed.ok()) return bad("metrics.pushgateway_url", allowed.message());
+  }
+  if (c.metrics.instance.find('/') != std::string::npos) {
+    return bad("metrics.instance", "must not contain '/' (it is a path segment of the push)");
   }
   const std::string& u = c.ncb.base_url;
   if (!u.empty()) {

@@ -392,7 +392,8 @@ void WriteMetricsAfterRun(const StageContext& ctx) {
     HttpOptions options;
     auto http = MakeCurlClient(options, ctx.log);
     std::string text = StageMetrics(RenderMetrics(ctx.spool, ctx.clock.Now(), false), ctx.stage);
-    Status p = PushStageMetrics(*http, mc.pushgateway_url, ctx.stage, HostName(), text);
+    Status p = PushStageMetrics(*http, mc.pushgateway_url, ctx.stage,
+                                mc.instance.empty() ? HostName() : mc.instance, text);
     if (!p.ok()) ctx.log->warn("cannot push metrics: {}", p.ToString());
   }
 }

@@ -74,6 +74,19 @@ assert lines, "nothing pushed"
 assert all('stage="fetch"' in l for l in lines), [l for l in lines if 'stage="fetch"' not in l]
 assert any(l.startswith("ncbocr_stage_last_run_claims{") and l.endswith(" 1") for l in lines), lines
 PY
+
+# metrics.instance (METRICS_INSTANCE) names the group instead of the host:
+# pods named anew for every run share one group per stage.
+rm -f "$WORK/pushes.jsonl"
+expect_code 0 env METRICS_INSTANCE=ncbocr-pods "$NCBOCR" --config "$WORK/ncbocr.yaml" ocr
+python3 - "$WORK/pushes.jsonl" <<'PY' && pass || fail "the ocr push with an instance: $(cat "$WORK/pushes.jsonl")"
+import json, sys
+pushes = [json.loads(l) for l in open(sys.argv[1])]
+assert [p["path"] for p in pushes] == ["/metrics/job/ocr/instance/ncbocr-pods"], pushes
+assert not pushes[0]["problems"], pushes[0]["problems"]
+PY
+expect_code 78 env METRICS_INSTANCE=a/b "$NCBOCR" --config "$WORK/ncbocr.yaml" status
+expect_grep "metrics.instance" "$WORK/err"
 kill $gw; wait $gw 2>/dev/null || true
 
 # A gateway that answers 500: one warning naming it, and the stage still ok.

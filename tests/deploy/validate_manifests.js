@@ -180,6 +180,9 @@ function checkPolicies(docs, ncbocr) {
   if (cfg && !(cfg.config.metrics && cfg.config.metrics.pushgateway_url)) {
     problem(where(cfg.d), "metrics.pushgateway_url is not set (pods have no textfile collector)");
   }
+  if (cfg && !(cfg.config.metrics && cfg.config.metrics.instance)) {
+    problem(where(cfg.d), "metrics.instance is not set: each pod would push its own Pushgateway group (instance=<pod name>)");
+  }
   const pvcs = new Map(docs.filter((d) => d.doc.kind === "PersistentVolumeClaim").map((d) => [d.doc.metadata?.name, d]));
   const spool = pvcs.get(SPOOL_CLAIM);
   if (!spool) problem("manifests", `no PersistentVolumeClaim ${SPOOL_CLAIM} for the spool`);
@@ -211,7 +214,7 @@ function checkPolicies(docs, ncbocr) {
     if (!Number.isInteger(psc.runAsUser) || psc.runAsUser === 0) {
       problem(w, "pod securityContext.runAsUser is not a non-zero uid (the image's USER is a name)");
     }
-    if (!pod.hostname) problem(w, "no hostname: each pod would push its own Pushgateway group (instance=<pod name>)");
+    if (pod.hostname) problem(w, `hostname ${pod.hostname}: every pod alike hides which pod ran a stage from status`);
     const volumes = new Map((pod.volumes || []).map((v) => [v.name, v]));
     for (const v of volumes.values()) {
       if (v.secret && v.secret.defaultMode !== 0o400) {

@@ -131,7 +131,9 @@ broken "configuration ncbocr refuses" configmap.yaml 's/keep_days: 30/keep_day: 
   "ncbocr.yaml does not load in ncbocr \(status exit 78\)"
 broken "no Pushgateway" configmap.yaml '/pushgateway_url:/d' \
   "metrics.pushgateway_url is not set"
-broken "per-pod host name" cronjob-fetch.yaml '/hostname: ncbocr/d' \
-  "no hostname"
+broken "one instance per pod" configmap.yaml '/instance: ncbocr/d' \
+  "metrics.instance is not set"
+broken "one host name for every pod" cronjob-fetch.yaml 's/^          restartPolicy: Never/          restartPolicy: Never\n          hostname: ncbocr/' \
+  "hostname ncbocr: every pod alike"
 
 finish
