@@ -1,0 +1,387 @@
+#!/usr/bin/env python3
+"""Sizing: what one receipt costs in CPU, memory and disk, per OCR configuration.
+
+Run by hand (bench/sizing.sh builds ncbocr first), never by ctest. For each OCR
+configuration (tesseract; paddle; tesseract+paddle) it:
+
+  1. writes one claim email (.eml, fictitious member id and policy number, one
+     receipt attached) per sampled dev receipt into a fresh folder;
+  2. runs the real stages over a fresh spool with ONE OCR worker, one process
+     each, in order: fetch, ocr, extract, submit (to a file:// NCB outbox, as
+     the quick start does), archive (to a local archive);
+  3. runs fetch and ocr again over another fresh spool with TWO workers, for
+     the memory a second worker adds;
+
+and takes from wait4(2) the CPU seconds (user + sys, all threads) and the peak
+RSS of every stage process, with the wall time and the load average around
+each, so a reader can judge how busy the machine was. Receipts per hour per
+core = 3600 / CPU seconds per receipt. After the one-worker pipeline it walks
+the spool and splits its bytes by what grows (claim directories: attachments,
+ocr.json, extract.json, the rest; journal; index; the rest), per claim and per
+1,000 claims. It writes bench/SIZING.md. Python 3 standard library only.
+"""
+import argparse
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from email.message import EmailMessage
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402  (machine facts, the same as bench/RESULTS.md)
+
+ROOT = bench.ROOT
+CONFIGS = ("tesseract", "paddle", "tesseract+paddle")
+STAGES = ("fetch", "ocr", "extract", "submit", "archive")
+
+
+def pick(images, limit):
+    """Every k-th image, so the sample spans the whole set."""
+    names = sorted(f for f in os.listdir(images) if os.path.isfile(os.path.join(images, f)))
+    if limit and len(names) > limit:
+        step = len(names) / limit
+        names = [names[int(i * step)] for i in range(limit)]
+    return [os.path.join(images, n) for n in names]
+
+
+def write_inbox(files, inbox):
+    """One claim email per receipt: member fields in the body, the receipt attached.
+
+    Everything in the emails is made up here; the receipts are the dev set's.
+    Returns the total size of the emails in bytes.
+    """
+    os.makedirs(inbox)
+    total = 0
+    for i, f in enumerate(files):
+        msg = EmailMessage()
+        msg["From"] = "member%03d@example.com" % i
+        msg["To"] = "claims@example.com"
+        msg["Subject"] = "Claim for my receipt"
+        msg["Date"] = "Tue, 01 Dec 2026 09:%02d:00 +0800" % (i % 60)
+        msg["Message-ID"] = "<sizing-%03d@example.com>" % i
+        msg.set_content("Hello,\n\nPlease process my claim.\nMember ID: M%07d\nPolicy number: POL-2026-%05d\n\n"
+                        "Thank you\n" % (5000000 + i, 10000 + i))
+        with open(f, "rb") as fh:
+            data = fh.read()
+        ext = os.path.splitext(f)[1].lower().lstrip(".")
+        msg.add_attachment(data, maintype="image", subtype={"jpg": "jpeg"}.get(ext, ext),
+                           filename="receipt%s" % os.path.splitext(f)[1])
+        path = os.path.join(inbox, "%03d.eml" % i)
+        with open(path, "wb") as out:
+            out.write(bytes(msg))
+        total += os.path.getsize(path)
+    return total
+
+
+def write_config(path, work, inbox, engine, workers, models):
+    # JSON is YAML: no quoting questions for paths.
+    cfg = {
+        "spool": os.path.join(work, "spool"),
+        "log": {"level": "warn"},
+        "fetch": {"source": "eml", "path": inbox, "on_processed": "keep"},
+        "ocr": {"workers": workers, "engine": engine, "models_dir": models},
+        "ncb": {"base_url": "file://" + os.path.join(work, "ncb-outbox")},
+        "archive": {"dir": os.path.join(work, "archive"), "audit_csv": os.path.join(work, "archive", "audit.csv")},
+        # The dev receipts are years old; age must not decide where they go.
+        "extract": {"max_service_age_days": 36500},
+    }
+    with open(path, "w") as f:
+        json.dump(cfg, f, indent=1)
+
+
+def run_stage(binary, config, stage, log):
+    """Runs `ncbocr --config CONFIG STAGE`; returns its exit code and costs."""
+    load0 = os.getloadavg()[0]
+    t0 = time.monotonic()
+    with open(log, "a") as err:
+        err.write("== %s\n" % stage)
+        err.flush()
+        env = dict(os.environ)
+        for k in ("OCR_ENGINE", "OCR_MODELS_DIR", "NCBOCR_SPOOL", "NCB_API_BASE_URL", "OCR_USE_GPU"):
+            env.pop(k, None)  # the generated config decides
+        env["OCR_USE_GPU"] = "false"  # CPU figures, even on a machine with a GPU
+        p = subprocess.Popen([binary, "--config", config, stage], stdout=subprocess.DEVNULL, stderr=err, env=env)
+        _, status, ru = os.wait4(p.pid, 0)
+    wall = time.monotonic() - t0
+    return {"rc": os.waitstatus_to_exitcode(status), "user": ru.ru_utime, "sys": ru.ru_stime,
+            "cpu": ru.ru_utime + ru.ru_stime, "wall": wall, "rss_mb": ru.ru_maxrss / 1024.0,
+            "load": (load0 + os.getloadavg()[0]) / 2}
+
+
+def claim_states(spool):
+    out = {}
+    for d in sorted(os.listdir(spool)):
+        p = os.path.join(spool, d)
+        if d in ("tmp", "index", "journal", "locks", "stages") or not os.path.isdir(p):
+            continue
+        n = len(os.listdir(p))
+        if n:
+            out[d] = n
+    return out
+
+
+def sizes(path):
+    """(apparent bytes, bytes on disk) of a file or a tree, directories included."""
+    st = os.lstat(path)
+    app, disk = st.st_size, st.st_blocks * 512
+    if os.path.isdir(path) and not os.path.islink(path):
+        for name in os.listdir(path):
+            a, d = sizes(os.path.join(path, name))
+            app += a
+            disk += d
+    return app, disk
+
+
+def spool_growth(spool):
+    """Bytes of the spool split by what grows; claim directories split by file kind."""
+    parts = {k: [0, 0] for k in ("attachments", "ocr.json", "extract.json", "manifest and rest of claim dirs",
+                                 "journal", "index", "stages, locks, tmp, state dirs")}
+
+    def add(k, ad):
+        parts[k][0] += ad[0]
+        parts[k][1] += ad[1]
+
+    claims = 0
+    for d in sorted(os.listdir(spool)):
+        p = os.path.join(spool, d)
+        if d in ("journal", "index"):
+            add(d, sizes(p))
+            continue
+        if d in ("tmp", "locks", "stages") or not os.path.isdir(p):
+            add("stages, locks, tmp, state dirs", sizes(p))
+            continue
+        st = os.lstat(p)
+        add("stages, locks, tmp, state dirs", (st.st_size, st.st_blocks * 512))
+        for c in os.listdir(p):
+            claims += 1
+            cdir = os.path.join(p, c)
+            st = os.lstat(cdir)
+            add("manifest and rest of claim dirs", (st.st_size, st.st_blocks * 512))
+            for name in os.listdir(cdir):
+                fp = os.path.join(cdir, name)
+                if name == "attachments" or name.startswith("attach"):
+                    add("attachments", sizes(fp))
+                elif name in ("ocr.json", "extract.json"):
+                    add(name, sizes(fp))
+                else:
+                    add("manifest and rest of claim dirs", sizes(fp))
+    return claims, parts
+
+
+def pipeline(args, engine, files, work, inbox, email_bytes):
+    """Fresh spool, one worker, every stage; then fetch+ocr with two workers."""
+    res = {"engine": engine, "receipts": len(files), "email_bytes": email_bytes}
+    d1 = os.path.join(work, engine.replace("+", "_") + "-w1")
+    os.makedirs(d1)
+    cfg1 = os.path.join(d1, "ncbocr.yaml")
+    write_config(cfg1, d1, inbox, engine, 1, args.models)
+    log1 = os.path.join(d1, "stderr.log")
+    res["w1"] = {}
+    for stage in STAGES:
+        print("  %s, 1 worker: %s ..." % (engine, stage), flush=True)
+        r = run_stage(args.ncbocr, cfg1, stage, log1)
+        res["w1"][stage] = r
+        print("    exit %d, cpu %.1f s, wall %.1f s, peak %.0f MB" % (r["rc"], r["cpu"], r["wall"], r["rss_mb"]))
+        if r["rc"] not in (0,):
+            print("    (see %s)" % log1, file=sys.stderr)
+    spool = os.path.join(d1, "spool")
+    res["states"] = claim_states(spool)
+    res["claims"], res["parts"] = spool_growth(spool)
+    res["archive"] = sizes(os.path.join(d1, "archive")) if os.path.isdir(os.path.join(d1, "archive")) else (0, 0)
+    res["outbox_files"] = (len(os.listdir(os.path.join(d1, "ncb-outbox")))
+                           if os.path.isdir(os.path.join(d1, "ncb-outbox")) else 0)
+    with open(log1) as f:
+        res["stderr_lines"] = sum(1 for line in f if not line.startswith("== "))
+
+    d2 = os.path.join(work, engine.replace("+", "_") + "-w2")
+    os.makedirs(d2)
+    cfg2 = os.path.join(d2, "ncbocr.yaml")
+    write_config(cfg2, d2, inbox, engine, 2, args.models)
+    log2 = os.path.join(d2, "stderr.log")
+    res["w2"] = {}
+    for stage in ("fetch", "ocr"):
+        print("  %s, 2 workers: %s ..." % (engine, stage), flush=True)
+        r = run_stage(args.ncbocr, cfg2, stage, log2)
+        res["w2"][stage] = r
+        print("    exit %d, cpu %.1f s, wall %.1f s, peak %.0f MB" % (r["rc"], r["cpu"], r["wall"], r["rss_mb"]))
+    res["w2_states"] = claim_states(os.path.join(d2, "spool"))
+    return res
+
+
+def report(args, m, sample, results, email_bytes_of, commit, started):
+    lines = []
+    say = lambda s="": lines.append(s)
+    say("# Sizing: CPU, memory and disk per receipt")
+    say()
+    say("Written by `%s` on %s (commit %s, build %s)." % (
+        args.command, started, commit, args.build_type))
+    say()
+    say("| machine | |")
+    say("|---|---|")
+    for k in ("cpu", "cores", "ram", "os", "tesseract", "load"):
+        say("| %s | %s |" % ({"load": "load average at start (1, 5, 15 min)"}.get(k, k), m[k]))
+    say()
+    say("Receipts: every k-th of %s (%s). Each receipt is one generated claim email "
+        "(fictitious member id and policy number in the body, the receipt attached), read by the real "
+        "`fetch` stage from a folder of .eml files; every stage is its own `ncbocr --config C STAGE` "
+        "process over a fresh spool, OCR with the default languages and preprocessing. CPU = user + sys "
+        "of the process (all its threads) from wait4(2), so a busy machine skews it less than wall time; "
+        "wall time and the load average (mean of before and after) are shown so the reader can judge. "
+        "Process start-up (loading Tesseract's languages, paddle's networks) is included and spread over "
+        "the receipts." % (args.images, sample))
+    say()
+    say("## OCR: receipts per hour per core")
+    say()
+    say("| configuration | receipts | CPU s/receipt | receipts/hour/core | wall s/receipt (1 worker) | load | "
+        "peak RSS 1 worker | peak RSS 2 workers | +1 worker |")
+    say("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        o1, o2 = r["w1"]["ocr"], r["w2"]["ocr"]
+        n = r["receipts"]
+        cpu = o1["cpu"] / n
+        say("| %s | %d | %.2f | %.0f | %.2f | %.1f | %.0f MB | %.0f MB | %.0f MB |" % (
+            r["engine"], n, cpu, 3600.0 / cpu, o1["wall"] / n, o1["load"], o1["rss_mb"], o2["rss_mb"],
+            o2["rss_mb"] - o1["rss_mb"]))
+    say()
+    say("The same receipts with two OCR workers (one process):")
+    say()
+    for r in results:
+        o2 = r["w2"]["ocr"]
+        n = r["receipts"]
+        say("- %s: %.2f CPU s/receipt, %.2f wall s/receipt (load %.1f)" % (
+            r["engine"], o2["cpu"] / n, o2["wall"] / n, o2["load"]))
+    say()
+    say("## The other stages, per claim (one process each, 1 OCR worker configured)")
+    say()
+    say("| configuration | stage | claims it handled | CPU ms/claim | wall ms/claim | peak RSS |")
+    say("|---|---|---|---|---|---|")
+    for r in results:
+        n = r["receipts"]
+        submitted = r["outbox_files"]
+        for stage in ("fetch", "extract", "submit", "archive"):
+            s = r["w1"][stage]
+            handled = {"submit": submitted, "archive": submitted}.get(stage, n)
+            per = max(1, handled)
+            say("| %s | %s | %d | %.0f | %.0f | %.0f MB |" % (
+                r["engine"], stage, handled, 1000 * s["cpu"] / per, 1000 * s["wall"] / per, s["rss_mb"]))
+    say()
+    say("Where the claims ended (one-worker spool), and exit codes:")
+    say()
+    for r in results:
+        rcs = ", ".join("%s %d" % (s, r["w1"][s]["rc"]) for s in STAGES)
+        say("- %s: %s; NCB requests written %d; exit codes %s; stderr lines %d" % (
+            r["engine"], ", ".join("%s %d" % kv for kv in r["states"].items()), r["outbox_files"], rcs,
+            r["stderr_lines"]))
+    say()
+    say("## Spool growth")
+    say()
+    for r in results:
+        say("- %s: the %d claim emails are %.0f KB each on average (base64 makes an attachment a third "
+            "larger in the email than on disk)." % (r["engine"], r["receipts"],
+                                                    r["email_bytes"] / 1024.0 / max(1, r["receipts"])))
+    say()
+    say("Bytes the spool holds after the whole pipeline, by what grows (apparent size / on disk, "
+        "4 KiB blocks), per claim and extrapolated to 1,000 claims:")
+    say()
+    say("| configuration | part | per claim (apparent) | per claim (disk) | per 1,000 claims (disk) |")
+    say("|---|---|---|---|---|")
+    for r in results:
+        c = max(1, r["claims"])
+        tot = [0, 0]
+        for k, (a, d) in r["parts"].items():
+            tot[0] += a
+            tot[1] += d
+            say("| %s | %s | %.1f KB | %.1f KB | %.1f MB |" % (r["engine"], k, a / 1024.0 / c, d / 1024.0 / c,
+                                                           d * 1000.0 / c / 1048576))
+        say("| %s | **spool, all** | %.1f KB | %.1f KB | **%.1f MB** |" % (
+            r["engine"], tot[0] / 1024.0 / c, tot[1] / 1024.0 / c, tot[1] * 1000.0 / c / 1048576))
+        a, d = r["archive"]
+        say("| %s | local archive (`archive.dir`, outside the spool) | %.1f KB | %.1f KB | %.1f MB |" % (
+            r["engine"], a / 1024.0 / c, d / 1024.0 / c, d * 1000.0 / c / 1048576))
+    say()
+    text = "\n".join(lines) + "\n"
+    return text
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--images", default=os.path.join(ROOT, "..", "shared", "receipts-dev", "img"))
+    ap.add_argument("--limit", type=int, default=24, help="receipts, every k-th of the set")
+    ap.add_argument("--paddle-limit", type=int, default=0,
+                    help="fewer receipts for the configurations with paddle (0: --limit)")
+    ap.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated, of: " + ", ".join(CONFIGS))
+    ap.add_argument("--ncbocr", default=os.path.join(ROOT, "build", "ncbocr"))
+    ap.add_argument("--models", default=os.path.join(ROOT, "build", "models"))
+    ap.add_argument("--build-type", default="?")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "SIZING.md"))
+    ap.add_argument("--json", help="also write the raw figures here")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder (spools, logs)")
+    args = ap.parse_args()
+    args.command = "bench/sizing.sh " + " ".join(sys.argv[1:])
+    args.images = os.path.abspath(args.images)
+    args.models = os.path.abspath(args.models)
+    configs = [c for c in args.configs.split(",") if c]
+    for c in configs:
+        if c not in CONFIGS:
+            sys.exit("sizing: unknown configuration %r (of %s)" % (c, ", ".join(CONFIGS)))
+    if not os.path.isdir(args.images):
+        sys.exit("sizing: no receipts at %s; give --images DIR" % args.images)
+    if not os.access(args.ncbocr, os.X_OK):
+        sys.exit("sizing: no ncbocr at %s (bench/sizing.sh builds it)" % args.ncbocr)
+    if any("paddle" in c for c in configs) and not os.path.isfile(os.path.join(args.models, "det.onnx")):
+        sys.exit("sizing: no paddle models in %s; run scripts/fetch-models.sh %s" % (args.models, args.models))
+    m = bench.machine()
+    started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip() or "?"
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    if dirty:
+        commit += " + uncommitted changes"
+    work = tempfile.mkdtemp(prefix="ncbocr-sizing-")
+    results = []
+    try:
+        all_files = pick(args.images, args.limit)
+        inbox = os.path.join(work, "inbox")
+        email_bytes = write_inbox(all_files, inbox)
+        small_inbox, small_files, small_bytes = inbox, all_files, email_bytes
+        if args.paddle_limit and args.paddle_limit < len(all_files):
+            small_files = pick(args.images, args.paddle_limit)
+            small_inbox = os.path.join(work, "inbox-small")
+            small_bytes = write_inbox(small_files, small_inbox)
+        print("sizing: %d receipts (%d with paddle) from %s; load %s; work in %s" % (
+            len(all_files), len(small_files), args.images, m["load"], work), flush=True)
+        for f in all_files + small_files:  # warm the page cache for every configuration alike
+            with open(f, "rb") as fh:
+                while fh.read(1 << 20):
+                    pass
+        for c in configs:
+            files, box, eb = ((small_files, small_inbox, small_bytes) if "paddle" in c
+                              else (all_files, inbox, email_bytes))
+            results.append(pipeline(args, c, files, work, box, eb))
+        text = report(args, m, len(all_files), results, email_bytes, commit, started)
+        text += "\nLoad average at the end: %.1f %.1f %.1f.\n" % os.getloadavg()
+        if args.paddle_limit and len(small_files) < len(all_files):
+            text += ("\nThe configurations with paddle ran on %d of the %d receipts (every k-th), "
+                     "`--paddle-limit %d`.\n" % (len(small_files), len(all_files), args.paddle_limit))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"machine": m, "results": results}, f, indent=1)
+    finally:
+        if args.keep:
+            print("sizing: kept %s" % work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print()
+    print(text)
+    with open(args.out, "w") as f:
+        f.write(text)
+    print("sizing: wrote %s" % args.out)
+
+
+if __name__ == "__main__":
+    main()
