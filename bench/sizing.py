@@ -355,7 +355,8 @@ def main():
     ap.add_argument("--json", help="also write the raw figures here")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (spools, logs)")
     args = ap.parse_args()
-    args.command = "bench/sizing.sh " + " ".join(sys.argv[1:])
+    shown = [a for i, a in enumerate(sys.argv[1:]) if a != "--build-type" and (i == 0 or sys.argv[i] != "--build-type")]
+    args.command = " ".join(["nice -n 10 bench/sizing.sh"] + shown)  # sizing.sh passes --build-type
     args.images = os.path.abspath(args.images)
     args.models = os.path.abspath(args.models)
     configs = [c for c in args.configs.split(",") if c]
