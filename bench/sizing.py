@@ -229,13 +229,15 @@ def pipeline(args, engine, files, work, inbox, email_bytes):
     return res
 
 
-def report(args, m, sample, results, email_bytes_of, commit, started):
+def report(meta, results):
+    """bench/SIZING.md from the run's facts (meta) and figures (results)."""
+    m = meta["machine"]
     lines = []
     say = lambda s="": lines.append(s)
     say("# Sizing: CPU, memory and disk per receipt")
     say()
     say("Written by `%s` on %s (commit %s, build %s)." % (
-        args.command, started, commit, args.build_type))
+        meta["command"], meta["started"], meta["commit"], meta["build_type"]))
     say()
     say("| machine | |")
     say("|---|---|")
@@ -249,7 +251,7 @@ def report(args, m, sample, results, email_bytes_of, commit, started):
         "of the process (all its threads) from wait4(2), so a busy machine skews it less than wall time; "
         "wall time and the load average (mean of before and after) are shown so the reader can judge. "
         "Process start-up (loading Tesseract's languages, paddle's networks) is included and spread over "
-        "the receipts." % (args.images, sample))
+        "the receipts." % (meta["images"], meta["sample"]))
     say()
     say("## OCR: receipts per hour per core")
     say()
@@ -263,6 +265,11 @@ def report(args, m, sample, results, email_bytes_of, commit, started):
         say("| %s | %d | %.2f | %.0f | %.2f | %.1f | %.0f MB | %.0f MB | %.0f MB |" % (
             r["engine"], n, cpu, 3600.0 / cpu, o1["wall"] / n, o1["load"], o1["rss_mb"], o2["rss_mb"],
             o2["rss_mb"] - o1["rss_mb"]))
+    say()
+    say("Peak RSS is the whole `ncbocr ocr` process (wait4's ru_maxrss); \"+1 worker\" is the 2-worker peak "
+        "minus the 1-worker peak. With tesseract+paddle and `ocr.second_reading: unsettled` the increment "
+        "depends on how many receipts paddle reads (its recognition networks load per width bucket on first "
+        "use), so budget for tesseract's and paddle's increments together.")
     say()
     say("The same receipts with two OCR workers (one process):")
     say()
@@ -334,11 +341,17 @@ def report(args, m, sample, results, email_bytes_of, commit, started):
         say("| %s | %s (fixed, not per claim) | %.1f KB in all | %.1f KB in all | - |" % (
             r["engine"], FIXED, a / 1024.0, d / 1024.0))
         a, d = r["archive"]
-        say("| %s | local archive (`archive.dir`, outside the spool) | %.1f KB | %.1f KB | %.1f MB |" % (
-            r["engine"], a / 1024.0 / c, d / 1024.0 / c, d * 1000.0 / c / 1048576))
+        done = max(1, r["states"].get("done", 0))
+        say("| %s | local archive (`archive.dir`, outside the spool), per archived claim (%d) | %.1f KB | %.1f KB | "
+            "%.1f MB |" % (r["engine"], r["states"].get("done", 0), a / 1024.0 / done, d / 1024.0 / done,
+                           d * 1000.0 / done / 1048576))
     say()
-    text = "\n".join(lines) + "\n"
-    return text
+    say("Load average at the end: %s." % meta["load_end"])
+    if meta.get("paddle_sample") and meta["paddle_sample"] < meta["sample"]:
+        say()
+        say("The configurations with paddle ran on %d of the %d receipts (every k-th), `--paddle-limit %d`." % (
+            meta["paddle_sample"], meta["sample"], meta["paddle_sample"]))
+    return "\n".join(lines) + "\n"
 
 
 def main():
@@ -354,7 +367,16 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "SIZING.md"))
     ap.add_argument("--json", help="also write the raw figures here")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (spools, logs)")
+    ap.add_argument("--from-json", help="write the report again from the figures a run saved with --json; "
+                    "runs nothing")
     args = ap.parse_args()
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        with open(args.out, "w") as f:
+            f.write(report(saved["meta"], saved["results"]))
+        print("sizing: wrote %s from %s" % (args.out, args.from_json))
+        return
     shown = [a for i, a in enumerate(sys.argv[1:]) if a != "--build-type" and (i == 0 or sys.argv[i] != "--build-type")]
     args.command = " ".join(["nice -n 10 bench/sizing.sh"] + shown)  # sizing.sh passes --build-type
     args.images = os.path.abspath(args.images)
@@ -377,6 +399,8 @@ def main():
                            capture_output=True, text=True).stdout.strip()
     if dirty:
         commit += " + uncommitted changes"
+    meta = {"command": args.command, "started": started, "commit": commit, "build_type": args.build_type,
+            "images": args.images, "machine": m}
     work = tempfile.mkdtemp(prefix="ncbocr-sizing-")
     results = []
     try:
@@ -398,14 +422,12 @@ def main():
             files, box, eb = ((small_files, small_inbox, small_bytes) if "paddle" in c
                               else (all_files, inbox, email_bytes))
             results.append(pipeline(args, c, files, work, box, eb))
-        text = report(args, m, len(all_files), results, email_bytes, commit, started)
-        text += "\nLoad average at the end: %.1f %.1f %.1f.\n" % os.getloadavg()
-        if args.paddle_limit and len(small_files) < len(all_files):
-            text += ("\nThe configurations with paddle ran on %d of the %d receipts (every k-th), "
-                     "`--paddle-limit %d`.\n" % (len(small_files), len(all_files), args.paddle_limit))
+        meta.update({"sample": len(all_files), "paddle_sample": len(small_files),
+                     "load_end": "%.1f %.1f %.1f" % os.getloadavg()})
         if args.json:
             with open(args.json, "w") as f:
-                json.dump({"machine": m, "results": results}, f, indent=1)
+                json.dump({"meta": meta, "results": results}, f, indent=1)
+        text = report(meta, results)
     finally:
         if args.keep:
             print("sizing: kept %s" % work)
