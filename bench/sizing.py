@@ -229,6 +229,17 @@ def pipeline(args, engine, files, work, inbox, email_bytes):
     return res
 
 
+def failed_runs(results):
+    """'engine/workers/stage (rc)' for every stage process that did not exit 0."""
+    out = []
+    for r in results:
+        for key in ("w1", "idle", "w2"):
+            for stage, run in r.get(key, {}).items():
+                if run["rc"] != 0:
+                    out.append("%s/%s/%s (%d)" % (r["engine"], key, stage, run["rc"]))
+    return out
+
+
 def report(meta, results):
     """bench/SIZING.md from the run's facts (meta) and figures (results)."""
     m = meta["machine"]
@@ -239,6 +250,11 @@ def report(meta, results):
     say("Written by `%s` on %s (commit %s, build %s)." % (
         meta["command"], meta["started"], meta["commit"], meta["build_type"]))
     say()
+    failed = failed_runs(results)
+    if failed:
+        say("**Not a valid measurement: these runs failed (exit code): %s.** See the stage's stderr.log "
+            "(rerun with --keep)." % ", ".join(failed))
+        say()
     say("| machine | |")
     say("|---|---|")
     for k in ("cpu", "cores", "ram", "os", "tesseract", "load"):
@@ -376,6 +392,8 @@ def main():
         with open(args.out, "w") as f:
             f.write(report(saved["meta"], saved["results"]))
         print("sizing: wrote %s from %s" % (args.out, args.from_json))
+        if failed_runs(saved["results"]):
+            sys.exit("sizing: some stage runs failed: %s" % ", ".join(failed_runs(saved["results"])))
         return
     shown = [a for i, a in enumerate(sys.argv[1:]) if a != "--build-type" and (i == 0 or sys.argv[i] != "--build-type")]
     args.command = " ".join(["nice -n 10 bench/sizing.sh"] + shown)  # sizing.sh passes --build-type
@@ -438,6 +456,8 @@ def main():
     with open(args.out, "w") as f:
         f.write(text)
     print("sizing: wrote %s" % args.out)
+    if failed_runs(results):
+        sys.exit("sizing: some stage runs failed: %s" % ", ".join(failed_runs(results)))
 
 
 if __name__ == "__main__":
