@@ -3,6 +3,9 @@
 #ifndef NCBOCR_TESTS_TEST_UTIL_H_
 #define NCBOCR_TESTS_TEST_UTIL_H_
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -87,6 +90,33 @@ inline Claim PutClaim(const Spool& spool, ClaimState state, const std::string& b
   auto c = spool.LoadIn(state, d->claim.id);
   if (!c.ok()) throw std::runtime_error(c.status().ToString());
   return *c;
+}
+
+// A run's lease as a run of another process or host holds it:
+// stages/<stage>@<run>.running with `lease`, locked through its own open
+// (an OFD lock). The run is alive while the returned lock lives; after
+// that the lease is one a dead run left.
+inline StageLock HoldLease(const Spool& spool, const std::string& stage, const std::string& run,
+                           const nlohmann::json& lease) {
+  fs::path p = spool.root() / "stages" / (stage + "@" + run + ".running");
+  Status w = AtomicWriteFile(p, lease.dump(), 0600);
+  if (!w.ok()) throw std::runtime_error(w.ToString());
+  int fd = ::open(p.c_str(), O_RDWR | O_CLOEXEC);
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (fd < 0 || ::fcntl(fd, F_OFD_SETLK, &fl) != 0) throw std::runtime_error("cannot lock " + p.string());
+  return StageLock(fd);
+}
+
+// The lease files in stages/ (of runs under way, or left by dead ones).
+inline int LeaseFileCount(const Spool& spool) {
+  int n = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(spool.root() / "stages", ec)) {
+    n += e.path().extension() == ".running";
+  }
+  return n;
 }
 
 }  // namespace ncbocr::testing

@@ -21,23 +21,24 @@ std::vector<std::string> RecordedStages(const Spool& spool);
 // {"queues": {STATE: COUNT}, "oldest_age_s": {STATE: SECONDS|null},
 //  "for_clerk": {"receipts": N, "nothing_to_claim": N},
 //  "stages": {STAGE: {last run record, with "host" and "pid"} | null},
-//  "runs": {STAGE: StageRunJson | null}}
+//  "runs": {STAGE: StageRunJson}}
 // for_clerk splits the claims in review and failed: those with a receipt
 // attachment, and those of emails with nothing to claim (no attachment, only
 // a claim form or signature logos), which a clerk answers differently.
 nlohmann::json StatusJson(const Spool& spool, TimePoint now);
-// The run of a stage under way now, or one that died, as seen from any host
-// sharing the spool: its lease (host, pid, started_at, renewed_at, lease_s),
+// The runs of a stage under way now, or that died, as seen from any host
+// sharing the spool (several at once for a stage whose runs share its
+// queue): each lease (host, pid, run, started_at, renewed_at, lease_s),
 // "renewed_age_s", "lock_held" and "state", one of
-//   running  the stage lock is held and the lease was renewed in time;
-//   stale    the lock is held but the lease was not renewed for lease_s: the
-//            run hangs, or its host died and the lock lasts until the file
+//   running  the run holds its lease and renewed it in time;
+//   stale    it holds its lease but has not renewed it for lease_s: the run
+//            hangs, or its host died and the lock lasts until the file
 //            server's own lease for that host ends (NFS v4: 90 s);
-//   locked   the lock is held with no lease: a run just starting, or a
-//            command that takes stage locks (backup);
-//   died     a lease with no lock: the run was killed or its host died;
+//   locked   the stage lock is held with no lease: a run just starting, or
+//            a command that takes stage locks (backup);
+//   died     a lease nobody holds: the run was killed or its host died;
 //            the next run of the stage recovers its claims.
-// null when the stage is neither locked nor leased.
+// An empty array when the stage is neither locked nor leased.
 nlohmann::json StageRunJson(const Spool& spool, const std::string& stage, TimePoint now);
 std::string StatusText(const nlohmann::json& status);
 

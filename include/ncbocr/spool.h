@@ -9,9 +9,11 @@
 //   journal/unjournaled  present while a move's journal line failed to append
 //   locks/<stage>.lock   an fcntl open-file-description lock per stage
 //   locks/claims.lock    per-claim locks: one byte of it per claim (below)
+//   locks/<stage>.work   a stage's claim work locks: one byte per claim
 //   stages/<stage>.json  last run of each stage (start, duration, result)
-//   stages/<stage>.running  present while a run of the stage is under way
-//                        (left behind by a killed run: see ReconcileJournal)
+//   stages/<stage>@<run>.running  the lease of a run under way, locked by
+//                        it (left behind, unlocked, by a run that died: see
+//                        BeginStageRun and ReconcileJournal)
 //
 // The only way a claim changes state is Spool::Move/Defer/Commit, which update
 // the manifest in place (write-temp, fsync, rename) and then rename(2) the
@@ -34,7 +36,10 @@
 // which an NFS v4 server enforces between its clients; flock(2), by contrast,
 // is emulated per client by Linux's NFS client and would not exclude a
 // process on another host. A stage run holds locks/<stage>.lock for its
-// whole run (TryLockStage: a second run of the stage skips). A manifest
+// whole run (TryLockStage: a second run of the stage skips), or, for a stage
+// whose runs share its queue (ocr), a shared lock: runs then exclude each
+// other claim by claim, through TryLockClaimWork, and the stage lock only
+// keeps out what takes it exclusively (backup). A manifest
 // rewrite or a move holds, for a few milliseconds, the claim's lock: one byte
 // of locks/claims.lock, at ClaimLockOffset(id), waited for. One file serves
 // every claim, so no lock file is ever created or removed per claim (removing
@@ -49,7 +54,8 @@
 // run takes over, finds stages/<stage>.running and repairs the journal, and
 // the claims the dead run had open are retried as interrupted attempts.
 // `ncbocr status` shows which host holds or last held each stage and when its
-// lease expires (stages/<stage>.running is renewed while a run is alive).
+// lease expires (stages/<stage>@<run>.running is renewed while a run is
+// alive, and locked by it, so any host can tell a live run from a dead one).
 #ifndef NCBOCR_SPOOL_H_
 #define NCBOCR_SPOOL_H_
 
@@ -75,7 +81,8 @@ namespace fs = std::filesystem;
 constexpr int kStageRenewSeconds = 30;
 constexpr int kStageLeaseSeconds = 120;
 
-// A held lock on a stage lock file (see TryLockStage); released when destroyed.
+// A held lock (a stage lock, TryLockStage, or a claim work lock,
+// TryLockClaimWork); released when destroyed.
 class StageLock {
  public:
   StageLock() = default;
@@ -89,6 +96,28 @@ class StageLock {
 
  private:
   int fd_ = -1;
+};
+
+// A run's lease, stages/<stage>@<run>.running, held (locked) by the run.
+class RunLease {
+ public:
+  RunLease() = default;
+  RunLease(RunLease&& o) noexcept;
+  RunLease& operator=(RunLease&& o) noexcept;
+  RunLease(const RunLease&) = delete;
+  RunLease& operator=(const RunLease&) = delete;
+  ~RunLease();
+  bool held() const { return fd_ >= 0; }
+  // A run of the stage died before this one began (its lease was found
+  // unlocked): the journal may be behind, and claims may hold its attempts.
+  bool interrupted() const { return interrupted_; }
+
+ private:
+  friend class Spool;
+  int fd_ = -1;
+  fs::path path_;
+  std::string body_;  // the lease as written, for renewals
+  bool interrupted_ = false;
 };
 
 // A claim under construction in tmp/, invisible to every stage until committed.
@@ -182,8 +211,15 @@ class Spool {
   // process sharing a spool must agree on it.
   static uint64_t ClaimLockOffset(const std::string& id);
   // Tries to take the stage lock without waiting; an unheld StageLock means
-  // another process holds it.
-  Result<StageLock> TryLockStage(const std::string& stage) const;
+  // another process holds it. shared: a read lock, which other shared
+  // holders do not exclude (the runs of a stage that share its queue).
+  Result<StageLock> TryLockStage(const std::string& stage, bool shared = false) const;
+  // Tries to take the claim's work lock for stage without waiting: one byte
+  // (ClaimLockOffset) of locks/<stage>.work. A run holds it from before it
+  // begins its attempt on the claim until the claim has moved on, so runs
+  // that share a queue never work on one claim at once. Unheld: another run
+  // has the claim.
+  Result<StageLock> TryLockClaimWork(const std::string& stage, const std::string& id) const;
   // Removes drafts in tmp/ older than max_age. Returns how many were removed.
   int SweepTmp(std::chrono::seconds max_age) const;
   // Appends one JSON object as a line to the journal.
@@ -200,19 +236,20 @@ class Spool {
   Result<int> ReconcileJournal() const;
   // True if a journal append failed after its move (see ReconcileJournal).
   bool JournalGapSuspected() const;
-  // Marks a run of stage as started: stages/<stage>.running, a JSON lease
-  // naming this host and process ({"host", "pid", "started_at",
-  // "renewed_at", "lease_s"}). Returns true if the previous run never
-  // reached EndStageRun: it was killed or crashed, or its host died.
-  // REQUIRES: the caller holds the stage lock.
-  bool BeginStageRun(const std::string& stage) const;
+  // Starts run `run` of stage: writes its lease, stages/<stage>@<run>.running
+  // ({"host", "pid", "run", "started_at", "renewed_at", "lease_s"}), and
+  // locks it for as long as the RunLease lives. First removes the leases of
+  // runs that died (unlocked ones, and the plain <stage>.running of older
+  // versions); RunLease::interrupted() tells whether there were any.
+  Result<RunLease> BeginStageRun(const std::string& stage, const std::string& run) const;
   // Renews the lease (renewed_at = now). A live run renews it every
   // kStageRenewSeconds; one not renewed for kStageLeaseSeconds is stale.
-  Status RenewStageRun(const std::string& stage) const;
-  void EndStageRun(const std::string& stage) const;
-  // The lease of a run under way, or of one that died; nullopt if none. A
-  // marker left by an older version (an empty file) reads as {}.
-  std::optional<nlohmann::json> ReadStageLease(const std::string& stage) const;
+  Status RenewStageRun(RunLease& lease) const;
+  // Removes the lease and releases it.
+  void EndStageRun(RunLease& lease) const;
+  // The leases of stage's runs under way, or of runs that died: each lease
+  // object plus "alive" (its lock is held, on this host or another).
+  std::vector<nlohmann::json> ReadStageLeases(const std::string& stage) const;
   // True if some process, on this host or (NFS v4) another, holds the stage
   // lock now. Takes no lock.
   bool StageLockHeld(const std::string& stage) const;

@@ -2,8 +2,10 @@
 // runs in.
 //
 // RunStage takes the stage's lock (a run that finds it held logs one line and
-// returns ok), sweeps stale drafts, runs the body, and records the run in
-// stages/<name>.json. ForEachClaim walks a queue (plus due deferred claims
+// returns ok; for a stage whose runs share the queue, StageContext::
+// shared_queue, the lock is shared and runs exclude each other claim by
+// claim), holds the run's lease (Spool::BeginStageRun) and renews it, sweeps
+// stale drafts, runs the body, and records the run in stages/<name>.json. ForEachClaim walks a queue (plus due deferred claims
 // bound for it), hands each claim to a handler and applies the handler's
 // Disposition through the spool, so stage code never moves claims itself.
 // One bad claim never stops the run: an exception or error in the handler
@@ -53,6 +55,15 @@ struct StageContext {
   // ForEachClaim works (progress.h); the command line sets it for an
   // interactive run, never under cron.
   bool progress = false;
+  // Runs of this stage may work its queue at once, on one host or several
+  // (ocr): RunStage takes the stage lock shared, and ForEachClaim takes
+  // each claim's work lock (Spool::TryLockClaimWork), skipping the claims
+  // another run holds. Otherwise one run at a time, holding the stage lock.
+  bool shared_queue = false;
+  // Work locks this run took ahead of ForEachClaim (a stage that prepares a
+  // batch of claims before it reaches them), by claim id; ForEachClaim takes
+  // each over, and releases it once the claim has moved.
+  std::map<std::string, StageLock> work;
 };
 
 // What a handler decided for one claim.

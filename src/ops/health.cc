@@ -227,12 +227,15 @@ HealthReport CheckHealth(const Spool& spool, const Config& config, TimePoint now
   }
   CheckPoison(spool, r.problems);
   for (const auto& stage : RecordedStages(spool)) {
-    nlohmann::json run = StageRunJson(spool, stage, now);
-    if (run.is_null() || run.value("state", "") != "stale") continue;
-    r.problems.push_back({"stale", stage + " is locked by " + run.value("host", "an unknown host") + " (pid " +
-                                       std::to_string(run.value("pid", 0L)) + ") whose run has not renewed its lease for " +
-                                       Span(run.value("renewed_age_s", 0LL)) +
-                                       ": it hangs, or that host died and the file server has not yet freed its lock"});
+    for (const auto& run : StageRunJson(spool, stage, now)) {
+      if (run.value("state", "") != "stale") continue;
+      r.problems.push_back({"stale", stage + " is locked by " + run.value("host", "an unknown host") + " (pid " +
+                                         std::to_string(run.value("pid", 0L)) +
+                                         ") whose run has not renewed its lease for " +
+                                         Span(run.value("renewed_age_s", 0LL)) +
+                                         ": it hangs, or that host died and the file server has not yet "
+                                         "freed its lock"});
+    }
   }
   if (auto outage = ReadNcbOutage(spool)) {
     CheckOutage(*outage, config, now, r.problems);

@@ -66,24 +66,29 @@ nlohmann::json StatusJson(const Spool& spool, TimePoint now) {
 }
 
 nlohmann::json StageRunJson(const Spool& spool, const std::string& stage, TimePoint now) {
-  auto lease = spool.ReadStageLease(stage);
-  bool held = spool.StageLockHeld(stage);
-  if (!lease && !held) return nullptr;
-  nlohmann::json r = lease ? *lease : nlohmann::json::object();
-  r["lock_held"] = held;
-  int lease_s = r.value("lease_s", kStageLeaseSeconds);
-  auto renewed = ParseIso(r.value("renewed_at", ""));
-  if (renewed) {
-    r["renewed_age_s"] = std::chrono::duration_cast<std::chrono::seconds>(now - *renewed).count();
+  nlohmann::json out = nlohmann::json::array();
+  for (nlohmann::json r : spool.ReadStageLeases(stage)) {
+    bool alive = r.value("alive", false);
+    r.erase("alive");
+    r["lock_held"] = alive;
+    int lease_s = r.value("lease_s", kStageLeaseSeconds);
+    auto renewed = ParseIso(r.value("renewed_at", ""));
+    if (renewed) {
+      r["renewed_age_s"] = std::chrono::duration_cast<std::chrono::seconds>(now - *renewed).count();
+    }
+    if (!alive) {
+      r["state"] = "died";
+    } else if (!renewed) {
+      r["state"] = "locked";
+    } else {
+      r["state"] = r["renewed_age_s"].get<long long>() > lease_s ? "stale" : "running";
+    }
+    out.push_back(std::move(r));
   }
-  if (!held) {
-    r["state"] = "died";
-  } else if (!lease || !renewed) {
-    r["state"] = "locked";
-  } else {
-    r["state"] = r["renewed_age_s"].get<long long>() > lease_s ? "stale" : "running";
+  if (out.empty() && spool.StageLockHeld(stage)) {
+    out.push_back({{"lock_held", true}, {"state", "locked"}});
   }
-  return r;
+  return out;
 }
 
 std::string StatusText(const nlohmann::json& j) {
@@ -135,31 +140,32 @@ std::string StatusText(const nlohmann::json& j) {
   // Runs under way, hung or dead, on whichever host.
   bool header = false;
   for (const auto& s : PipelineStages()) {
-    if (!j.contains("runs") || !j["runs"].contains(s) || j["runs"][s].is_null()) continue;
-    const auto& r = j["runs"][s];
-    if (!header) out << "\n";
-    header = true;
-    std::string state = r.value("state", "");
-    std::string who = r.value("host", "");
-    who = who.empty() ? "an unknown host" : who + " (pid " + std::to_string(r.value("pid", 0L)) + ")";
-    std::string renewed = r.contains("renewed_age_s")
-                              ? "renewed " + ShortAge(r["renewed_age_s"].get<double>()) + " ago"
-                              : "no lease";
-    std::string text;
-    if (state == "running") {
-      text = "running on " + who + " since " + r.value("started_at", "") + ", " + renewed;
-    } else if (state == "stale") {
-      text = "STALE: locked by " + who + ", lease " + renewed + " (lease " +
-             std::to_string(r.value("lease_s", kStageLeaseSeconds)) +
-             " s): hung, or its host died and the file server still holds its lock (NFS v4: until its "
-             "lease ends, 90 s by default)";
-    } else if (state == "locked") {
-      text = "locked, no run lease (a run starting, or a backup holding the stage locks)";
-    } else {
-      text = "a run on " + who + " started " + r.value("started_at", "") +
-             " died without finishing; the next run recovers its claims";
+    if (!j.contains("runs") || !j["runs"].contains(s) || !j["runs"][s].is_array()) continue;
+    for (const auto& r : j["runs"][s]) {
+      if (!header) out << "\n";
+      header = true;
+      std::string state = r.value("state", "");
+      std::string who = r.value("host", "");
+      who = who.empty() ? "an unknown host" : who + " (pid " + std::to_string(r.value("pid", 0L)) + ")";
+      std::string renewed = r.contains("renewed_age_s")
+                                ? "renewed " + ShortAge(r["renewed_age_s"].get<double>()) + " ago"
+                                : "no lease";
+      std::string text;
+      if (state == "running") {
+        text = "running on " + who + " since " + r.value("started_at", "") + ", " + renewed;
+      } else if (state == "stale") {
+        text = "STALE: locked by " + who + ", lease " + renewed + " (lease " +
+               std::to_string(r.value("lease_s", kStageLeaseSeconds)) +
+               " s): hung, or its host died and the file server still holds its lock (NFS v4: until its "
+               "lease ends, 90 s by default)";
+      } else if (state == "locked") {
+        text = "locked, no run lease (a run starting, or a backup holding the stage locks)";
+      } else {
+        text = "a run on " + who + " started " + r.value("started_at", "") +
+               " died without finishing; the next run recovers its claims";
+      }
+      out << s << ": " << text << "\n";
     }
-    out << s << ": " << text << "\n";
   }
   return out.str();
 }

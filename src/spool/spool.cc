@@ -394,29 +394,60 @@ uint64_t Spool::ClaimLockOffset(const std::string& id) {
   return h & ((uint64_t{1} << 40) - 1);
 }
 
-Result<StageLock> Spool::TryLockStage(const std::string& stage) const {
-  if (!SafeId(stage)) return Status::Internal("bad stage name");
-  fs::path p = root_ / "locks" / (stage + ".lock");
+namespace {
+
+// Tries an open-file-description lock (fcntl F_OFD_SETLK) on [start,
+// start+len) of the file at p (len 0: to the end), without waiting. Like
+// flock it belongs to this open descriptor (two opens in one process
+// exclude each other too) and goes when it is closed or the process dies;
+// unlike flock, NFS v4 servers enforce it between clients. Returns the
+// held descriptor, -1 if another holds a conflicting lock, or an error.
+Result<int> TryLockRange(const fs::path& p, short type, off_t start, off_t len) {
   int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Status::Io(ErrnoText("cannot open lock", p));
-  // An open-file-description lock (fcntl F_OFD_SETLK) on the whole file:
-  // like flock it belongs to this open descriptor (two runs in one process
-  // exclude each other too) and goes when it is closed or the process dies,
-  // and unlike flock, NFS v4 servers enforce it between clients, so a stage
-  // run on one host excludes the same stage on another.
   struct flock fl {};
-  fl.l_type = F_WRLCK;
+  fl.l_type = type;
   fl.l_whence = SEEK_SET;
-  fl.l_start = 0;
-  fl.l_len = 0;
+  fl.l_start = start;
+  fl.l_len = len;
   if (::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
     int err = errno;
     ::close(fd);
-    if (err == EAGAIN || err == EACCES) return StageLock();
+    if (err == EAGAIN || err == EACCES) return -1;
     errno = err;
     return Status::Io(ErrnoText("cannot lock", p));
   }
-  return StageLock(fd);
+  return fd;
+}
+
+// True if some open description, in any process or (NFS v4) on any host,
+// holds a lock on the file that conflicts with a write lock.
+bool LockedByAnyone(const fs::path& p) {
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  bool held = ::fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+  ::close(fd);
+  return held;
+}
+
+}  // namespace
+
+Result<StageLock> Spool::TryLockStage(const std::string& stage, bool shared) const {
+  if (!SafeId(stage)) return Status::Internal("bad stage name");
+  auto fd = TryLockRange(root_ / "locks" / (stage + ".lock"), shared ? F_RDLCK : F_WRLCK, 0, 0);
+  if (!fd.ok()) return fd.status();
+  return *fd < 0 ? StageLock() : StageLock(*fd);
+}
+
+Result<StageLock> Spool::TryLockClaimWork(const std::string& stage, const std::string& id) const {
+  if (!SafeId(stage) || !SafeId(id)) return Status::Internal("bad stage name or claim id");
+  auto fd = TryLockRange(root_ / "locks" / (stage + ".work"), F_WRLCK,
+                         static_cast<off_t>(ClaimLockOffset(id)), 1);
+  if (!fd.ok()) return fd.status();
+  return *fd < 0 ? StageLock() : StageLock(*fd);
 }
 
 int Spool::SweepTmp(std::chrono::seconds max_age) const {
@@ -536,64 +567,154 @@ Result<int> Spool::ReconcileJournal() const {
 
 namespace {
 
-nlohmann::json NewLease() {
-  std::string now = IsoUtc(std::chrono::system_clock::now());
-  return {{"host", HostName()}, {"pid", static_cast<long>(::getpid())}, {"started_at", now},
-          {"renewed_at", now}, {"lease_s", kStageLeaseSeconds}};
+constexpr char kLeaseSuffix[] = ".running";
+// A lease is rewritten in place, padded to this size, so a renewal is one
+// pwrite(2) of the same length and a reader never finds it cut short.
+constexpr size_t kLeaseBytes = 512;
+
+std::string PaddedLease(const nlohmann::json& lease) {
+  std::string body = lease.dump();
+  if (body.size() < kLeaseBytes - 1) body.append(kLeaseBytes - 1 - body.size(), ' ');
+  return body + "\n";
+}
+
+// The lease files of stage: <stage>@<run>.running, and the <stage>.running
+// of versions before leases were per run.
+std::vector<fs::path> LeaseFiles(const fs::path& dir, const std::string& stage) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    if (name == stage + kLeaseSuffix ||
+        (name.rfind(stage + "@", 0) == 0 && name.size() > stage.size() + 1 + sizeof kLeaseSuffix - 1 &&
+         name.compare(name.size() - (sizeof kLeaseSuffix - 1), std::string::npos, kLeaseSuffix) == 0)) {
+      out.push_back(e.path());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace
 
-bool Spool::BeginStageRun(const std::string& stage) const {
-  if (!SafeId(stage)) return false;
-  fs::path p = root_ / "stages" / (stage + ".running");
-  std::error_code ec;
-  bool interrupted = fs::exists(p, ec);
-  Status s = AtomicWriteFile(p, NewLease().dump() + "\n", 0600);
-  if (!s.ok()) {  // still mark the run, as an empty marker
-    int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (fd >= 0) ::close(fd);
+RunLease::RunLease(RunLease&& o) noexcept
+    : fd_(o.fd_), path_(std::move(o.path_)), body_(std::move(o.body_)), interrupted_(o.interrupted_) {
+  o.fd_ = -1;
+}
+
+RunLease& RunLease::operator=(RunLease&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.fd_;
+    path_ = std::move(o.path_);
+    body_ = std::move(o.body_);
+    interrupted_ = o.interrupted_;
+    o.fd_ = -1;
   }
-  return interrupted;
+  return *this;
 }
 
-Status Spool::RenewStageRun(const std::string& stage) const {
-  if (!SafeId(stage)) return Status::Internal("bad stage name");
-  nlohmann::json lease = ReadStageLease(stage).value_or(nlohmann::json::object());
-  nlohmann::json fresh = NewLease();
-  if (!lease.is_object() || lease.value("started_at", "").empty()) lease = fresh;
-  lease["renewed_at"] = fresh["renewed_at"];
-  return AtomicWriteFile(root_ / "stages" / (stage + ".running"), lease.dump() + "\n", 0600);
+RunLease::~RunLease() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
-std::optional<nlohmann::json> Spool::ReadStageLease(const std::string& stage) const {
-  if (!SafeId(stage)) return std::nullopt;
-  auto bytes = ReadFile(root_ / "stages" / (stage + ".running"));
-  if (!bytes.ok()) return std::nullopt;
-  nlohmann::json j = nlohmann::json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return nlohmann::json::object();
-  return j;
+Result<RunLease> Spool::BeginStageRun(const std::string& stage, const std::string& run) const {
+  if (!SafeId(stage) || !SafeId(run) || stage.find('@') != std::string::npos) {
+    return Status::Internal("bad stage or run name");
+  }
+  const fs::path dir = root_ / "stages";
+  RunLease lease;
+  // The leases of runs that died: a live run holds its lease's lock, so one
+  // that can be locked is dead. It is removed while locked; a run that
+  // locks a file only after that finds it unlinked and starts anew.
+  for (const auto& p : LeaseFiles(dir, stage)) {
+    auto fd = TryLockRange(p, F_WRLCK, 0, 0);
+    if (!fd.ok() || *fd < 0) continue;
+    struct stat st {};
+    if (::fstat(*fd, &st) == 0 && st.st_nlink > 0) {
+      lease.interrupted_ = true;
+      std::error_code ec;
+      fs::remove(p, ec);
+    }
+    ::close(*fd);
+  }
+  const fs::path p = dir / (stage + "@" + run + kLeaseSuffix);
+  int fd = -1;
+  // Another run's sweep may lock the new file before this run does, take it
+  // for dead and remove it: then it is made again.
+  for (int tries = 0; fd < 0 && tries < 5; ++tries) {
+    fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::Io(ErrnoText("cannot create the run lease", p));
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (::fcntl(fd, F_OFD_SETLKW, &fl) != 0) {
+      int err = errno;
+      ::close(fd);
+      errno = err;
+      return Status::Io(ErrnoText("cannot lock the run lease", p));
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || st.st_nlink == 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  if (fd < 0) return Status::Transient("the run lease " + p.string() + " kept being removed as it was made");
+  std::string now = IsoUtc(std::chrono::system_clock::now());
+  nlohmann::json body = {{"host", HostName()}, {"pid", static_cast<long>(::getpid())}, {"run", run},
+                         {"started_at", now}, {"renewed_at", now}, {"lease_s", kStageLeaseSeconds}};
+  lease.fd_ = fd;
+  lease.path_ = p;
+  lease.body_ = body.dump();
+  std::string bytes = PaddedLease(body);
+  if (::pwrite(fd, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
+    return Status::Io(ErrnoText("cannot write the run lease", p));
+  }
+  return lease;
+}
+
+Status Spool::RenewStageRun(RunLease& lease) const {
+  if (!lease.held()) return Status::Internal("no run lease held");
+  nlohmann::json body = nlohmann::json::parse(lease.body_, nullptr, false);
+  if (!body.is_object()) return Status::Internal("bad run lease");
+  body["renewed_at"] = IsoUtc(std::chrono::system_clock::now());
+  std::string bytes = PaddedLease(body);
+  if (::pwrite(lease.fd_, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
+    return Status::Io(ErrnoText("cannot renew the run lease", lease.path_));
+  }
+  lease.body_ = body.dump();
+  return Status::Ok();
+}
+
+void Spool::EndStageRun(RunLease& lease) const {
+  if (!lease.held()) return;
+  std::error_code ec;
+  fs::remove(lease.path_, ec);
+  ::close(lease.fd_);
+  lease.fd_ = -1;
+}
+
+std::vector<nlohmann::json> Spool::ReadStageLeases(const std::string& stage) const {
+  std::vector<nlohmann::json> out;
+  if (!SafeId(stage)) return out;
+  for (const auto& p : LeaseFiles(root_ / "stages", stage)) {
+    auto bytes = ReadFile(p);
+    if (!bytes.ok()) continue;  // removed meanwhile: the run ended
+    nlohmann::json j = nlohmann::json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) j = nlohmann::json::object();
+    // An older version's marker is not locked by its run: it is alive only
+    // while its stage lock is held.
+    bool legacy = p.filename() == stage + kLeaseSuffix;
+    j["alive"] = legacy ? StageLockHeld(stage) : LockedByAnyone(p);
+    out.push_back(std::move(j));
+  }
+  return out;
 }
 
 bool Spool::StageLockHeld(const std::string& stage) const {
   if (!SafeId(stage)) return false;
-  fs::path p = root_ / "locks" / (stage + ".lock");
-  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  struct flock fl {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = 0;
-  fl.l_len = 0;
-  bool held = ::fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
-  ::close(fd);
-  return held;
-}
-
-void Spool::EndStageRun(const std::string& stage) const {
-  if (!SafeId(stage)) return;
-  std::error_code ec;
-  fs::remove(root_ / "stages" / (stage + ".running"), ec);
+  return LockedByAnyone(root_ / "locks" / (stage + ".lock"));
 }
 
 Status Spool::WriteStageRun(const std::string& stage, const nlohmann::json& run) const {

@@ -103,13 +103,37 @@ StageReport ForEachClaim(StageContext& ctx, ClaimState input, int max_attempts,
     auto c = ctx.spool.LoadIn(ClaimState::kDeferred, id);
     if (!c.ok()) continue;
     Status s = ctx.spool.Move(*c, input, ctx.stage, "attempt " + std::to_string(c->attempts + 1));
-    if (!s.ok()) ctx.log->warn("claim {}: cannot resume: {}", id, s.ToString());
+    // Runs sharing the queue race for the same due claims: one moves each.
+    if (!s.ok() && !(ctx.shared_queue && s.kind() == ErrorKind::kTransient)) {
+      ctx.log->warn("claim {}: cannot resume: {}", id, s.ToString());
+    }
   }
 
   const std::vector<std::string> ids = ctx.spool.List(input);
   Progress bar(ctx.stage, ids.size(), ctx.progress);
   for (const auto& id : ids) {
     bar.Tick();
+    // With runs sharing the queue, a claim is this run's only while it holds
+    // the claim's work lock; one another run holds, or has already moved on,
+    // is that run's business.
+    StageLock work;
+    if (ctx.shared_queue) {
+      if (auto it = ctx.work.find(id); it != ctx.work.end()) {
+        work = std::move(it->second);
+        ctx.work.erase(it);
+      } else {
+        auto w = ctx.spool.TryLockClaimWork(ctx.stage, id);
+        if (!w.ok()) {
+          ctx.log->error("claim {}: {}", id, w.status().ToString());
+          report.outcomes["move-failed"]++;
+          continue;
+        }
+        if (!w->held()) continue;
+        work = std::move(*w);
+      }
+      std::error_code ec;
+      if (!fs::is_directory(ctx.spool.StateDir(input) / id, ec)) continue;
+    }
     auto loaded = ctx.spool.LoadIn(input, id);
     if (!loaded.ok()) {
       // Gone (another process took it) or an unreadable manifest: the latter
@@ -180,11 +204,11 @@ namespace {
 // own (a single OCR page can take longer than the lease).
 class LeaseRenewer {
  public:
-  LeaseRenewer(const Spool& spool, std::string stage) : spool_(spool), stage_(std::move(stage)) {
+  LeaseRenewer(const Spool& spool, RunLease& lease) : spool_(spool), lease_(lease) {
     thread_ = std::thread([this] {
       std::unique_lock<std::mutex> lock(mu_);
       while (!cv_.wait_for(lock, std::chrono::seconds(kStageRenewSeconds), [this] { return stop_; })) {
-        (void)spool_.RenewStageRun(stage_);  // a failed renewal shows as a stale lease
+        (void)spool_.RenewStageRun(lease_);  // a failed renewal shows as a stale lease
       }
     });
   }
@@ -202,7 +226,7 @@ class LeaseRenewer {
 
  private:
   const Spool& spool_;
-  std::string stage_;
+  RunLease& lease_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -213,7 +237,9 @@ class LeaseRenewer {
 
 StageReport RunStage(StageContext& ctx, const std::function<StageReport()>& body) {
   StageReport report;
-  auto lock = ctx.spool.TryLockStage(ctx.stage);
+  // A stage whose runs share the queue takes its lock shared: they exclude
+  // each other claim by claim (ForEachClaim), and backup still excludes all.
+  auto lock = ctx.spool.TryLockStage(ctx.stage, ctx.shared_queue);
   if (!lock.ok()) {
     report.status = lock.status();
     ctx.log->error("{}", lock.status().ToString());
@@ -226,8 +252,13 @@ StageReport RunStage(StageContext& ctx, const std::function<StageReport()>& body
   }
   // A run killed between a move and its journal line leaves the journal
   // behind the spool; catch up before moving anything else.
-  bool interrupted = ctx.spool.BeginStageRun(ctx.stage);
-  if (interrupted || ctx.spool.JournalGapSuspected()) {
+  auto lease = ctx.spool.BeginStageRun(ctx.stage, ctx.run);
+  if (!lease.ok()) {
+    report.status = lease.status();
+    ctx.log->error("{}", lease.status().ToString());
+    return report;
+  }
+  if (lease->interrupted() || ctx.spool.JournalGapSuspected()) {
     auto n = ctx.spool.ReconcileJournal();
     if (!n.ok()) {
       ctx.log->warn("cannot bring the journal up to date: {}", n.status().ToString());
@@ -235,9 +266,9 @@ StageReport RunStage(StageContext& ctx, const std::function<StageReport()>& body
       ctx.log->warn("journal: recorded {} moves an interrupted run had not", *n);
     }
   }
-  // The lease in stages/<stage>.running is renewed while the run lives, so
-  // status on any host can tell a run from a hung or dead one.
-  LeaseRenewer renewer(ctx.spool, ctx.stage);
+  // The lease is renewed while the run lives, so status on any host can
+  // tell a run from a hung or dead one.
+  LeaseRenewer renewer(ctx.spool, *lease);
   int swept = ctx.spool.SweepTmp(std::chrono::hours(1));
   if (swept > 0) ctx.log->warn("swept {} stale drafts from an interrupted run", swept);
 
@@ -270,7 +301,8 @@ StageReport RunStage(StageContext& ctx, const std::function<StageReport()>& body
     run["consecutive_failures"] = prev.value("consecutive_failures", 0) + 1;
   }
   renewer.Stop();
-  ctx.spool.EndStageRun(ctx.stage);
+  ctx.work.clear();
+  ctx.spool.EndStageRun(*lease);
   Status w = ctx.spool.WriteStageRun(ctx.stage, run);
   if (!w.ok()) ctx.log->warn("cannot record the run: {}", w.ToString());
   if (ctx.after_run) ctx.after_run(ctx);

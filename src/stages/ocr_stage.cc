@@ -75,6 +75,9 @@ std::map<std::string, std::string> OverEmailBudget(const StageContext& ctx,
 }  // namespace
 
 StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
+  // OCR is where the CPU goes: runs on several hosts (or several pods of a
+  // Kubernetes Job) share the fetched queue, claim by claim.
+  ctx.shared_queue = true;
   return RunStage(ctx, [&]() -> StageReport {
     const Spool& spool = ctx.spool;
     // Which claims to recognise up front: those in fetched and the deferred
@@ -139,7 +142,21 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
     auto recognise_batch_from = [&](size_t first) {
       std::vector<size_t> batch;
       for (size_t i = first; i < job_ids.size() && static_cast<int>(batch.size()) < ctx.config.ocr.batch_size; ++i) {
-        if (!started[i]) batch.push_back(i);
+        if (started[i]) continue;
+        // A claim another run has taken is left to it; this run takes the
+        // work lock of each claim it recognises now, for ForEachClaim (which
+        // already holds that of the first: the claim it is at).
+        if (ctx.shared_queue && i != first && !ctx.work.count(job_ids[i])) {
+          Result<StageLock> w = spool.TryLockClaimWork(ctx.stage, job_ids[i]);
+          std::error_code ec;
+          if (!w.ok() || !w->held() ||
+              !std::filesystem::is_directory(spool.StateDir(ClaimState::kFetched) / job_ids[i], ec)) {
+            started[i] = true;  // ForEachClaim sees to it (or skips it)
+            continue;
+          }
+          ctx.work.emplace(job_ids[i], std::move(*w));
+        }
+        batch.push_back(i);
       }
       std::vector<std::filesystem::path> batch_files;
       for (size_t i : batch) {

@@ -204,8 +204,17 @@ function checkPolicies(docs, ncbocr) {
       problem(w, `concurrencyPolicy is ${spec.concurrencyPolicy || "unset (Allow)"}, not Forbid`);
     }
     const job = spec.jobTemplate?.spec || {};
-    if ((job.parallelism ?? 1) !== 1) {
-      problem(w, `parallelism ${job.parallelism}: a stage's second pod finds the stage lock held and does nothing`);
+    const subs = (podSpecOf(d.doc).containers || []).map(subcommandOf);
+    if (subs.includes("ocr")) {
+      // ocr runs share the fetched queue claim by claim: N pods, N times the work.
+      if ((job.parallelism ?? 1) < 2) {
+        problem(w, `parallelism ${job.parallelism ?? 1}: the ocr stage's pods share its queue; give bursts N > 1 pods`);
+      }
+      if (job.completions != null && job.completions < (job.parallelism ?? 1)) {
+        problem(w, `completions ${job.completions} below parallelism ${job.parallelism}: Kubernetes runs at most completions pods`);
+      }
+    } else if ((job.parallelism ?? 1) !== 1) {
+      problem(w, `parallelism ${job.parallelism}: a second pod of this stage finds the stage lock held and does nothing`);
     }
     if (!job.activeDeadlineSeconds) problem(w, "no activeDeadlineSeconds: a hung run would block the schedule");
     const pod = podSpecOf(d.doc);

@@ -105,8 +105,12 @@ check_rejected "unlisted file" "$WORK/broken$n" "pvc-extra.yaml: is not listed i
 # Policies.
 broken "no Forbid" cronjob-archive.yaml 's/concurrencyPolicy: Forbid/concurrencyPolicy: Allow/' \
   "concurrencyPolicy is Allow, not Forbid"
-broken "ocr parallelism" cronjob-ocr.yaml 's/parallelism: 1/parallelism: 3/' \
-  "parallelism 3: a stage's second pod finds the stage lock held"
+broken "ocr without parallelism" cronjob-ocr.yaml 's/parallelism: 2/parallelism: 1/' \
+  "parallelism 1: the ocr stage's pods share its queue"
+broken "ocr completions below parallelism" cronjob-ocr.yaml 's/completions: 2/completions: 1/' \
+  "completions 1 below parallelism 2"
+broken "extract parallelism" cronjob-extract.yaml 's/activeDeadlineSeconds: 3600/activeDeadlineSeconds: 3600\n      parallelism: 2/' \
+  "parallelism 2: a second pod of this stage finds the stage lock held"
 broken "root allowed" cronjob-extract.yaml 's/runAsNonRoot: true/runAsNonRoot: false/' \
   "runAsNonRoot is not true"
 broken "writable root" cronjob-submit.yaml '0,/readOnlyRootFilesystem: true/s//readOnlyRootFilesystem: false/' \

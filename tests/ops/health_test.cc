@@ -5,6 +5,7 @@
 
 #include "ncbocr/submit_stage.h"
 #include "spool_fixture.h"
+#include "test_util.h"
 
 namespace ncbocr {
 namespace {
@@ -191,19 +192,16 @@ TEST_CASE("health: NCB down per the submit stage's outage record") {
 TEST_CASE("health: a stage locked by a run whose lease lapsed is stale, until the lock goes") {
   SpoolFixture f;
   for (const char* s : {"fetch", "ocr", "extract", "submit", "archive"}) RecordRun(f, s, "2025-01-01T09:59:00Z", 0);
-  auto lock = f.spool.TryLockStage("ocr");  // the run of another host
-  REQUIRE(lock.ok());
-  REQUIRE(lock->held());
-  json lease = {{"host", "worker-b"}, {"pid", 4242}, {"started_at", "2025-01-01T09:59:00Z"},
+  json lease = {{"host", "worker-b"}, {"pid", 4242}, {"run", "r1"}, {"started_at", "2025-01-01T09:59:00Z"},
                 {"renewed_at", "2025-01-01T09:59:30Z"}, {"lease_s", 120}};
-  REQUIRE(AtomicWriteFile(f.spool.root() / "stages" / "ocr.running", lease.dump(), 0600).ok());
+  StageLock lock = testing::HoldLease(f.spool, "ocr", "r1", lease);  // the run of another host
   CHECK(CheckHealth(f.spool, f.config, At("2025-01-01T10:01:00Z"), 50.0).healthy());
   HealthReport r = CheckHealth(f.spool, f.config, At("2025-01-01T10:02:00Z"), 50.0);
   REQUIRE(Checks(r) == std::vector<std::string>{"stale"});
   CHECK(r.problems[0].message.find("ocr is locked by worker-b (pid 4242)") != std::string::npos);
   CHECK(r.problems[0].message.find("for 2m") != std::string::npos);
   // Once the lock is gone the next run takes over: nothing stale remains.
-  *lock = StageLock();
+  lock = StageLock();
   CHECK(CheckHealth(f.spool, f.config, At("2025-01-01T10:02:00Z"), 50.0).healthy());
 }
 

@@ -93,11 +93,11 @@ TEST_CASE("status: a stage run that only deferred its claims says so, not just o
 
 namespace {
 
-// A lease as a run on another host would have left it.
-void WriteLease(const Spool& spool, const std::string& stage, const std::string& renewed_at) {
-  nlohmann::json lease = {{"host", "worker-b"}, {"pid", 4242}, {"started_at", "2025-01-01T10:00:00Z"},
+// A lease as a run on another host holds it.
+StageLock WriteLease(const Spool& spool, const std::string& stage, const std::string& renewed_at) {
+  nlohmann::json lease = {{"host", "worker-b"}, {"pid", 4242}, {"run", "r1"}, {"started_at", "2025-01-01T10:00:00Z"},
                           {"renewed_at", renewed_at}, {"lease_s", kStageLeaseSeconds}};
-  REQUIRE(AtomicWriteFile(spool.root() / "stages" / (stage + ".running"), lease.dump(), 0600).ok());
+  return HoldLease(spool, stage, "r1", lease);
 }
 
 TimePoint At(const char* iso) { return *ParseIso(iso); }
@@ -108,32 +108,42 @@ TEST_CASE("status: a stage run on another host is running, then stale once its l
   TempDir t;
   auto spool = Spool::Open(t.path());
   REQUIRE(spool.ok());
-  CHECK(StageRunJson(*spool, "ocr", At("2025-01-01T10:01:00Z")).is_null());
+  CHECK(StageRunJson(*spool, "ocr", At("2025-01-01T10:01:00Z")).empty());
 
-  auto lock = spool->TryLockStage("ocr");  // the other host's run holds the lock
-  REQUIRE(lock.ok());
-  REQUIRE(lock->held());
-  CHECK(StageRunJson(*spool, "ocr", At("2025-01-01T10:01:00Z"))["state"] == "locked");
+  {
+    auto lock = spool->TryLockStage("ocr");  // a backup, say: the lock, no lease
+    REQUIRE(lock.ok());
+    REQUIRE(lock->held());
+    auto r = StageRunJson(*spool, "ocr", At("2025-01-01T10:01:00Z"));
+    REQUIRE(r.size() == 1);
+    CHECK(r[0]["state"] == "locked");
+  }
 
-  WriteLease(*spool, "ocr", "2025-01-01T10:01:00Z");
+  StageLock held = WriteLease(*spool, "ocr", "2025-01-01T10:01:00Z");
   auto r = StageRunJson(*spool, "ocr", At("2025-01-01T10:02:00Z"));
-  CHECK(r["state"] == "running");
-  CHECK(r["host"] == "worker-b");
-  CHECK(r["renewed_age_s"] == 60);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0]["state"] == "running");
+  CHECK(r[0]["host"] == "worker-b");
+  CHECK(r[0]["renewed_age_s"] == 60);
   std::string text = StatusText(StatusJson(*spool, At("2025-01-01T10:02:00Z")));
   CHECK(text.find("ocr: running on worker-b (pid 4242) since 2025-01-01T10:00:00Z") != std::string::npos);
 
-  // Not renewed for longer than the lease: stale, and status --check says so.
+  // Not renewed for longer than the lease: stale.
   auto late = At("2025-01-01T10:01:00Z") + std::chrono::seconds(kStageLeaseSeconds + 1);
-  CHECK(StageRunJson(*spool, "ocr", late)["state"] == "stale");
+  CHECK(StageRunJson(*spool, "ocr", late)[0]["state"] == "stale");
   text = StatusText(StatusJson(*spool, late));
   CHECK(text.find("ocr: STALE: locked by worker-b (pid 4242)") != std::string::npos);
 
   // The lock is gone (the host's NFS lease ended, or the process died): the
-  // run died, and the next run takes over.
-  *lock = StageLock();
-  CHECK(StageRunJson(*spool, "ocr", late)["state"] == "died");
+  // run died, and the next run takes over and clears it.
+  held = StageLock();
+  CHECK(StageRunJson(*spool, "ocr", late)[0]["state"] == "died");
   text = StatusText(StatusJson(*spool, late));
   CHECK(text.find("ocr: a run on worker-b (pid 4242) started 2025-01-01T10:00:00Z died") != std::string::npos);
-  CHECK(spool->BeginStageRun("ocr"));
+  auto next = spool->BeginStageRun("ocr", "r2");
+  REQUIRE(next.ok());
+  CHECK(next->interrupted());
+  r = StageRunJson(*spool, "ocr", late);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0]["run"] == "r2");
 }

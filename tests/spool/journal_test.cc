@@ -11,6 +11,7 @@
 #include "ncbocr/stage.h"
 #include "ncbocr/util.h"
 #include "spool_fixture.h"
+#include "test_util.h"
 
 namespace ncbocr {
 namespace {
@@ -81,11 +82,24 @@ TEST_CASE("journal: RunStage catches up after a killed run, and only then") {
   RunStage(ctx, body);
   CHECK(LastJournalTo(f.spool, c.id) == "fetched");
 
-  // The previous run died holding the marker (as SIGKILL leaves it).
-  REQUIRE(!f.spool.BeginStageRun("ocr"));
+  // The previous run died with its lease (as SIGKILL leaves it: the file,
+  // its lock gone with the process).
+  {
+    auto dead = f.spool.BeginStageRun("ocr", "dead-run");
+    REQUIRE(dead.ok());
+    CHECK_FALSE(dead->interrupted());
+  }
+  CHECK(testing::LeaseFileCount(f.spool) == 1);
   RunStage(ctx, body);
   CHECK(LastJournalTo(f.spool, c.id) == "ocred");
-  CHECK(!fs::exists(f.spool.root() / "stages" / "ocr.running"));
+  CHECK(testing::LeaseFileCount(f.spool) == 0);
+
+  // The marker an older version left (an empty stages/ocr.running) counts too.
+  CutLastJournalLine(f.spool);
+  REQUIRE(AtomicWriteFile(f.spool.root() / "stages" / "ocr.running", "", 0600).ok());
+  RunStage(ctx, body);
+  CHECK(LastJournalTo(f.spool, c.id) == "ocred");
+  CHECK(testing::LeaseFileCount(f.spool) == 0);
 }
 
 }  // namespace ncbocr

@@ -250,11 +250,11 @@ TEST_CASE("spool: a move waits while another holds the claim's lock, other claim
   CHECK(s->List(ClaimState::kOcred).size() == 2);
 }
 
-TEST_CASE("spool: a stage run's lease names its host and process, is renewed and ends with the run") {
+TEST_CASE("spool: a stage run's lease names its host and process, is locked, renewed and ends with the run") {
   TempDir t;
   auto s = Spool::Open(t.path());
   REQUIRE(s.ok());
-  CHECK_FALSE(s->ReadStageLease("ocr").has_value());
+  CHECK(s->ReadStageLeases("ocr").empty());
   CHECK_FALSE(s->StageLockHeld("ocr"));
 
   auto lock = s->TryLockStage("ocr");
@@ -262,27 +262,74 @@ TEST_CASE("spool: a stage run's lease names its host and process, is renewed and
   REQUIRE(lock->held());
   CHECK(s->StageLockHeld("ocr"));  // seen through another open of the file
   CHECK_FALSE(s->StageLockHeld("submit"));
-  CHECK_FALSE(s->BeginStageRun("ocr"));
-  auto lease = s->ReadStageLease("ocr");
-  REQUIRE(lease.has_value());
-  CHECK((*lease)["host"] == HostName());
-  CHECK((*lease)["pid"] == static_cast<long>(::getpid()));
-  CHECK((*lease)["lease_s"] == kStageLeaseSeconds);
-  CHECK((*lease)["renewed_at"] == (*lease)["started_at"]);
+  auto run = s->BeginStageRun("ocr", "run1");
+  REQUIRE(run.ok());
+  CHECK_FALSE(run->interrupted());
+  auto leases = s->ReadStageLeases("ocr");
+  REQUIRE(leases.size() == 1);
+  json lease = leases[0];
+  CHECK(lease["host"] == HostName());
+  CHECK(lease["pid"] == static_cast<long>(::getpid()));
+  CHECK(lease["run"] == "run1");
+  CHECK(lease["lease_s"] == kStageLeaseSeconds);
+  CHECK(lease["renewed_at"] == lease["started_at"]);
+  CHECK(lease["alive"] == true);
 
-  // Renewal keeps the start and moves renewed_at on (a lease written a
-  // minute ago stands in for the passing of time).
-  json old = *lease;
-  old["started_at"] = old["renewed_at"] = "2025-01-01T10:00:00Z";
-  REQUIRE(AtomicWriteFile(t.path() / "stages" / "ocr.running", old.dump(), 0600).ok());
-  REQUIRE(s->RenewStageRun("ocr").ok());
-  lease = s->ReadStageLease("ocr");
-  CHECK((*lease)["started_at"] == "2025-01-01T10:00:00Z");
-  CHECK((*lease)["renewed_at"] != "2025-01-01T10:00:00Z");
+  // Renewal keeps the start and moves renewed_at on.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  REQUIRE(s->RenewStageRun(*run).ok());
+  json renewed = s->ReadStageLeases("ocr").at(0);
+  CHECK(renewed["started_at"] == lease["started_at"]);
+  CHECK(renewed["renewed_at"] != lease["renewed_at"]);
 
-  // A run that never ended (killed, or its host died) is seen by the next.
-  CHECK(s->BeginStageRun("ocr"));
-  s->EndStageRun("ocr");
-  CHECK_FALSE(s->ReadStageLease("ocr").has_value());
-  CHECK_FALSE(s->BeginStageRun("ocr"));
+  // A second run sees this one alive and leaves it alone; a run that ended
+  // leaves nothing behind.
+  auto second = s->BeginStageRun("ocr", "run2");
+  REQUIRE(second.ok());
+  CHECK_FALSE(second->interrupted());
+  CHECK(s->ReadStageLeases("ocr").size() == 2);
+  s->EndStageRun(*second);
+  s->EndStageRun(*run);
+  CHECK(s->ReadStageLeases("ocr").empty());
+
+  // A run that died (its lock gone, its lease left) is seen, once, by the next.
+  { auto dies = s->BeginStageRun("ocr", "run3"); REQUIRE(dies.ok()); }
+  leases = s->ReadStageLeases("ocr");
+  REQUIRE(leases.size() == 1);
+  CHECK(leases[0]["alive"] == false);
+  auto next = s->BeginStageRun("ocr", "run4");
+  REQUIRE(next.ok());
+  CHECK(next->interrupted());
+  CHECK(s->ReadStageLeases("ocr").size() == 1);  // its own
+}
+
+TEST_CASE("spool: claim work locks: one run per claim, shared stage locks keep out only an exclusive one") {
+  TempDir t;
+  auto s = Spool::Open(t.path());
+  REQUIRE(s.ok());
+  auto a = s->TryLockStage("ocr", /*shared=*/true);
+  auto b = s->TryLockStage("ocr", /*shared=*/true);
+  REQUIRE((a.ok() && b.ok()));
+  CHECK(a->held());
+  CHECK(b->held());
+  auto exclusive = s->TryLockStage("ocr");
+  REQUIRE(exclusive.ok());
+  CHECK_FALSE(exclusive->held());  // backup waits for every run
+
+  auto w1 = s->TryLockClaimWork("ocr", "claim-1");
+  REQUIRE(w1.ok());
+  CHECK(w1->held());
+  auto again = s->TryLockClaimWork("ocr", "claim-1");
+  REQUIRE(again.ok());
+  CHECK_FALSE(again->held());
+  auto other = s->TryLockClaimWork("ocr", "claim-2");
+  REQUIRE(other.ok());
+  CHECK(other->held());
+  auto other_stage = s->TryLockClaimWork("extract", "claim-1");
+  REQUIRE(other_stage.ok());
+  CHECK(other_stage->held());
+  *w1 = StageLock();
+  auto after = s->TryLockClaimWork("ocr", "claim-1");
+  REQUIRE(after.ok());
+  CHECK(after->held());
 }

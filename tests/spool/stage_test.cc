@@ -1,5 +1,10 @@
 #include "ncbocr/stage.h"
 
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 #include <doctest/doctest.h>
 
 #include "ncbocr/util.h"
@@ -251,4 +256,59 @@ TEST_CASE("stage: a stop closes the attempt without counting it") {
   Claim c = *f.spool.Load(a.id);
   CHECK_FALSE(c.open_attempt.has_value());
   CHECK(c.attempts == 0);
+}
+
+TEST_CASE("stage: runs that share a queue split it claim by claim: each claim handled once, by one of them") {
+  Fixture f;
+  constexpr int kClaims = 40;
+  for (int i = 0; i < kClaims; ++i) PutClaim(f.spool, ClaimState::kFetched, "r" + std::to_string(i));
+  std::mutex mu;
+  std::map<std::string, int> handled;    // claim id -> times
+  std::map<std::string, int> per_run;    // run -> claims
+  std::vector<StageReport> reports(3);
+  std::vector<std::thread> runs;
+  for (int r = 0; r < 3; ++r) {
+    runs.emplace_back([&, r] {
+      // Each run its own context, as each process (or host) has.
+      StageContext ctx{f.config, f.spool, NullLogger(), f.clock, "ocr"};
+      ctx.shared_queue = true;
+      reports[r] = RunStage(ctx, [&] {
+        return ForEachClaim(ctx, ClaimState::kFetched, 3, [&](Claim& c) -> Disposition {
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            handled[c.id]++;
+            per_run[ctx.run]++;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          return Disposition::To(ClaimState::kOcred);
+        });
+      });
+    });
+  }
+  for (auto& t : runs) t.join();
+  for (const auto& rep : reports) {
+    CHECK(rep.status.ok());
+    CHECK_FALSE(rep.skipped_locked);  // none waits for the others' stage lock
+  }
+  CHECK(handled.size() == kClaims);
+  for (const auto& [id, n] : handled) CHECK_MESSAGE(n == 1, id);
+  CHECK(f.spool.List(ClaimState::kOcred).size() == kClaims);
+  CHECK(f.spool.List(ClaimState::kFetched).empty());
+  CHECK(per_run.size() >= 2);  // the work was shared, not done by the first run alone
+  CHECK(testing::LeaseFileCount(f.spool) == 0);
+}
+
+TEST_CASE("stage: without a shared queue a second run skips while the first holds the stage") {
+  Fixture f;
+  PutClaim(f.spool, ClaimState::kFetched, "a");
+  StageReport inner;
+  StageReport outer = RunStage(f.ctx, [&] {
+    StageContext other{f.config, f.spool, NullLogger(), f.clock, "ocr"};
+    inner = RunStage(other, [&] { return ForEachClaim(other, ClaimState::kFetched, 3, [](Claim& c) {
+                                   return Disposition::To(ClaimState::kOcred);
+                                 }); });
+    return StageReport{};
+  });
+  CHECK(inner.skipped_locked);
+  CHECK(f.spool.List(ClaimState::kFetched).size() == 1);
 }
