@@ -41,7 +41,11 @@ Status ApplyOcrFlags(const OcrOptions& o, Config& config, PreprocessOptions& pre
     pre = *p;
   }
   if (o.psm >= 0) config.ocr.psm = o.psm;
-  if (!o.engine.empty()) config.ocr.engine = o.engine;
+  if (!o.engine.empty()) {
+    config.ocr.engine = o.engine;
+    config.ocr.engine_note = ResolveAutoEngine(config.ocr);
+  }
+  if (!config.ocr.engine_note.empty()) std::fprintf(stderr, "ncbocr: warning: %s\n", config.ocr.engine_note.c_str());
   if (o.workers >= 0) config.ocr.workers = o.workers;
   if (!o.lang.empty()) {
     config.ocr.languages.clear();
@@ -111,8 +115,8 @@ void RegisterOcr(CLI::App& app, AppState& st) {
   cmd->add_option("--preprocess", o.preprocess, "preprocessing spec, e.g. height=30,deskew=1,rotate=1");
   cmd->add_option("--psm", o.psm, "Tesseract page segmentation mode (overrides ocr.psm)");
   cmd->add_option("--lang", o.lang, "Tesseract languages, e.g. eng+msa (overrides ocr.languages)");
-  cmd->add_option("--engine", o.engine, "recogniser: tesseract, paddle or tesseract+paddle (overrides ocr.engine)")
-      ->check(CLI::IsMember({"tesseract", "paddle", "tesseract+paddle"}));
+  cmd->add_option("--engine", o.engine, "recogniser: tesseract, paddle, tesseract+paddle or auto (overrides ocr.engine)")
+      ->check(CLI::IsMember({"tesseract", "paddle", "tesseract+paddle", "auto"}));
   cmd->add_option("--workers", o.workers, "OCR worker threads (0: one per core)");
   cmd->add_flag("--stats", o.stats,
                 "print to stderr one JSON line: receipts per minute, time per step, peak memory");

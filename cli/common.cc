@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "ncbocr/ocr_paddle.h"
 #include "ncbocr/metrics.h"
 #include "ncbocr/progress.h"
 #include "ncbocr/stderr_capture.h"
@@ -22,7 +23,11 @@ Result<Config> LoadConfigFor(const GlobalOptions& opts) {
     o.log_level = "warn";
   }
   std::string path = opts.config_path.empty() ? DefaultConfigPath() : opts.config_path;
-  return LoadConfig(path, o);
+  Result<Config> config = LoadConfig(path, o);
+  // ocr.engine auto is settled once, here; its warning waits for a command
+  // that reads receipts (ocr_stage.cc, ApplyOcrFlags).
+  if (config.ok()) config->ocr.engine_note = ResolveAutoEngine(config->ocr);
+  return config;
 }
 
 int Fail(const Status& s) {

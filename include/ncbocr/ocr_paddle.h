@@ -21,6 +21,7 @@
 #define NCBOCR_OCR_PADDLE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,15 @@ Result<std::unique_ptr<OcrEngine>> MakePaddleEngine(const OcrConfig& config);
 // "tesseract+paddle" (TwoEngines, ocr.h: Tesseract's reading, then
 // paddle's where `wanted` says so; empty: every file).
 Result<std::unique_ptr<OcrEngine>> MakeOcrEngine(const OcrConfig& config, SecondReadingWanted wanted = {});
+
+// The first model file of the paddle engine missing from config.models_dir
+// (or the default directory), as a path; nullopt when all are there.
+std::optional<std::string> MissingPaddleModel(const OcrConfig& config);
+
+// Settles ocr.engine "auto": "tesseract+paddle" when the paddle engine's
+// models are installed, else "tesseract", and then returns the one warning
+// line to show (empty otherwise, and for any other engine, left as it is).
+std::string ResolveAutoEngine(OcrConfig& config);
 
 // The engines of config.engine, split at '+': {"tesseract"}, {"paddle"}
 // or {"tesseract", "paddle"}.

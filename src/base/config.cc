@@ -316,8 +316,9 @@ Status Validate(const Config& c, const std::string& where, const std::map<std::s
   if (c.ocr.use_gpu != "auto" && c.ocr.use_gpu != "true" && c.ocr.use_gpu != "false") {
     return bad("ocr.use_gpu", "must be auto, true or false");
   }
-  if (c.ocr.engine != "tesseract" && c.ocr.engine != "paddle" && c.ocr.engine != "tesseract+paddle") {
-    return bad("ocr.engine", "must be tesseract, paddle or tesseract+paddle");
+  if (c.ocr.engine != "tesseract" && c.ocr.engine != "paddle" && c.ocr.engine != "tesseract+paddle" &&
+      c.ocr.engine != "auto") {
+    return bad("ocr.engine", "must be tesseract, paddle, tesseract+paddle or auto");
   }
   if (c.ocr.second_reading != "always" && c.ocr.second_reading != "unsettled") {
     return bad("ocr.second_reading", "must be always or unsettled");

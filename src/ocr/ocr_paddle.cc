@@ -597,6 +597,29 @@ Result<std::unique_ptr<OcrEngine>> MakePaddleEngine(const OcrConfig& config) {
   return std::unique_ptr<OcrEngine>(std::move(engine));
 }
 
+std::optional<std::string> MissingPaddleModel(const OcrConfig& config) {
+  fs::path dir = config.models_dir.empty() ? DefaultPaddleModelsDir() : config.models_dir;
+  std::error_code ec;
+  for (const char* f : kFixedFiles) {
+    if (!fs::exists(dir / f, ec)) return (dir / f).string();
+  }
+  for (int w : paddle::RecognitionWidths()) {
+    if (!fs::exists(dir / RecFile(w), ec)) return (dir / RecFile(w)).string();
+  }
+  return std::nullopt;
+}
+
+std::string ResolveAutoEngine(OcrConfig& config) {
+  if (config.engine != "auto") return "";
+  if (auto missing = MissingPaddleModel(config)) {
+    config.engine = "tesseract";
+    return "ocr.engine auto: the paddle engine's models are not installed (no " + *missing +
+           "; scripts/fetch-models.sh installs them): Tesseract alone reads the receipts";
+  }
+  config.engine = "tesseract+paddle";
+  return "";
+}
+
 Result<std::unique_ptr<OcrEngine>> MakeOcrEngine(const OcrConfig& config, SecondReadingWanted wanted) {
   if (config.engine == "paddle") return MakePaddleEngine(config);
   if (config.engine == "tesseract+paddle") {

@@ -123,6 +123,7 @@ StageReport RunOcrStageWith(StageContext& ctx, const EngineFactory& factory) {
         return r;
       }
       pre.use_gpu = *gpu;
+      if (!ctx.config.ocr.engine_note.empty()) ctx.log->warn("{}", ctx.config.ocr.engine_note);
       int workers = std::min<int>(ResolveWorkers(ctx.config.ocr.workers), static_cast<int>(files.size()));
       Result<OcrPool> p = OcrPool::Create(workers, factory);
       if (!p.ok()) {

@@ -178,6 +178,34 @@ TEST_CASE("paddle engine: missing models are one config error naming the directo
   CHECK_FALSE(MakeOcrEngine(cfg).ok());
 }
 
+TEST_CASE("ocr.engine auto: both engines where the models are, Tesseract alone with one warning where not") {
+  testing::TempDir t;
+  OcrConfig cfg;
+  cfg.models_dir = t.path().string();
+  cfg.engine = "auto";
+  std::string note = ResolveAutoEngine(cfg);
+  CHECK(cfg.engine == "tesseract");
+  CHECK(note.find((t.path() / "det.onnx").string()) != std::string::npos);
+  CHECK(note.find("scripts/fetch-models.sh") != std::string::npos);
+  CHECK(note.find('\n') == std::string::npos);
+  // Every file in place (their contents are for the engine to load).
+  for (const char* f : {"det.onnx", "cls.onnx", "keys.txt"}) REQUIRE(AtomicWriteFile(t.path() / f, "x").ok());
+  for (int w : paddle::RecognitionWidths()) {
+    cfg.engine = "auto";
+    CHECK(ResolveAutoEngine(cfg).find("rec_w") != std::string::npos);  // the next missing one
+    REQUIRE(AtomicWriteFile(t.path() / ("rec_w" + std::to_string(w) + ".onnx"), "x").ok());
+  }
+  cfg.engine = "auto";
+  CHECK(ResolveAutoEngine(cfg).empty());
+  CHECK(cfg.engine == "tesseract+paddle");
+  // Any other choice is the user's and stays.
+  for (const char* e : {"tesseract", "paddle", "tesseract+paddle"}) {
+    cfg.engine = e;
+    CHECK(ResolveAutoEngine(cfg).empty());
+    CHECK(cfg.engine == e);
+  }
+}
+
 TEST_CASE("paddle engine: the converted models load and read rendered lines exactly") {
   auto engine = PaddleOrSkip();
   if (!engine) return;
