@@ -17,29 +17,8 @@ on() { local h=$1; shift; unshare -u sh -c 'hostname "$0" && exec "$@"' "$h" "$@
 
 mkdir -p "$WORK/inbox" "$WORK/slow"
 cp "$SOURCE_DIR"/samples/inbox/*.eml "$WORK/inbox/"
-# A receipt that takes seconds to read: a PDF of pages each drawing one huge
-# compressed image.
-python3 - "$SOURCE_DIR" "$WORK/slow/slow.eml" <<'PY'
-import sys
-sys.path.insert(0, sys.argv[1] + "/tests/hostile")
-import make_hostile as h
-open(sys.argv[2], "wb").write(h.with_attachment("slow", h.pdf_huge_image_pages(12, 12000),
-                                                "application/pdf", "r.pdf"))
-PY
-config() {
-  cat > "$WORK/ncbocr.yaml" <<YAML
-spool: $WORK/spool
-fetch:
-  source: eml
-  path: $1
-ocr:
-  workers: 1
-  batch_size: 1
-  languages: [eng]
-ncb:
-  base_url: file://$WORK/outbox
-YAML
-}
+slow_receipt_eml "$WORK/slow/slow.eml"
+config() { eml_config "$1" "  batch_size: 1"; }
 N="$NCBOCR --config $WORK/ncbocr.yaml"
 config "$WORK/inbox"; expect_code 0 $N fetch
 claims=$(ls "$WORK/spool/fetched" | wc -l)

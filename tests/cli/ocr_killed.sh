@@ -8,30 +8,11 @@
 source "$(dirname "$0")/lib.bash"
 
 mkdir -p "$WORK/inbox1" "$WORK/inbox2"
-# The poison: a PDF whose pages each draw one huge compressed image, slow to
-# render (seconds a page) and within every page and pixel limit.
-python3 - "$SOURCE_DIR" "$WORK/inbox1/poison.eml" <<'PY'
-import sys
-sys.path.insert(0, sys.argv[1] + "/tests/hostile")
-import make_hostile as h
-open(sys.argv[2], "wb").write(h.with_attachment("poison", h.pdf_huge_image_pages(12, 12000),
-                                                "application/pdf", "r.pdf"))
-PY
+# The poison: a receipt that takes seconds a page to render.
+slow_receipt_eml "$WORK/inbox1/poison.eml"
 cp "$SOURCE_DIR/samples/inbox/01-en-clinic-jpeg.eml" "$WORK/inbox2/"
 
-config() {
-  cat > "$WORK/ncbocr.yaml" <<YAML
-spool: $WORK/spool
-fetch:
-  source: eml
-  path: $1
-ocr:
-  workers: 1
-  languages: [eng]
-ncb:
-  base_url: file://$WORK/outbox
-YAML
-}
+config() { eml_config "$1"; }
 N="$NCBOCR --config $WORK/ncbocr.yaml"
 # The poison is fetched first, so its claim sorts (and is read) first.
 config "$WORK/inbox1"; expect_code 0 $N fetch
