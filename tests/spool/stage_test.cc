@@ -291,7 +291,7 @@ TEST_CASE("stage: runs that share a queue split it claim by claim: each claim ha
     CHECK_FALSE(rep.skipped_locked);  // none waits for the others' stage lock
   }
   CHECK(handled.size() == kClaims);
-  for (const auto& [id, n] : handled) CHECK_MESSAGE(n == 1, id);
+  for (const auto& kv : handled) CHECK_MESSAGE(kv.second == 1, kv.first);  // no structured binding: clang 14 cannot capture one
   CHECK(f.spool.List(ClaimState::kOcred).size() == kClaims);
   CHECK(f.spool.List(ClaimState::kFetched).empty());
   CHECK(per_run.size() >= 2);  // the work was shared, not done by the first run alone
