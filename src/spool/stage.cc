@@ -246,7 +246,11 @@ StageReport RunStage(StageContext& ctx, const std::function<StageReport()>& body
     return report;
   }
   if (!lock->held()) {
-    ctx.log->info("another {} run holds the lock; leaving the work to it", ctx.stage);
+    if (ctx.shared_queue) {
+      ctx.log->info("the {} stage lock is held exclusively (a backup); leaving the work for the next run", ctx.stage);
+    } else {
+      ctx.log->info("another {} run holds the lock; leaving the work to it", ctx.stage);
+    }
     report.skipped_locked = true;
     return report;
   }
