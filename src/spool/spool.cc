@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <map>
 
 #include "ncbocr/util.h"
@@ -161,6 +162,10 @@ Status Spool::Commit(ClaimDraft& d, ClaimState state, const std::string& actor,
   d.claim.history.push_back({now, "", ClaimStateName(state), actor, reason});
   Status s = AtomicWriteFile(d.dir / kManifest, d.claim.ToJson().dump(2) + "\n", 0600);
   if (!s.ok()) return s;
+  // Held until the journal line is in, as a move holds it: ReconcileJournal
+  // then never takes a commit in flight for one it must record.
+  ClaimLock lock(root_, d.claim.id);
+  if (!lock.held()) return Status::Io("cannot take the lock of claim " + d.claim.id + " (locks/claims.lock)");
   s = RenameClaimDir(d.dir, StateDir(state) / d.claim.id);
   if (!s.ok()) return s;
   // From here on the claim is committed, whatever the journal says.
@@ -520,21 +525,40 @@ bool Spool::JournalGapSuspected() const {
   return fs::exists(root_ / "journal" / kJournalGap, ec);
 }
 
-Result<int> Spool::ReconcileJournal() const {
-  // Cleared first: an append that fails from here on sets it again.
-  std::error_code ec;
-  fs::remove(root_ / "journal" / kJournalGap, ec);
-  auto entries = ReadJournal();
-  if (!entries.ok()) {
-    NoteJournalGap();
-    return entries.status();
-  }
-  std::map<std::string, std::string> last;  // claim -> where its journal ends
-  for (const auto& e : *entries) {
+namespace {
+
+// Reads the complete journal lines from byte `from` on into `last` (claim ->
+// where its journal ends) and returns the offset after the last of them.
+size_t ReadJournalTail(const fs::path& p, size_t from, std::map<std::string, std::string>& last) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return from;
+  in.seekg(static_cast<std::streamoff>(from));
+  std::string line;
+  size_t at = from;
+  while (std::getline(in, line)) {
+    if (in.eof()) break;  // a line still being written: read next time
+    at += line.size() + 1;
+    nlohmann::json e = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (e.is_object() && e.value("claim", "") != "" && e.contains("to") && e["to"].is_string()) {
       last[e["claim"].get<std::string>()] = e["to"].get<std::string>();
     }
   }
+  return at;
+}
+
+}  // namespace
+
+Result<int> Spool::ReconcileJournal() const {
+  // Cleared first: an append that fails from here on sets it again.
+  std::error_code ec;
+  fs::remove(root_ / "journal" / kJournalGap, ec);
+  const fs::path journal = root_ / "journal" / "journal.log";
+  if (fs::exists(journal, ec) && (!fs::is_regular_file(journal, ec) || !std::ifstream(journal))) {
+    NoteJournalGap();
+    return Status::Io("cannot read the journal " + journal.string());
+  }
+  std::map<std::string, std::string> last;  // claim -> where its journal ends
+  size_t read_to = ReadJournalTail(journal, 0, last);
   int appended = 0;
   for (ClaimState s : AllClaimStates()) {
     const std::string here = ClaimStateName(s);
@@ -542,10 +566,13 @@ Result<int> Spool::ReconcileJournal() const {
       auto it = last.find(id);
       if (it != last.end() && it->second == here) continue;
       fs::path dir = StateDir(s) / id;
-      // A move in flight holds this lock until it has journaled; one that
-      // took the claim away meanwhile journals it itself.
+      // A move or commit in flight holds this lock until it has journaled;
+      // what was journaled while this waited is read before deciding.
       ClaimLock lock(root_, id);
       if (!lock.held() || !fs::is_directory(dir, ec)) continue;
+      read_to = ReadJournalTail(journal, read_to, last);
+      it = last.find(id);
+      if (it != last.end() && it->second == here) continue;
       auto c = ReadManifest(dir);
       if (!c.ok()) continue;
       // The move that brought the claim here; a later entry, if any, is a
@@ -625,52 +652,58 @@ Result<RunLease> Spool::BeginStageRun(const std::string& stage, const std::strin
   const fs::path dir = root_ / "stages";
   RunLease lease;
   // The leases of runs that died: a live run holds its lease's lock, so one
-  // that can be locked is dead. It is removed while locked; a run that
-  // locks a file only after that finds it unlinked and starts anew.
+  // that can be locked is dead. It is removed while locked. (Leases are
+  // locked before they get their name, below, so no live run's can be taken
+  // for dead.)
+  std::vector<fs::path> drafts;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind("." + stage + "@", 0) == 0 && e.path().extension() == ".new") drafts.push_back(e.path());
+  }
   for (const auto& p : LeaseFiles(dir, stage)) {
     auto fd = TryLockRange(p, F_WRLCK, 0, 0);
     if (!fd.ok() || *fd < 0) continue;
     struct stat st {};
     if (::fstat(*fd, &st) == 0 && st.st_nlink > 0) {
       lease.interrupted_ = true;
-      std::error_code ec;
       fs::remove(p, ec);
     }
     ::close(*fd);
   }
-  const fs::path p = dir / (stage + "@" + run + kLeaseSuffix);
-  int fd = -1;
-  // Another run's sweep may lock the new file before this run does, take it
-  // for dead and remove it: then it is made again.
-  for (int tries = 0; fd < 0 && tries < 5; ++tries) {
-    fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return Status::Io(ErrnoText("cannot create the run lease", p));
-    struct flock fl {};
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    if (::fcntl(fd, F_OFD_SETLKW, &fl) != 0) {
-      int err = errno;
-      ::close(fd);
-      errno = err;
-      return Status::Io(ErrnoText("cannot lock the run lease", p));
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || st.st_nlink == 0) {
-      ::close(fd);
-      fd = -1;
-    }
+  // A draft lives for microseconds, between its open and its rename; one an
+  // hour old was left by a run that died there.
+  for (const auto& p : drafts) {
+    auto mtime = fs::last_write_time(p, ec);
+    if (ec || fs::file_time_type::clock::now() - mtime < std::chrono::hours(1)) continue;
+    fs::remove(p, ec);
   }
-  if (fd < 0) return Status::Transient("the run lease " + p.string() + " kept being removed as it was made");
+  // Made under a private name, locked and written, and only then renamed
+  // into place: a lease another run can see is always held by a live run or
+  // left by a dead one, never one not yet locked.
+  const fs::path p = dir / (stage + "@" + run + kLeaseSuffix);
+  const fs::path draft = dir / ("." + stage + "@" + run + ".new");
+  int fd = ::open(draft.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::Io(ErrnoText("cannot create the run lease", draft));
   std::string now = IsoUtc(std::chrono::system_clock::now());
   nlohmann::json body = {{"host", HostName()}, {"pid", static_cast<long>(::getpid())}, {"run", run},
                          {"started_at", now}, {"renewed_at", now}, {"lease_s", kStageLeaseSeconds}};
+  std::string bytes = PaddedLease(body);
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (::fcntl(fd, F_OFD_SETLK, &fl) != 0 ||
+      ::pwrite(fd, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()) ||
+      ::rename(draft.c_str(), p.c_str()) != 0) {
+    int err = errno;
+    ::close(fd);
+    fs::remove(draft, ec);
+    errno = err;
+    return Status::Io(ErrnoText("cannot write the run lease", p));
+  }
   lease.fd_ = fd;
   lease.path_ = p;
   lease.body_ = body.dump();
-  std::string bytes = PaddedLease(body);
-  if (::pwrite(fd, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
-    return Status::Io(ErrnoText("cannot write the run lease", p));
-  }
   return lease;
 }
 
