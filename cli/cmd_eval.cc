@@ -62,7 +62,7 @@ int EvalCommand(const GlobalOptions& g, const EvalCliOptions& c) {
   o.preprocess.use_gpu = *gpu;
   // Two engines: the first reads as configured alone, the second with its
   // own cache (a reading is cached under its engine's signature).
-  if (!config->ocr.engine_note.empty()) std::fprintf(stderr, "ncbocr: warning: %s\n", config->ocr.engine_note.c_str());
+  WarnEngineNote(*config);
   std::vector<std::string> engines = EngineNames(config->ocr.engine);
   if (engines.size() == 2) {
     if (!c.cache.empty() && c.second_cache.empty()) {

@@ -77,7 +77,7 @@ Result<OcrDocument> LoadInput(const std::string& file, const Config& config) {
   const std::string name = file == "-" ? "stdin" : file;
   size_t p = head->find_first_not_of(" \t\r\n");
   if (p != std::string::npos && (*head)[p] == '{') return ReadOcrJson(*head, name);
-  if (!config.ocr.engine_note.empty()) std::fprintf(stderr, "ncbocr: warning: %s\n", config.ocr.engine_note.c_str());
+  WarnEngineNote(config);
   Result<std::unique_ptr<OcrEngine>> engine = ConfiguredEngineFactory(config)();
   if (!engine.ok()) return engine.status();
   if (file != "-") return OcrFile(**engine, file, config.ocr, DefaultPreprocessOptions());

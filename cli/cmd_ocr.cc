@@ -45,7 +45,7 @@ Status ApplyOcrFlags(const OcrOptions& o, Config& config, PreprocessOptions& pre
     config.ocr.engine = o.engine;
     config.ocr.engine_note = ResolveAutoEngine(config.ocr);
   }
-  if (!config.ocr.engine_note.empty()) std::fprintf(stderr, "ncbocr: warning: %s\n", config.ocr.engine_note.c_str());
+  WarnEngineNote(config);
   if (o.workers >= 0) config.ocr.workers = o.workers;
   if (!o.lang.empty()) {
     config.ocr.languages.clear();

@@ -33,6 +33,9 @@ struct AppState {
 
 // Loads the configuration with the global flags applied.
 Result<Config> LoadConfigFor(const GlobalOptions& opts);
+// The one warning line of ocr.engine auto without the paddle models, if any,
+// for a command that reads receipts.
+void WarnEngineNote(const Config& config);
 // Prints "ncbocr: MESSAGE" to stderr and returns the status's exit code.
 int Fail(const Status& s);
 // Maps a stage report to an exit code (0 when ok or skipped because locked).

@@ -30,6 +30,10 @@ Result<Config> LoadConfigFor(const GlobalOptions& opts) {
   return config;
 }
 
+void WarnEngineNote(const Config& config) {
+  if (!config.ocr.engine_note.empty()) std::fprintf(stderr, "ncbocr: warning: %s\n", config.ocr.engine_note.c_str());
+}
+
 int Fail(const Status& s) {
   std::fprintf(stderr, "ncbocr: %s\n", s.message().c_str());
   return s.exit_code();

@@ -192,6 +192,18 @@ const std::array<const char*, 3> kFixedFiles = {"det.onnx", "cls.onnx", "keys.tx
 
 std::string RecFile(int width) { return "rec_w" + std::to_string(width) + ".onnx"; }
 
+// The first of the engine's model files missing from dir, by name.
+std::optional<std::string> FirstMissingModel(const fs::path& dir) {
+  std::error_code ec;
+  for (const char* f : kFixedFiles) {
+    if (!fs::exists(dir / f, ec)) return std::string(f);
+  }
+  for (int w : paddle::RecognitionWidths()) {
+    if (!fs::exists(dir / RecFile(w), ec)) return RecFile(w);
+  }
+  return std::nullopt;
+}
+
 // A detected text region: its corners in page coordinates (top-left,
 // top-right, bottom-right, bottom-left, along the text) and the crop.
 struct Region {
@@ -300,12 +312,7 @@ class PaddleEngine : public OcrEngine {
   PaddleEngine(fs::path dir, bool cuda) : dir_(std::move(dir)), cuda_(cuda) {}
 
   Status Init() {
-    for (const char* f : kFixedFiles) {
-      if (!fs::exists(dir_ / f)) return Missing(f);
-    }
-    for (int w : paddle::RecognitionWidths()) {
-      if (!fs::exists(dir_ / RecFile(w))) return Missing(RecFile(w));
-    }
+    if (auto missing = FirstMissingModel(dir_)) return Missing(*missing);
     std::ifstream keys(dir_ / "keys.txt");
     std::string line;
     while (std::getline(keys, line)) dict_.push_back(paddle::AsciiForm(line));
@@ -599,13 +606,7 @@ Result<std::unique_ptr<OcrEngine>> MakePaddleEngine(const OcrConfig& config) {
 
 std::optional<std::string> MissingPaddleModel(const OcrConfig& config) {
   fs::path dir = config.models_dir.empty() ? DefaultPaddleModelsDir() : config.models_dir;
-  std::error_code ec;
-  for (const char* f : kFixedFiles) {
-    if (!fs::exists(dir / f, ec)) return (dir / f).string();
-  }
-  for (int w : paddle::RecognitionWidths()) {
-    if (!fs::exists(dir / RecFile(w), ec)) return (dir / RecFile(w)).string();
-  }
+  if (auto missing = FirstMissingModel(dir)) return (dir / *missing).string();
   return std::nullopt;
 }
 

@@ -39,6 +39,24 @@ bool SafeFileName(const std::string& name) {
   return SafeId(name) && name != kManifest;
 }
 
+// Sets an open-file-description lock (fcntl F_OFD_SETLK, or F_OFD_SETLKW to
+// wait) of `type` on [start, start+len) of fd (len 0: to the end). Like flock
+// it belongs to the open description (two opens in one process exclude each
+// other too) and goes when it is closed or the process dies; unlike flock,
+// NFS v4 servers enforce it between clients. 0, or -1 with errno.
+int SetOfdLock(int fd, short type, off_t start, off_t len, bool wait) {
+  struct flock fl {};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = start;
+  fl.l_len = len;
+  int rc;
+  do {
+    rc = ::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
+  } while (rc != 0 && wait && errno == EINTR);
+  return rc;
+}
+
 // The per-claim lock (see spool.h): an exclusive open-file-description lock
 // on one byte of locks/claims.lock, waited for. Each lock opens the file
 // anew, so two threads of one process exclude each other as two processes
@@ -47,17 +65,9 @@ class ClaimLock {
  public:
   ClaimLock(const fs::path& root, const std::string& id) {
     fd_ = ::open((root / "locks" / "claims.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0) return;
-    struct flock fl {};
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = static_cast<off_t>(Spool::ClaimLockOffset(id));
-    fl.l_len = 1;
-    while (::fcntl(fd_, F_OFD_SETLKW, &fl) != 0) {
-      if (errno == EINTR) continue;
+    if (fd_ >= 0 && SetOfdLock(fd_, F_WRLCK, static_cast<off_t>(Spool::ClaimLockOffset(id)), 1, true) != 0) {
       ::close(fd_);
       fd_ = -1;
-      return;
     }
   }
   ~ClaimLock() {
@@ -401,21 +411,13 @@ uint64_t Spool::ClaimLockOffset(const std::string& id) {
 
 namespace {
 
-// Tries an open-file-description lock (fcntl F_OFD_SETLK) on [start,
-// start+len) of the file at p (len 0: to the end), without waiting. Like
-// flock it belongs to this open descriptor (two opens in one process
-// exclude each other too) and goes when it is closed or the process dies;
-// unlike flock, NFS v4 servers enforce it between clients. Returns the
-// held descriptor, -1 if another holds a conflicting lock, or an error.
+// Tries SetOfdLock on [start, start+len) of the file at p, without
+// waiting. Returns the held descriptor, -1 if another holds a conflicting
+// lock, or an error.
 Result<int> TryLockRange(const fs::path& p, short type, off_t start, off_t len) {
   int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Status::Io(ErrnoText("cannot open lock", p));
-  struct flock fl {};
-  fl.l_type = type;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = start;
-  fl.l_len = len;
-  if (::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+  if (SetOfdLock(fd, type, start, len, false) != 0) {
     int err = errno;
     ::close(fd);
     if (err == EAGAIN || err == EACCES) return -1;
@@ -689,10 +691,7 @@ Result<RunLease> Spool::BeginStageRun(const std::string& stage, const std::strin
   nlohmann::json body = {{"host", HostName()}, {"pid", static_cast<long>(::getpid())}, {"run", run},
                          {"started_at", now}, {"renewed_at", now}, {"lease_s", kStageLeaseSeconds}};
   std::string bytes = PaddedLease(body);
-  struct flock fl {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  if (::fcntl(fd, F_OFD_SETLK, &fl) != 0 ||
+  if (SetOfdLock(fd, F_WRLCK, 0, 0, false) != 0 ||
       ::pwrite(fd, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()) ||
       ::rename(draft.c_str(), p.c_str()) != 0) {
     int err = errno;
