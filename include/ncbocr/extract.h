@@ -135,12 +135,17 @@ struct FusionNames {
 //     tesseract read 12.40, paddle 12.90"); otherwise, unless the
 //     arithmetic took a side, the winner's confidence is capped at 0.85 with
 //     the disagreement as a problem.
-// Name and address: the first reading's text stands when it has one (the
-// second engine drops word spaces); agreement ignoring spaces and
-// punctuation raises confidence as above; a value only the second read is
+// Name and address: agreement ignoring spaces and punctuation raises
+// confidence as above, keeping the first reading's text (the second
+// engine drops word spaces); two readings of one text that differ in at
+// most a quarter of their characters merge letter by letter, with the
+// first's word spaces and extent and mostly the second's letters (the
+// rules: MergeReadings in src/extract/extract_internal.h); readings
+// further apart leave the first's text; a value only the second read is
 // taken. The other money figures follow the reading whose total won; the
 // items are the first reading's unless it has none. Pure; time linear in
-// the fields' size.
+// the fields' size, but for the merge: the product of the name's (or
+// address's) two lengths, each at most 400 characters.
 ReceiptFields FuseReceipts(const ReceiptFields& first, const ReceiptFields& second, const FusionNames& names,
                            double confident);
 

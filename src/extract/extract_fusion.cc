@@ -4,7 +4,10 @@
 // FuseReceipts in extract.h for the rules.
 #include <algorithm>
 #include <cctype>
+#include <optional>
+#include <vector>
 
+#include "extract_internal.h"
 #include "ncbocr/extract.h"
 #include "ncbocr/ocr_paddle.h"
 
@@ -64,6 +67,64 @@ int ArithmeticSupport(Cents total, const ReceiptFields& a, const ReceiptFields& 
   return by_subtotal + by_cash + by_items;
 }
 
+
+// One reading's characters other than spaces, each with whether a space
+// came before it and the word it is in.
+struct Glyph {
+  char c;
+  bool space_before;
+  int word;
+};
+
+std::vector<Glyph> Glyphs(const std::string& s) {
+  std::vector<Glyph> g;
+  bool space = false;
+  int word = 0;
+  for (char c : s) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      space = !g.empty();
+      continue;
+    }
+    if (space) ++word;
+    g.push_back({c, space, word});
+    space = false;
+  }
+  return g;
+}
+
+enum class CharClass { kLetter, kDigit, kOther };
+
+CharClass ClassOf(char c) {
+  unsigned char u = static_cast<unsigned char>(c);
+  if (std::isalpha(u)) return CharClass::kLetter;
+  if (std::isdigit(u)) return CharClass::kDigit;
+  return CharClass::kOther;
+}
+
+// Where the readings differ in one character: the second's, except a
+// letter against a digit, which the rest of the first's word decides
+// ("C0" among letters is CO, "5O0" among digits 500), a sign (&, -)
+// against a letter or digit (the sign stands: one engine's is the other's
+// blur), and an I against an l.
+char ChooseChar(const std::vector<Glyph>& a, size_t i, char b) {
+  char c = a[i].c;
+  if (std::toupper(static_cast<unsigned char>(c)) == std::toupper(static_cast<unsigned char>(b))) return c;
+  if ((c == 'I' && b == 'l') || (c == 'l' && b == 'I')) return c;
+  CharClass ca = ClassOf(c), cb = ClassOf(b);
+  if (ca == cb) return b;
+  if (ca == CharClass::kOther) return c;
+  if (cb == CharClass::kOther) return b;
+  int letters = 0, digits = 0;
+  for (size_t k = 0; k < a.size(); ++k) {
+    if (k == i || a[k].word != a[i].word) continue;
+    letters += ClassOf(a[k].c) == CharClass::kLetter;
+    digits += ClassOf(a[k].c) == CharClass::kDigit;
+  }
+  if (letters == digits) return b;
+  CharClass want = letters > digits ? CharClass::kLetter : CharClass::kDigit;
+  return ca == want ? c : b;
+}
+
 // The name extraction uses for an engine: the first word of OcrDocument::engine.
 std::string EngineWord(const std::string& engine, const std::string& fallback) {
   std::string w = engine.substr(0, engine.find(' '));
@@ -71,6 +132,95 @@ std::string EngineWord(const std::string& engine, const std::string& fallback) {
 }
 
 }  // namespace
+
+namespace internal {
+
+std::optional<std::string> MergeReadings(const std::string& first, const std::string& second) {
+  if (first.size() > kMergeMaxChars || second.size() > kMergeMaxChars) return std::nullopt;
+  const std::vector<Glyph> a = Glyphs(first), b = Glyphs(second);
+  const size_t n = a.size(), m = b.size();
+  if (n == 0 || m == 0) return std::nullopt;
+  auto same = [](char x, char y) {
+    return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
+  };
+  // d[i][j]: edits between a's first i glyphs and b's first j, where what
+  // b reads before a's text starts costs nothing (semi-global alignment:
+  // b's reading may run over into a line before or after the field).
+  std::vector<std::vector<int>> d(n + 1, std::vector<int>(m + 1, 0));
+  for (size_t i = 0; i <= n; ++i) d[i][0] = static_cast<int>(i);
+  for (size_t i = 1; i <= n; ++i) {
+    for (size_t j = 1; j <= m; ++j) {
+      d[i][j] = std::min({d[i - 1][j - 1] + (same(a[i - 1].c, b[j - 1].c) ? 0 : 1), d[i - 1][j] + 1,
+                          d[i][j - 1] + 1});
+    }
+  }
+  // ... nor what b reads after a's text ends.
+  size_t end = 0;
+  for (size_t j = 1; j <= m; ++j) {
+    if (d[n][j] < d[n][end]) end = j;
+  }
+  if (4 * static_cast<size_t>(d[n][end]) > n) return std::nullopt;
+
+  // Back from the end of a: each step a pair, a glyph of a alone or of b alone.
+  struct Step {
+    int i, j;  // -1: none
+  };
+  std::vector<Step> steps;
+  size_t i = n, j = end;
+  while (i > 0) {
+    if (j > 0 && d[i][j] == d[i - 1][j - 1] + (same(a[i - 1].c, b[j - 1].c) ? 0 : 1)) {
+      steps.push_back({static_cast<int>(--i), static_cast<int>(--j)});
+    } else if (d[i][j] == d[i - 1][j] + 1) {
+      steps.push_back({static_cast<int>(--i), -1});
+    } else {
+      steps.push_back({-1, static_cast<int>(--j)});
+    }
+  }
+  std::reverse(steps.begin(), steps.end());
+
+  // The words of a that are known words stand as a read them.
+  std::vector<bool> known;
+  for (size_t k = 0; k < n; ++k) {
+    if (k == 0 || a[k].word != a[k - 1].word) {
+      std::string w;
+      for (size_t e = k; e < n && a[e].word == a[k].word; ++e) w += a[e].c;
+      known.push_back(IsKnownWord(w));
+    }
+  }
+  std::string out;
+  int last_a = -1;
+  for (size_t k = 0; k < steps.size(); ++k) {
+    const Step& s = steps[k];
+    char c;
+    bool space;
+    if (s.i < 0 && last_a >= 0) {
+      // A glyph of b alone inside a known word of a is dropped.
+      size_t next_a = k + 1;
+      while (next_a < steps.size() && steps[next_a].i < 0) ++next_a;
+      int word = a[static_cast<size_t>(last_a)].word;
+      if (next_a < steps.size() && a[static_cast<size_t>(steps[next_a].i)].word == word &&
+          known[static_cast<size_t>(word)]) {
+        continue;
+      }
+    }
+    if (s.i >= 0 && s.j >= 0 && known[static_cast<size_t>(a[static_cast<size_t>(s.i)].word)]) {
+      c = a[static_cast<size_t>(s.i)].c;
+      space = a[static_cast<size_t>(s.i)].space_before;
+    } else if (s.i >= 0) {
+      c = s.j >= 0 ? ChooseChar(a, static_cast<size_t>(s.i), b[static_cast<size_t>(s.j)].c) : a[static_cast<size_t>(s.i)].c;
+      space = a[static_cast<size_t>(s.i)].space_before;
+    } else {
+      c = b[static_cast<size_t>(s.j)].c;
+      space = b[static_cast<size_t>(s.j)].space_before;
+    }
+    if (s.i >= 0) last_a = s.i;
+    if (space && !out.empty()) out += ' ';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace internal
 
 ReceiptFields FuseReceipts(const ReceiptFields& a, const ReceiptFields& b, const FusionNames& names,
                            double confident) {
@@ -160,6 +310,12 @@ ReceiptFields FuseReceipts(const ReceiptFields& a, const ReceiptFields& b, const
       only_second(*fo, *fb, what);
     } else if (fa->present() && fb->present() && AlnumUpper(fa->value) == AlnumUpper(fb->value)) {
       fo->confidence = Agreed(fa->confidence, fb->confidence);
+    } else if (fa->present() && fb->present()) {
+      if (std::optional<std::string> merged = internal::MergeReadings(fa->value, fb->value)) {
+        fo->value = fo == &out.provider_address ? internal::TidyAddressWords(*merged) : *merged;
+        fo->confidence = std::max(fa->confidence, fb->confidence);
+        out.notes.push_back(std::string(what) + ": " + na + "'s and " + nb + "'s readings merged");
+      }
     }
   }
 

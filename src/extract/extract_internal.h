@@ -43,6 +43,32 @@ int CountAlphaChars(const std::string& s);
 // away ("CHARGE") are left alone.
 std::string RepairMoneyLabelWords(const std::string& text);
 
+// Two engines' readings of one text (a name, an address), merged letter
+// by letter: the letters and digits aligned by edit distance (case
+// ignored), the word spaces of `first`, the characters of `second` where
+// the two differ, except where a letter stands against a digit and the
+// word around it says which it is ("C0" in a word of letters is CO), an
+// I against an l (one glyph in many fonts), and within a word of
+// `first` that is a known word (IsKnownWord: "TAMAN" stands against
+// "TANAN"); `first`'s characters where `second` has none, and `second`'s
+// where `first` has none inside the text (not before its start or after
+// its end: `first` chose which lines the field holds). None when they differ in more than a quarter of their
+// characters (two different lines, not two readings of one), or when
+// either is longer than kMergeMaxChars. Time: the product of the lengths.
+// A word of the vocabulary extraction knows (the words of company marks,
+// states and address words: "SDN", "TAMAN", "SELANGOR"), any case.
+bool IsKnownWord(const std::string& word);
+
+// An address's words with OCR slips of case and of one letter mended: an I
+// after the first letter among small letters is an l and an l among
+// capitals an I ("JIn", "MASAl"); a word of five letters or more one letter off a common
+// address word of its length ("LUMFUR", "Selangcr", "BANCAR") is that word,
+// in the word's case. Known words (IsKnownWord) stand.
+std::string TidyAddressWords(const std::string& text);
+
+constexpr size_t kMergeMaxChars = 400;
+std::optional<std::string> MergeReadings(const std::string& first, const std::string& second);
+
 void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r);
 void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r);
 void ExtractDate(const std::vector<Line>& lines, const Date& today, ReceiptFields& r);

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <regex>
@@ -460,6 +461,91 @@ std::string RepairLabelWords(const std::string& text) {
 
 namespace internal {
 
+bool IsKnownWord(const std::string& word) {
+  static const std::set<std::string> known = [] {
+    std::set<std::string> k;
+    auto add = [&k](const char* const* list, size_t n) {
+      for (size_t i = 0; i < n; ++i) {
+        std::string w;
+        for (const char* c = list[i];; ++c) {
+          if (std::isalpha(static_cast<unsigned char>(*c))) {
+            w += *c;
+            continue;
+          }
+          if (w.size() >= 2) k.insert(w);
+          w.clear();
+          if (*c == '\0') break;
+        }
+      }
+    };
+    add(kCompanyMarks, std::size(kCompanyMarks));
+    add(kStates, std::size(kStates));
+    add(kAddressWords, std::size(kAddressWords));
+    return k;
+  }();
+  return known.count(ToUpper(word)) > 0;
+}
+
+std::string TidyAddressWords(const std::string& text) {
+  // Words of Malaysian addresses common enough that a word one letter off
+  // (same length) is a misreading of them; none has a real word one
+  // letter away that addresses use (UTAMA/UTARA, PULAU/PULAI, TAMAN/LAMAN
+  // and the like are left out for that).
+  static const char* const kFixable[] = {
+      "JALAN", "LORONG", "PERSIARAN", "LEBUHRAYA", "KAMPUNG", "BANDAR", "SEKSYEN",
+      "KAWASAN", "PERINDUSTRIAN", "INDUSTRI", "MENARA", "KOMPLEKS", "KUALA", "LUMPUR",
+      "SELANGOR", "JOHOR", "BAHRU", "DARUL", "EHSAN", "TAKZIM", "MALAYSIA", "MELAKA",
+      "PAHANG", "KELANTAN", "TERENGGANU", "SARAWAK", "NEGERI", "SEMBILAN", "PETALING",
+      "PUTRAJAYA", "GROUND", "FLOOR"};
+  std::string out = text;
+  size_t i = 0;
+  while (i < out.size()) {
+    if (!std::isalpha(static_cast<unsigned char>(out[i]))) {
+      ++i;
+      continue;
+    }
+    size_t e = i;
+    while (e < out.size() && std::isalpha(static_cast<unsigned char>(out[e]))) ++e;
+    std::string word = out.substr(i, e - i);
+    int upper = 0, lower = 0;
+    for (char c : word) {
+      upper += std::isupper(static_cast<unsigned char>(c)) && c != 'I';
+      lower += std::islower(static_cast<unsigned char>(c)) && c != 'l';
+    }
+    // An I among lower-case letters is an l ("Jln" read "JIn"), an l among
+    // capitals an I ("MASAl").
+    for (size_t c = 0; c < word.size(); ++c) {
+      if (word[c] == 'I' && c > 0 && lower >= 1 && upper <= 1) word[c] = 'l';
+      if (word[c] == 'l' && upper >= 2 && lower == 0) word[c] = 'I';
+    }
+    std::string up = ToUpper(word);
+    if (word.size() >= 5 && !IsKnownWord(up)) {
+      const char* fix = nullptr;
+      int found = 0;
+      for (const char* k : kFixable) {
+        std::string_view kv(k);
+        if (kv.size() != up.size()) continue;
+        int diff = 0;
+        for (size_t c = 0; c < up.size() && diff < 2; ++c) diff += kv[c] != up[c];
+        if (diff == 1) fix = k, ++found;
+      }
+      if (found == 1) {
+        // Keep the word's case: all capitals, capitalised or small.
+        bool caps = lower == 0;
+        for (size_t c = 0; c < word.size(); ++c) {
+          char f = fix[c];
+          word[c] = caps || (c == 0 && std::isupper(static_cast<unsigned char>(word[0])))
+                        ? f
+                        : static_cast<char>(std::tolower(static_cast<unsigned char>(f)));
+        }
+      }
+    }
+    out.replace(i, e - i, word);
+    i = e;
+  }
+  return out;
+}
+
 std::string RepairMoneyLabelWords(const std::string& text) {
   static const char* const kWords[] = {"TOTAL",   "CHANGE",    "ROUNDING",  "SUBTOTAL",  "AMOUNT",
                                        "PAYABLE", "INCLUSIVE", "EXCLUDING", "ADJUSTMENT"};
@@ -580,7 +666,7 @@ std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, si
     addr += p;
   }
   double c = (postcode ? 0.85 : 0.5) * std::min(1.0, conf_sum / parts.size() + 0.15);
-  return Field{CollapseSpaces(addr), c, "ocr", evidence.pages};
+  return Field{TidyAddressWords(CollapseSpaces(addr)), c, "ocr", evidence.pages};
 }
 
 // "12, Jalan ...", "LOT PTD 101051", "Jalan Permas 10/10": a digit or an

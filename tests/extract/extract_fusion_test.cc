@@ -1,6 +1,7 @@
 // FuseReceipts and the two-engine extraction: agree, one missing, disagree.
 #include <doctest/doctest.h>
 
+#include "extract/extract_internal.h"
 #include "ncbocr/extract.h"
 #include "ncbocr/segment.h"
 
@@ -135,7 +136,7 @@ TEST_CASE("fusion: names and numbers are compared on letters and digits; the fir
   CHECK(f.receipt_number.confidence == doctest::Approx(0.9));
   CHECK(f.provider_address.value == "NO12,JALANMAWAR3,43000KAJANG,SELANGOR");  // only paddle read it
 
-  // Different names: the first engine's, unchanged.
+  // Different names (two lines, not two readings of one): the first engine's, unchanged.
   b.provider_name.value = "KEDAI RUNCIT";
   ReceiptFields g = FuseReceipts(a, b, kNames, kThreshold);
   CHECK(g.provider_name.value == "KEDAI UBAT SEJAHTERA SDN BHD");
@@ -199,4 +200,58 @@ TEST_CASE("fusion: the second reading survives JSON and page cuts; an old ocr.js
   OcrDocument failed = doc;
   failed.second_error = "paddle: timed out";
   CHECK(OcrDocument::FromJson(failed.ToJson()).value().second_error == "paddle: timed out");
+}
+
+TEST_CASE("fusion: two readings of one name or address merge: the first's spaces, the second's letters") {
+  using internal::MergeReadings;
+  // The second engine drops spaces and reads the letters the first blurred.
+  CHECK(MergeReadings("KEDAI UBAT SEJAHTFRA SDN BHD", "KEDAIUBATSEJAHTERASDNBHD") ==
+        std::optional<std::string>("KEDAI UBAT SEJAHTERA SDN BHD"));
+  // A letter the first dropped is the second's; one the second dropped stays.
+  CHECK(MergeReadings("KEDAI UBAT SEJAHTRA", "KEDAIUBATSEJAHTERA").value() == "KEDAI UBAT SEJAHTERA");
+  CHECK(MergeReadings("KEDAI UBAT SEJAHTERA", "KEDAIUBATSEJHTERA").value() == "KEDAI UBAT SEJAHTERA");
+  // A letter against a digit: the word around it decides, either way.
+  CHECK(MergeReadings("PASAR BORONG", "PASARB0RONG").value() == "PASAR BORONG");
+  CHECK(MergeReadings("PASAR B0RONG", "PASARBORONG").value() == "PASAR BORONG");
+  CHECK(MergeReadings("NO 12, JALAN MAWAR", "NO1Z,JALANMAWAR").value() == "NO 12, JALAN MAWAR");
+  // A sign against a digit stands; an I against an l is the first's.
+  CHECK(MergeReadings("NO 3 & 5, JALAN MAWAR", "NO385,JALANMAWAR").value() == "NO 3 & 5, JALAN MAWAR");
+  CHECK(MergeReadings("No 3, Jln Mawar", "No3,JInMawar").value() == "No 3, Jln Mawar");
+  // A known word of the first stands against the second's slip.
+  CHECK(MergeReadings("TAMAN MAWAR", "TANANMAWAR").value() == "TAMAN MAWAR");
+  CHECK(MergeReadings("TAMAN MAWAR", "TAMAANMAWAR").value() == "TAMAN MAWAR");
+  // What the second read before or after the field is not the field's.
+  CHECK(MergeReadings("NO 12, JALAN MAWAR 3", "SDNBHD NO12,JALANMAWAR3 TEL0312345678").value() ==
+        "NO 12, JALAN MAWAR 3");
+  // Two different lines, an empty reading, or text too long: no merge.
+  CHECK_FALSE(MergeReadings("KEDAI RUNCIT", "KEDAIUBATSEJAHTERA"));
+  CHECK_FALSE(MergeReadings("KEDAI RUNCIT", ""));
+  const std::string long_text(internal::kMergeMaxChars + 1, 'A');
+  CHECK_FALSE(MergeReadings(long_text, long_text));
+
+  ReceiptFields a, b;
+  a.provider_name = {"KEDAI UBAT SEJAHTFRA", 0.6, "ocr"};
+  b.provider_name = {"KEDAIUBATSEJAHTERA", 0.7, "ocr"};
+  a.provider_address = {"NO 12, JALAN MAWAR, 43000 KAJANG", 0.6, "ocr"};
+  b.provider_address = {"NO12,JALANMAWAR,43000KAJANG", 0.8, "ocr"};
+  ReceiptFields f = FuseReceipts(a, b, kNames, kThreshold);
+  CHECK(f.provider_name.value == "KEDAI UBAT SEJAHTERA");
+  CHECK(f.provider_name.confidence == doctest::Approx(0.7));
+  CHECK(Has(f.notes, "provider name: tesseract's and paddle's readings merged"));
+  // Alike but for spaces: the first's text, surer.
+  CHECK(f.provider_address.value == "NO 12, JALAN MAWAR, 43000 KAJANG");
+  CHECK(f.provider_address.confidence == doctest::Approx(0.9));
+}
+
+TEST_CASE("extract: an address's one-letter and case slips are mended, real words stand") {
+  using internal::TidyAddressWords;
+  CHECK(TidyAddressWords("52100 KUALA LUMFUR.") == "52100 KUALA LUMPUR.");
+  CHECK(TidyAddressWords("56000 Kuala Lunpur, Selangcr") == "56000 Kuala Lumpur, Selangor");
+  CHECK(TidyAddressWords("BANCAR BARU") == "BANDAR BARU");
+  CHECK(TidyAddressWords("No 3, JIn Mawar, 81750 MASAl") == "No 3, Jln Mawar, 81750 MASAI");
+  // Words with a real neighbour one letter away, a capital I starting a
+  // word, known words and short words stand.
+  CHECK(TidyAddressWords("LAMAN RIMBUNAN, JALAN UTARA, PULAI") == "LAMAN RIMBUNAN, JALAN UTARA, PULAI");
+  CHECK(TidyAddressWords("Jalan Ibrahim, PENANG, KL") == "Jalan Ibrahim, PENANG, KL");
+  CHECK(TidyAddressWords("") == "");
 }
