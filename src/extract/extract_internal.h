@@ -39,8 +39,9 @@ std::string FixDigitConfusions(const std::string& s);
 int CountAlphaChars(const std::string& s);
 
 // Money-line label words OCR got one letter wrong ("Tatal", "CHANGI",
-// "Rounditg") put right, for classifying the line; real words one letter
-// away ("CHARGE") are left alone.
+// "Rounditg") put right, for classifying the line, as is one split by a
+// stray space next to a fragment of one or two letters ("Payal e",
+// "TOT AL"); real words one letter away ("CHARGE") are left alone.
 std::string RepairMoneyLabelWords(const std::string& text);
 
 // Two engines' readings of one text (a name, an address), merged letter

@@ -556,7 +556,38 @@ std::string RepairMoneyLabelWords(const std::string& text) {
   // every RM50 spent"). Read as AMOUNT or CHANGE they would make such a
   // line a money line.
   static const char* const kKeep[] = {"CHARGE", "CHARGES", "TOTALS", "AMOUNTS", "MOUNT", "CHANCE"};
-  return MapWords(text, [](const std::string& w, size_t) {
+  auto near_label = [](const std::string& up) {
+    for (const char* k : kWords) {
+      if (up.size() >= 4 && EditDistance(up, k) <= 1) return true;
+    }
+    return false;
+  };
+  // A label word split by a stray space ("Payal e", "TOT AL"): a fragment
+  // of one or two letters joins its neighbour when together, and neither
+  // alone, they are a label word or one letter off one.
+  std::string joined = text;
+  for (size_t i = 0; i < joined.size();) {
+    if (!std::isalpha(static_cast<unsigned char>(joined[i])) ||
+        (i > 0 && std::isalnum(static_cast<unsigned char>(joined[i - 1])))) {
+      ++i;
+      continue;
+    }
+    size_t a_end = i;
+    while (a_end < joined.size() && std::isalpha(static_cast<unsigned char>(joined[a_end]))) ++a_end;
+    size_t b = a_end + 1, b_end = b;
+    while (b_end < joined.size() && std::isalpha(static_cast<unsigned char>(joined[b_end]))) ++b_end;
+    bool pair = a_end < joined.size() && joined[a_end] == ' ' && b_end > b &&
+                (b_end == joined.size() || !std::isalnum(static_cast<unsigned char>(joined[b_end])));
+    if (pair && (a_end - i <= 2 || b_end - b <= 2)) {
+      std::string wa = ToUpper(joined.substr(i, a_end - i)), wb = ToUpper(joined.substr(b, b_end - b));
+      if (!near_label(wa) && !near_label(wb) && near_label(wa + wb)) {
+        joined.erase(a_end, 1);
+        continue;  // the joined word is looked at again from its start
+      }
+    }
+    i = a_end;
+  }
+  return MapWords(joined, [](const std::string& w, size_t) {
     std::string up = ToUpper(w), fixed = w;
     bool keep = false;
     for (const char* k : kKeep) keep |= up == k;

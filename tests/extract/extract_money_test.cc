@@ -102,6 +102,18 @@ TEST_CASE("money labels: one letter off is put right, real words one letter away
   CHECK(internal::IsTotalLine("Tatal 89.00"));
 }
 
+TEST_CASE("money labels: a label word split by a stray space is joined; words that stand alone are not") {
+  CHECK(internal::RepairMoneyLabelWords("Total Payal e 8.40") == "Total PAYABLE 8.40");
+  CHECK(internal::RepairMoneyLabelWords("TOT AL: 8.40") == "TOTAL: 8.40");
+  CHECK(internal::RepairMoneyLabelWords("Ro unding -0.02") == "Rounding -0.02");
+  CHECK(internal::IsTotalLine("Amount Payab le 8.40"));
+  // Two words, or a label beside a short word, stay apart.
+  CHECK(internal::RepairMoneyLabelWords("SUB TOTAL 8.40") == "SUB TOTAL 8.40");
+  CHECK(internal::RepairMoneyLabelWords("TOTAL RM 8.40") == "TOTAL RM 8.40");
+  CHECK(internal::RepairMoneyLabelWords("CHANGE IS 0.60") == "CHANGE IS 0.60");
+  CHECK(internal::RepairMoneyLabelWords("NO CHARGE 0.00") == "NO CHARGE 0.00");
+}
+
 TEST_CASE("money labels: each kind by its label words, the more specific label first") {
   // Which line is a total (IsTotalLine uses the same table as ExtractMoney).
   for (const char* t : {"TOTAL 10.60", "JUMLAH 10.60", "GRAND TOTAL 10.60", "TOTAL INCL GST 10.60",
