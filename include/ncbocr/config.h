@@ -99,11 +99,12 @@ struct OcrConfig {
   // "tesseract+paddle" (both; extraction fuses their readings field by
   // field, FuseReceipts in extract.h), and where the paddle engine's models
   // are (empty: DefaultPaddleModelsDir()).
-  // "auto": both where the paddle models are installed, else Tesseract
-  // with one warning line (ResolveAutoEngine, ocr_paddle.h; the command
-  // line settles it as the configuration loads, keeping the warning in
-  // engine_note for the commands that read receipts to show).
-  std::string engine = "tesseract";
+  // "auto" (the default): both where the paddle models are installed, else
+  // Tesseract with one warning line (ResolveAutoEngine, ocr_paddle.h; the
+  // command line settles it as the configuration loads, keeping the
+  // warning in engine_note for the commands that read receipts to show;
+  // MakeOcrEngine settles it too).
+  std::string engine = "auto";
   std::string engine_note;
   std::string models_dir;
   // With two engines, when the second reads a file: "always", or

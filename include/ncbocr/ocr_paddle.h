@@ -47,7 +47,9 @@ Result<std::unique_ptr<OcrEngine>> MakePaddleEngine(const OcrConfig& config);
 
 // The engine config.engine names: "tesseract", "paddle", or
 // "tesseract+paddle" (TwoEngines, ocr.h: Tesseract's reading, then
-// paddle's where `wanted` says so; empty: every file).
+// paddle's where `wanted` says so; empty: every file); "auto" as
+// ResolveAutoEngine settles it (without its warning: the caller that
+// wants it calls ResolveAutoEngine first).
 Result<std::unique_ptr<OcrEngine>> MakeOcrEngine(const OcrConfig& config, SecondReadingWanted wanted = {});
 
 // The first model file of the paddle engine missing from config.models_dir

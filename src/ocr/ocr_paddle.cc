@@ -621,7 +621,9 @@ std::string ResolveAutoEngine(OcrConfig& config) {
   return "";
 }
 
-Result<std::unique_ptr<OcrEngine>> MakeOcrEngine(const OcrConfig& config, SecondReadingWanted wanted) {
+Result<std::unique_ptr<OcrEngine>> MakeOcrEngine(const OcrConfig& given, SecondReadingWanted wanted) {
+  OcrConfig config = given;
+  ResolveAutoEngine(config);
   if (config.engine == "paddle") return MakePaddleEngine(config);
   if (config.engine == "tesseract+paddle") {
     Result<std::unique_ptr<OcrEngine>> first = MakeTesseractEngine(config);

@@ -89,7 +89,7 @@ TEST_CASE("config: OCR engine and models directory, from the file and the enviro
   TempDir t;
   auto d = LoadConfig("", {}, FakeEnv);
   REQUIRE(d.ok());
-  CHECK(d->ocr.engine == "tesseract");
+  CHECK(d->ocr.engine == "auto");  // both engines where the models are installed
   CHECK(d->ocr.models_dir.empty());
   auto f = LoadConfig(Write(t, "ocr:\n  engine: paddle\n  models_dir: models\n"), {}, FakeEnv);
   REQUIRE_MESSAGE(f.ok(), f.status().ToString());

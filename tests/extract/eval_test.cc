@@ -144,8 +144,9 @@ TEST_CASE("eval: a hold-out list scores the two sets apart and keeps the hold-ou
   CHECK(shown->ToText().find("b total: 45.50 | 45.05") != std::string::npos);
 }
 
-TEST_CASE("eval: the OCR cache's signature names a non-default engine, Tesseract's stays as it was") {
+TEST_CASE("eval: the OCR cache's signature names an engine other than Tesseract, Tesseract's stays as it was") {
   OcrConfig tesseract;
+  tesseract.engine = "tesseract";  // eval's first engine, as cmd_eval settles it
   OcrConfig paddle;
   paddle.engine = "paddle";
   PreprocessOptions pre = DefaultPreprocessOptions();

@@ -204,6 +204,14 @@ TEST_CASE("ocr.engine auto: both engines where the models are, Tesseract alone w
     CHECK(ResolveAutoEngine(cfg).empty());
     CHECK(cfg.engine == e);
   }
+  // auto is the default, and MakeOcrEngine settles it the same way.
+  CHECK(OcrConfig{}.engine == "auto");
+  OcrConfig none;
+  none.models_dir = (t.path() / "absent").string();
+  auto engine = MakeOcrEngine(none);
+  REQUIRE(engine.ok());
+  CHECK((*engine)->Name().find("tesseract") == 0);
+  CHECK((*engine)->Name().find("paddle") == std::string::npos);
 }
 
 TEST_CASE("paddle engine: the converted models load and read rendered lines exactly") {
