@@ -73,7 +73,7 @@ int EvalCommand(const GlobalOptions& g, const EvalCliOptions& c) {
     o.second_engine = engines[1];
     o.second_factory = [second] { return MakeOcrEngine(second); };
     o.second_ocr_cache = c.second_cache;
-    o.second_when_unsettled = config->ocr.second_reading == "unsettled";
+    o.second_reading = config->ocr.second_reading;
     config->ocr.engine = engines[0];
   }
   const OcrConfig ocr = config->ocr;

@@ -107,10 +107,12 @@ struct OcrConfig {
   std::string engine = "auto";
   std::string engine_note;
   std::string models_dir;
-  // With two engines, when the second reads a file: "always", or
-  // "unsettled" (only where the first reading leaves the total or the date
-  // missing or below extract.high_confidence_threshold).
-  std::string second_reading = "unsettled";
+  // With two engines, what the second reads of a file: "always" (all of
+  // it), "unsettled" (all of it where the first reading leaves the total or
+  // the date missing or below extract.high_confidence_threshold, nothing
+  // elsewhere) or "unsettled+header" (as unsettled, and elsewhere the
+  // header's lines, for the name and address: SecondReadingFor, extract.h).
+  std::string second_reading = "unsettled+header";
 };
 
 struct ExtractConfig {

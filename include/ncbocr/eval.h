@@ -60,12 +60,13 @@ struct EvalOptions {
   // A second engine (ocr.engine "tesseract+paddle"): its name (for the
   // cache signature), a factory, and its own cache folder (readings of
   // different engines never share one). Each receipt's second reading goes
-  // to extraction as OcrDocument::second; with second_when_unsettled only
-  // where FirstReadingUnsettled says so (ocr.second_reading "unsettled").
+  // to extraction as OcrDocument::second, as SecondReadingFor says for
+  // second_reading (ocr.second_reading); a reading of some lines only is
+  // cached apart (NAME.lines.json).
   std::string second_engine;         // empty: one engine
   EngineFactory second_factory;
   std::filesystem::path second_ocr_cache;
-  bool second_when_unsettled = false;
+  std::string second_reading = "always";
 };
 
 // Reads a receipt-number file (see above). kUsage naming the file if it
@@ -91,7 +92,8 @@ struct EvalReceipt {
   double confidence = 0;
   std::vector<std::string> reasons;
   bool holdout = false;              // in the hold-out list
-  bool second_read = false;          // a second engine read it
+  bool second_read = false;          // a second engine read it whole
+  bool second_lines = false;         // ... or its header lines only (unsettled+header)
   double ocr_ms = 0;                 // recognition of both readings, as recorded in them
   // Receipt number, where the receipt-number file labels this receipt.
   bool number_labelled = false;
@@ -120,7 +122,8 @@ struct EvalScore {
   int company = 0, date = 0, address = 0, total = 0;  // correct counts
   int submitted = 0;
   int submitted_wrong = 0;           // wrong total or date among submitted
-  int second_read = 0;               // read by a second engine too
+  int second_read = 0;               // read by a second engine too, whole
+  int second_lines = 0;              // ... or its header lines only
   double ocr_ms = 0;                 // summed EvalReceipt::ocr_ms
 
   void Add(const EvalReceipt& r);
@@ -135,6 +138,7 @@ struct EvalReport {
   int submitted_wrong = 0;           // wrong total or date among submitted
   int ocr_computed = 0, ocr_cached = 0;
   int second_computed = 0, second_cached = 0, second_read = 0;  // with a second engine
+  int second_lines = 0;              // of which header lines only
   double ocr_ms = 0;                 // summed EvalReceipt::ocr_ms
   std::string second_engine;
   std::string routing_note;

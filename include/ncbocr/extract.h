@@ -157,14 +157,28 @@ bool ReceiptUnsettled(const ReceiptFields& r, double confident);
 // engine's reading is ReceiptUnsettled at config.high_confidence_threshold.
 bool FirstReadingUnsettled(const OcrDocument& first, const ExtractConfig& config, const Date& today);
 
+// The first reading's header lines on each page: those before the first
+// line that carries an amount or a date, cashier or receipt-number label
+// (at most 15 a page), where the provider's name and address are.
+std::vector<std::vector<int>> HeaderLines(const OcrDocument& first);
+
+// What the second engine reads, for ocr.second_reading `mode`: "always",
+// the whole file; "unsettled", the whole file where FirstReadingUnsettled,
+// else nothing; "unsettled+header", the whole file where
+// FirstReadingUnsettled, else its HeaderLines (the name and address, which
+// the total and date do not settle).
+SecondReading SecondReadingFor(const OcrDocument& first, const std::string& mode, const ExtractConfig& config,
+                               const Date& today);
+
 // The engine factory config.ocr asks for (MakeOcrEngine), with
-// FirstReadingUnsettled (today: Today() at each call) deciding the second
-// reading when config.ocr.second_reading is "unsettled".
+// SecondReadingFor (today: Today() at each call) deciding the second
+// reading as config.ocr.second_reading says.
 EngineFactory ConfiguredEngineFactory(const Config& config);
 
 // ExtractReceipt of the document, fused with ExtractReceipt of its second
-// engine's reading (OcrDocument::second) when it has one; engine names are
-// the first words of OcrDocument::engine.
+// engine's reading (OcrDocument::second) when it has one (of a reading of
+// some lines only, scope "lines", just the name and address); engine names
+// are the first words of OcrDocument::engine.
 ReceiptFields ExtractReceiptReadings(const OcrDocument& doc, const Date& today, double confident);
 
 // Reads the member fields and stated values from the email: the Subject and

@@ -105,6 +105,9 @@ struct OcrDocument {
   // first reading stands alone).
   std::vector<OcrDocument> second;
   std::string second_error;
+  // "lines" for a second reading of some of the first reading's lines only
+  // (ReadLinesAgain); empty for a reading of the whole file. JSON "scope".
+  std::string scope;
 
   std::string Text() const;    // pages joined by form feeds
   nlohmann::json ToJson() const;
@@ -140,15 +143,22 @@ class OcrEngine {
   Deadline deadline_;
 };
 
-// Whether the second engine reads a file too, judged from the first
-// engine's reading of it (ocr.second_reading "unsettled": extraction's
-// FirstReadingUnsettled). An empty function: always.
-using SecondReadingWanted = std::function<bool(const OcrDocument& first)>;
+// What the second engine reads of a file, judged from the first engine's
+// reading of it (ocr.second_reading: extraction's SecondReadingFor).
+struct SecondReading {
+  bool whole = true;  // the whole file; else:
+  // per page of the first reading, the indices of its lines the second
+  // engine reads again (ReadLinesAgain); none at all: no second reading.
+  std::vector<std::vector<int>> lines;
+  bool any() const;
+};
+// An empty function: the whole file, always.
+using SecondReadingWanted = std::function<SecondReading(const OcrDocument& first)>;
 
 // Two engines as one (ocr.engine "tesseract+paddle"): recognises as the
 // first does, and OcrFile, given it, reads the file with the first engine,
-// then, where `wanted` says so, with the second, keeping that reading in
-// OcrDocument::second. A failure of the second engine is not the file's:
+// then, as `wanted` says, all of it or some of its lines (ReadLinesAgain)
+// with the second, keeping that reading in OcrDocument::second. A failure of the second engine is not the file's:
 // the first reading stands, with OcrDocument::second_error saying why.
 class TwoEngines : public OcrEngine {
  public:
@@ -162,7 +172,9 @@ class TwoEngines : public OcrEngine {
   Result<OcrText> RecognizeLine(const cv::Mat& gray) override { return first_->RecognizeLine(gray); }
   OcrEngine& first() { return *first_; }
   OcrEngine& second() { return *second_; }
-  bool Wants(const OcrDocument& first_reading) const { return !wanted_ || wanted_(first_reading); }
+  SecondReading Wants(const OcrDocument& first_reading) const {
+    return wanted_ ? wanted_(first_reading) : SecondReading{};
+  }
 
  private:
   std::unique_ptr<OcrEngine> first_, second_;
@@ -191,6 +203,19 @@ Result<std::unique_ptr<OcrEngine>> MakeTesseractEngine(const OcrConfig& config);
 // config.page_timeout per page and config.claim_timeout for the file.
 Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path,
                             const OcrConfig& config, const PreprocessOptions& options);
+
+// Another engine's reading of some of `first`'s lines (lines[p]: indices
+// into first.pages[p].lines): each page is decoded and preprocessed again
+// as for `first` (options) and turned as first's page was; each line is cut
+// out by its box, with a margin, and read as one line
+// (OcrEngine::RecognizeLine). The result has first's pages (index, size,
+// turn), each holding only the lines read, with first's boxes and the
+// engine's text and confidence; scope "lines". A page whose image no longer
+// matches first's size, or that came from a PDF's text layer, is left
+// empty. Within config.page_timeout and claim_timeout as OcrFile.
+Result<OcrDocument> ReadLinesAgain(OcrEngine& engine, const std::filesystem::path& path,
+                                  const OcrConfig& config, const PreprocessOptions& options,
+                                  const OcrDocument& first, const std::vector<std::vector<int>>& lines);
 
 // Number of workers for config.workers (0: hardware threads, at least 1).
 int ResolveWorkers(int configured);

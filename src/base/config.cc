@@ -320,8 +320,9 @@ Status Validate(const Config& c, const std::string& where, const std::map<std::s
       c.ocr.engine != "auto") {
     return bad("ocr.engine", "must be tesseract, paddle, tesseract+paddle or auto");
   }
-  if (c.ocr.second_reading != "always" && c.ocr.second_reading != "unsettled") {
-    return bad("ocr.second_reading", "must be always or unsettled");
+  if (c.ocr.second_reading != "always" && c.ocr.second_reading != "unsettled" &&
+      c.ocr.second_reading != "unsettled+header") {
+    return bad("ocr.second_reading", "must be always, unsettled or unsettled+header");
   }
   if (c.ocr.batch_size < 1) return bad("ocr.batch_size", "must be at least 1");
   if (c.ocr.workers < 0 || c.ocr.workers > 256) return bad("ocr.workers", "must be 0 (one per core) to 256");

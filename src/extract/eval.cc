@@ -153,14 +153,18 @@ Result<EvalReport> RunEval(const EvalOptions& o, const Config& config, const Eng
     }
     OcrConfig second_config = config.ocr;
     second_config.engine = o.second_engine;
-    const std::string sig2 = OcrSignature(second_config, o.preprocess);
+    const std::string sig_whole = OcrSignature(second_config, o.preprocess);
+    std::vector<SecondReading> want(images.size());
+    auto cache_file = [&](size_t i) {
+      return o.second_ocr_cache / (images[i].stem().string() + (want[i].whole ? ".json" : ".lines.json"));
+    };
+    auto signature = [&](size_t i) { return want[i].whole ? sig_whole : sig_whole + " scope=lines"; };
     std::vector<size_t> todo2;
     for (size_t i = 0; i < images.size(); ++i) {
       if (!docs[i]) continue;
-      if (o.second_when_unsettled && !FirstReadingUnsettled(*docs[i], xc, today)) continue;
-      if (!o.second_ocr_cache.empty()) {
-        seconds[i] = LoadCached(o.second_ocr_cache / (images[i].stem().string() + ".json"), sig2);
-      }
+      want[i] = SecondReadingFor(*docs[i], o.second_reading, xc, today);
+      if (!want[i].any()) continue;
+      if (!o.second_ocr_cache.empty()) seconds[i] = LoadCached(cache_file(i), signature(i));
       if (seconds[i]) rep.second_cached++;
       else todo2.push_back(i);
     }
@@ -174,15 +178,17 @@ Result<EvalReport> RunEval(const EvalOptions& o, const Config& config, const Eng
         size_t i = todo2[k];
         Result<OcrDocument> d = Status::Internal("not run");
         try {
-          d = OcrFile(engine, images[i], second_config, o.preprocess);
+          d = want[i].whole ? OcrFile(engine, images[i], second_config, o.preprocess)
+                            : ReadLinesAgain(engine, images[i], second_config, o.preprocess, *docs[i],
+                                             want[i].lines);
         } catch (const std::exception& e) {
           d = Status::Permanent(images[i].string() + ": " + e.what());
         }
         bar.Tick();
         if (!d.ok()) return;  // the first reading stands alone, as in the OCR stage
         if (!o.second_ocr_cache.empty()) {
-          Json j{{"signature", sig2}, {"ocr", d->ToJson()}};
-          AtomicWriteFile(o.second_ocr_cache / (images[i].stem().string() + ".json"), j.dump());
+          Json j{{"signature", signature(i)}, {"ocr", d->ToJson()}};
+          AtomicWriteFile(cache_file(i), j.dump());
         }
         seconds[i] = std::move(d).value();
       });
@@ -217,7 +223,7 @@ Result<EvalReport> RunEval(const EvalOptions& o, const Config& config, const Eng
       xo.claim_id = r.id;
       r.ocr_ms = docs[i]->total_ms;
       if (seconds[i]) {
-        r.second_read = true;
+        (seconds[i]->scope.empty() ? r.second_read : r.second_lines) = true;
         r.ocr_ms += seconds[i]->total_ms;
         docs[i]->second = {*seconds[i]};
       }
@@ -243,6 +249,7 @@ Result<EvalReport> RunEval(const EvalOptions& o, const Config& config, const Eng
     r.total.correct = SameAmount(r.total.expected, r.total.found);
     rep.n++;
     rep.second_read += r.second_read;
+    rep.second_lines += r.second_lines;
     rep.ocr_ms += r.ocr_ms;
     rep.company += r.company.correct;
     rep.address += r.address.correct;
@@ -271,9 +278,9 @@ std::string ScoreLine(const char* name, const EvalScore& c) {
   char buf[320];
   std::snprintf(buf, sizeof buf,
                 "%-9s %3d receipts: total %.3f, date %.3f, company %.3f, address %.3f; submit %.3f (%d), "
-                "wrong among them %d; second engine read %d; ocr %.2f s a receipt\n",
+                "wrong among them %d; second engine read %d (and the header of %d); ocr %.2f s a receipt\n",
                 name, c.n, Share(c.total, c.n), Share(c.date, c.n), Share(c.company, c.n), Share(c.address, c.n),
-                Share(c.submitted, c.n), c.submitted, c.submitted_wrong, c.second_read,
+                Share(c.submitted, c.n), c.submitted, c.submitted_wrong, c.second_read, c.second_lines,
                 c.n ? c.ocr_ms / 1000 / c.n : 0.0);
   return buf;
 }
@@ -365,6 +372,7 @@ std::string EvalNumberScore::ToText() const {
 void EvalScore::Add(const EvalReceipt& r) {
   n++;
   second_read += r.second_read;
+  second_lines += r.second_lines;
   ocr_ms += r.ocr_ms;
   company += r.company.correct;
   address += r.address.correct;
@@ -384,6 +392,7 @@ Json EvalScore::ToJson() const {
           {"submit_share", Share(submitted, n)},
           {"submitted_wrong", submitted_wrong},
           {"second_read", second_read},
+          {"second_header_lines", second_lines},
           {"ocr_seconds_per_receipt", n ? ocr_ms / 1000 / n : 0.0}};
 }
 
@@ -413,7 +422,7 @@ Json EvalReport::ToJson() const {
                     {"seconds_per_receipt", n ? ocr_ms / 1000 / n : 0.0}}},
            {"misses", std::move(misses)}};
   if (!second_engine.empty()) {
-    out["second_engine"] = {{"engine", second_engine}, {"read", second_read},
+    out["second_engine"] = {{"engine", second_engine}, {"read", second_read}, {"header_lines", second_lines},
                             {"computed", second_computed}, {"cached", second_cached}};
   }
   if (has_numbers) {
@@ -455,8 +464,8 @@ std::string EvalReport::ToText() const {
                 n ? ocr_ms / 1000 / n : 0.0);
   s << buf;
   if (!second_engine.empty()) {
-    std::snprintf(buf, sizeof buf, "second:   %s read %d of %d (computed %d, cached %d)\n", second_engine.c_str(),
-                  second_read, n, second_computed, second_cached);
+    std::snprintf(buf, sizeof buf, "second:   %s read %d of %d whole and the header lines of %d (computed %d, cached %d)\n",
+                  second_engine.c_str(), second_read, n, second_lines, second_computed, second_cached);
     s << buf;
   }
   s << "note:     " << routing_note << "\n";

@@ -335,11 +335,34 @@ bool FirstReadingUnsettled(const OcrDocument& first, const ExtractConfig& config
   return ReceiptUnsettled(ExtractReceipt(first, today), config.high_confidence_threshold);
 }
 
+std::vector<std::vector<int>> HeaderLines(const OcrDocument& first) {
+  std::vector<std::vector<int>> out(first.pages.size());
+  for (size_t p = 0; p < first.pages.size(); ++p) {
+    const auto& lines = first.pages[p].lines;
+    for (size_t i = 0; i < lines.size() && i < internal::kHeaderMaxLines; ++i) {
+      if (internal::EndsHeader(lines[i].text)) break;
+      if (lines[i].box.w > 0 && lines[i].box.h > 0) out[p].push_back(static_cast<int>(i));
+    }
+  }
+  return out;
+}
+
+SecondReading SecondReadingFor(const OcrDocument& first, const std::string& mode, const ExtractConfig& config,
+                               const Date& today) {
+  SecondReading r;
+  if (mode == "always" || FirstReadingUnsettled(first, config, today)) return r;
+  r.whole = false;
+  if (mode == "unsettled+header") r.lines = HeaderLines(first);
+  return r;
+}
+
 EngineFactory ConfiguredEngineFactory(const Config& config) {
   const OcrConfig ocr = config.ocr;
   SecondReadingWanted wanted;
-  if (ocr.second_reading == "unsettled") {
-    wanted = [x = config.extract](const OcrDocument& d) { return FirstReadingUnsettled(d, x, Today()); };
+  if (ocr.second_reading != "always") {
+    wanted = [x = config.extract, mode = ocr.second_reading](const OcrDocument& d) {
+      return SecondReadingFor(d, mode, x, Today());
+    };
   }
   return [ocr, wanted] { return MakeOcrEngine(ocr, wanted); };
 }
@@ -349,6 +372,15 @@ ReceiptFields ExtractReceiptReadings(const OcrDocument& doc, const Date& today, 
   if (doc.second.empty()) return first;
   const OcrDocument& other = doc.second.front();
   ReceiptFields second = ExtractReceipt(other, today);
+  if (other.scope == "lines") {
+    // The header's lines read again: their name and address count; a date
+    // or number the header lines happen to hold was read in full by the
+    // first engine's settled reading, and is left to it.
+    ReceiptFields header;
+    header.provider_name = second.provider_name;
+    header.provider_address = second.provider_address;
+    second = std::move(header);
+  }
   FusionNames names{EngineWord(doc.engine, "first engine"), EngineWord(other.engine, "second engine")};
   return FuseReceipts(first, second, names, confident);
 }

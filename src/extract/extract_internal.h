@@ -70,6 +70,12 @@ std::string TidyAddressWords(const std::string& text);
 constexpr size_t kMergeMaxChars = 400;
 std::optional<std::string> MergeReadings(const std::string& first, const std::string& second);
 
+// The header (name, address) is what comes before the first line that
+// EndsHeader (an amount, or a date, cashier or receipt-number label), at
+// most kHeaderMaxLines lines.
+constexpr size_t kHeaderMaxLines = 15;
+bool EndsHeader(const std::string& line);
+
 void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r);
 void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r);
 void ExtractDate(const std::vector<Line>& lines, const Date& today, ReceiptFields& r);

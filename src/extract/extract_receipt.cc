@@ -734,14 +734,17 @@ std::optional<Field> AddressBefore(const std::vector<Line>& lines, int name_at) 
   return f;
 }
 
+bool EndsHeader(const std::string& t) {
+  return !FindAmounts(t).empty() || HasLabel(t, "DATE") || HasLabel(t, "CASHIER") ||
+         HasLabel(t, "INVOICE NO") || HasLabel(t, "RECEIPT NO") || HasLabel(t, "DOC NO");
+}
+
 void ExtractHeader(const std::vector<Line>& lines, ReceiptFields& r) {
   // The header is what comes before the first line that has a date, a
   // money amount or a receipt-number label; at most the first 15 lines.
-  size_t end = std::min<size_t>(lines.size(), 15);
+  size_t end = std::min<size_t>(lines.size(), kHeaderMaxLines);
   for (size_t i = 0; i < end; ++i) {
-    const std::string& t = lines[i].text;
-    if (!FindAmounts(t).empty() || HasLabel(t, "DATE") || HasLabel(t, "CASHIER") ||
-        HasLabel(t, "INVOICE NO") || HasLabel(t, "RECEIPT NO") || HasLabel(t, "DOC NO")) {
+    if (EndsHeader(lines[i].text)) {
       end = i;
       break;
     }

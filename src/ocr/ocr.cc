@@ -201,6 +201,7 @@ Json OcrDocument::ToJson() const {
            {"timings", {{"decode_ms", Round3(decode_ms)}, {"total_ms", Round3(total_ms)}}}};
   if (!second.empty()) out["second"] = second.front().ToJson();
   if (!second_error.empty()) out["second_error"] = second_error;
+  if (!scope.empty()) out["scope"] = scope;
   return out;
 }
 
@@ -289,6 +290,7 @@ Result<OcrDocument> OcrDocument::FromJson(const Json& j) {
       d.second.push_back(std::move(s).value());
     }
     d.second_error = j.value("second_error", "");
+    d.scope = j.value("scope", "");
     return d;
   } catch (const Json::exception& e) {
     return Status::Permanent(std::string("malformed OCR JSON: ") + e.what());
@@ -299,8 +301,12 @@ Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path
                             const OcrConfig& config, const PreprocessOptions& options) {
   if (auto* two = dynamic_cast<TwoEngines*>(&engine)) {
     Result<OcrDocument> first = OcrFile(two->first(), path, config, options);
-    if (!first.ok() || !two->Wants(*first)) return first;
-    Result<OcrDocument> second = OcrFile(two->second(), path, config, options);
+    if (!first.ok()) return first;
+    const SecondReading want = two->Wants(*first);
+    if (!want.any()) return first;
+    Result<OcrDocument> second = want.whole
+                                     ? OcrFile(two->second(), path, config, options)
+                                     : ReadLinesAgain(two->second(), path, config, options, *first, want.lines);
     if (second.ok()) {
       first->total_ms += second->total_ms;
       first->second.push_back(std::move(second).value());
@@ -399,6 +405,93 @@ Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path
       page.orientation_check = check;
     }
     page.index = static_cast<int>(i);
+    out.pages.push_back(std::move(page));
+  }
+  out.total_ms = MsSince(t0);
+  return out;
+}
+
+bool SecondReading::any() const {
+  if (whole) return true;
+  for (const auto& page : lines) {
+    if (!page.empty()) return true;
+  }
+  return false;
+}
+
+Result<OcrDocument> ReadLinesAgain(OcrEngine& engine, const std::filesystem::path& path,
+                                  const OcrConfig& config, const PreprocessOptions& options,
+                                  const OcrDocument& first, const std::vector<std::vector<int>>& lines) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Result<DocumentReader> doc = DocumentReader::Open(path, config);
+  if (!doc.ok()) return doc.status();
+  OcrDocument out;
+  out.file = path.string();
+  out.format = DocumentFormatName(doc->format());
+  out.engine = engine.Name();
+  out.preprocess = options.ToSpec();
+  out.scope = "lines";
+  Limits limits(config, out.file, doc->page_count());
+  struct ClearDeadline {
+    OcrEngine& e;
+    ~ClearDeadline() { e.set_deadline(std::nullopt); }
+  } clear_deadline{engine};
+  for (size_t p = 0; p < first.pages.size(); ++p) {
+    const OcrPage& fp = first.pages[p];
+    OcrPage page;
+    page.index = fp.index;
+    page.width = fp.width;
+    page.height = fp.height;
+    page.rotation = fp.rotation;
+    if (p < lines.size() && !lines[p].empty() && fp.source != "pdf-text" && fp.index >= 0 &&
+        fp.index < doc->page_count()) {
+      limits.BeginPage(engine, fp.index);
+      const auto td = std::chrono::steady_clock::now();
+      Result<DocumentPage> next = doc->ReadPage(fp.index);
+      out.decode_ms += MsSince(td);
+      if (!next.ok()) return next.status();
+      if (Status t = limits.Check(); !t.ok()) return t;
+      auto tp = std::chrono::steady_clock::now();
+      PreprocessResult pre = Preprocess(next->image, options);
+      next->image.release();
+      cv::Mat image = fp.rotation ? RotateQuarterTurns(pre.image, fp.rotation / 90) : pre.image;
+      page.preprocess_ms = MsSince(tp);
+      auto to = std::chrono::steady_clock::now();
+      if (!next->has_text_layer && image.cols == fp.width && image.rows == fp.height) {
+        const cv::Rect whole(0, 0, image.cols, image.rows);
+        for (int i : lines[p]) {
+          if (i < 0 || i >= static_cast<int>(fp.lines.size())) continue;
+          const OcrLine& fl = fp.lines[static_cast<size_t>(i)];
+          int pad = std::max(2, fl.box.h / 4);
+          cv::Rect r = cv::Rect(fl.box.x - pad, fl.box.y - pad, fl.box.w + 2 * pad, fl.box.h + 2 * pad) & whole;
+          if (r.width < 4 || r.height < 4) continue;
+          if (Status t = limits.Check(); !t.ok()) return t;
+          Result<OcrText> again = engine.RecognizeLine(image(r).clone());
+          if (!again.ok()) return again.status().WithContext(out.file + " page " + std::to_string(fp.index + 1));
+          OcrLine l;
+          l.box = fl.box;
+          double conf = 0;
+          int n = 0;
+          for (const auto& al : again->lines) {
+            if (al.text.empty()) continue;
+            if (!l.text.empty()) l.text += ' ';
+            l.text += al.text;
+            conf += al.confidence;
+            ++n;
+            for (const auto& w : al.words) l.words.push_back(w);
+          }
+          if (n == 0) continue;
+          l.confidence = conf / n;
+          // The words' boxes are the crop's: placed on the page.
+          for (auto& w : l.words) w.box.x += r.x, w.box.y += r.y;
+          page.lines.push_back(std::move(l));
+        }
+      }
+      page.ocr_ms = MsSince(to);
+      double sum = 0;
+      for (const auto& l : page.lines) sum += l.confidence;
+      page.mean_confidence = page.lines.empty() ? 0 : sum / page.lines.size();
+    }
     out.pages.push_back(std::move(page));
   }
   out.total_ms = MsSince(t0);

@@ -115,11 +115,14 @@ TEST_CASE("config: two engines and when the second reads") {
   TempDir t;
   auto d = LoadConfig("", {}, FakeEnv);
   REQUIRE(d.ok());
-  CHECK(d->ocr.second_reading == "unsettled");
+  CHECK(d->ocr.second_reading == "unsettled+header");
   auto f = LoadConfig(Write(t, "ocr:\n  engine: tesseract+paddle\n  second_reading: always\n"), {}, FakeEnv);
   REQUIRE_MESSAGE(f.ok(), f.status().ToString());
   CHECK(f->ocr.engine == "tesseract+paddle");
   CHECK(f->ocr.second_reading == "always");
+  auto u = LoadConfig(Write(t, "ocr:\n  second_reading: unsettled\n"), {}, FakeEnv);
+  REQUIRE(u.ok());
+  CHECK(u->ocr.second_reading == "unsettled");
   auto bad = LoadConfig(Write(t, "ocr:\n  second_reading: sometimes\n"), {}, FakeEnv);
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message().find("ocr.second_reading") != std::string::npos);

@@ -255,3 +255,67 @@ TEST_CASE("extract: an address's one-letter and case slips are mended, real word
   CHECK(TidyAddressWords("Jalan Ibrahim, PENANG, KL") == "Jalan Ibrahim, PENANG, KL");
   CHECK(TidyAddressWords("") == "");
 }
+
+namespace {
+
+// A one-page reading whose lines have boxes, one under another.
+OcrDocument Boxed(const std::vector<std::string>& lines, const std::string& engine) {
+  nlohmann::json page{{"index", 0}, {"width", 400}, {"height", 40 * static_cast<int>(lines.size())}};
+  page["lines"] = nlohmann::json::array();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    page["lines"].push_back({{"text", lines[i]}, {"confidence", 0.95}, {"box", {10, 40 * i, 300, 20}}});
+  }
+  OcrDocument d = OcrDocument::FromJson(nlohmann::json{{"pages", {page}}}).value();
+  d.engine = engine;
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("fusion: the header lines, and what each second_reading mode reads of a settled or unsettled receipt") {
+  const std::vector<std::string> head = {"KEDAI UBAT SEJAHTFRA SDN BHD", "NO 12, JALAN MAWAR 3,",
+                                         "43000 KAJANG, SELANGOR."};
+  std::vector<std::string> settled = head;
+  for (const char* l : {"Invoice No : INV-0042", "Date : 05/03/2019", "PANADOL 10S 1 12.50", "VITAMIN C 1 30.00",
+                        "SUBTOTAL 42.50", "TOTAL 42.50", "CASH 50.00", "CHANGE 7.50"}) {
+    settled.push_back(l);
+  }
+  OcrDocument doc = Boxed(settled, "tesseract");
+  CHECK(HeaderLines(doc) == std::vector<std::vector<int>>{{0, 1, 2}});
+  // An amount ends the header too, and a line without a box is not read again.
+  OcrDocument priced = Boxed({"KLINIK MAWAR", "CONSULTATION 30.00", "TOTAL 30.00"}, "tesseract");
+  CHECK(HeaderLines(priced) == std::vector<std::vector<int>>{{0}});
+  priced.pages[0].lines[0].box = {};
+  CHECK(HeaderLines(priced) == std::vector<std::vector<int>>{{}});
+
+  ExtractConfig config;
+  REQUIRE_FALSE(FirstReadingUnsettled(doc, config, kToday));
+  CHECK(SecondReadingFor(doc, "always", config, kToday).whole);
+  CHECK_FALSE(SecondReadingFor(doc, "unsettled", config, kToday).any());
+  SecondReading h = SecondReadingFor(doc, "unsettled+header", config, kToday);
+  CHECK_FALSE(h.whole);
+  CHECK(h.lines == HeaderLines(doc));
+  // Without a total the receipt is unsettled: every mode reads it whole.
+  OcrDocument open = Boxed(head, "tesseract");
+  for (const char* mode : {"always", "unsettled", "unsettled+header"}) {
+    CHECK(SecondReadingFor(open, mode, config, kToday).whole);
+  }
+
+  // A reading of the header lines only: its name and address count, and a
+  // date it holds does not (the settled first reading has the date).
+  OcrDocument lines = Boxed({"KEDAIUBATSEJAHTERASDNBHD", "NO12,JALANMAWAR3,", "43000KAJANG,SELANGOR.",
+                             "Date : 06/03/2019"},
+                            "paddle");
+  lines.scope = "lines";
+  doc.second = {lines};
+  ReceiptFields f = ExtractReceiptReadings(doc, kToday, kThreshold);
+  CHECK(f.provider_name.value == "KEDAI UBAT SEJAHTERA SDN BHD");
+  CHECK(f.service_date.value == "2019-03-05");
+  CHECK(f.problems.empty());
+  CHECK(f.conflicts.empty());
+  // The same lines as a whole reading: the dates disagree.
+  doc.second[0].scope.clear();
+  ReceiptFields w = ExtractReceiptReadings(doc, kToday, kThreshold);
+  CHECK((Has(w.problems, "service date: tesseract read 2019-03-05, paddle 2019-03-06") ||
+         Has(w.conflicts, "service date: tesseract read 2019-03-05, paddle 2019-03-06")));
+}

@@ -118,7 +118,9 @@ TEST_CASE("ocr: two engines: the second reads where wanted, its failure leaves t
                       std::make_unique<FakeEngine>(std::vector<std::string>{"TOTAL 9.50"}),
                       [want](const OcrDocument& first) {
                         CHECK(first.pages.at(0).Text() == "TOTAL 9.00\n");  // judged on the first reading
-                        return want;
+                        SecondReading r;
+                        r.whole = want;
+                        return r;
                       });
   };
   TwoEngines both = make(true);
@@ -143,6 +145,77 @@ TEST_CASE("ocr: two engines: the second reads where wanted, its failure leaves t
   CHECK(b->pages.at(0).Text() == "TOTAL 9.00\n");
   CHECK(b->second.empty());
   CHECK(b->second_error.find("model missing a layer") != std::string::npos);
+}
+
+TEST_CASE("ocr: two engines: the second reads again only the lines asked for, cut out by their boxes") {
+  // Two lines with boxes; read again, a line says the size of its crop.
+  class Boxed : public OcrEngine {
+   public:
+    std::string Name() const override { return "boxed"; }
+    Result<OcrText> Recognize(const cv::Mat& gray) override {
+      page = gray.size();
+      OcrText t;
+      for (int i = 0; i < 2; ++i) {
+        OcrLine l;
+        l.text = i == 0 ? "KLINIK MAWAR" : "TOTAL 9.00";
+        l.confidence = 0.9;
+        l.box = {10, 10 + 30 * i, 60, 16};
+        l.words.push_back({l.text, 0.9, l.box});
+        t.lines.push_back(l);
+      }
+      return t;
+    }
+    Result<OcrText> RecognizeLine(const cv::Mat& gray) override {
+      OcrText t;
+      OcrLine l;
+      l.text = "LINE " + std::to_string(gray.cols) + "x" + std::to_string(gray.rows);
+      l.confidence = 0.8;
+      l.words.push_back({l.text, 0.8, {1, 2, 3, 4}});
+      t.lines.push_back(l);
+      return t;
+    }
+    cv::Size page;
+  };
+  OcrConfig config;
+  config.reread_lines = false;
+  TwoEngines two(std::make_unique<Boxed>(), std::make_unique<Boxed>(), [](const OcrDocument& first) {
+    SecondReading r;
+    r.whole = false;
+    r.lines.resize(first.pages.size());
+    r.lines[0] = {0, 7};  // line 7 does not exist: skipped
+    return r;
+  });
+  auto d = OcrFile(two, kData / "receipt.png", config, PreprocessOptions{});
+  REQUIRE(d.ok());
+  REQUIRE(d->second.size() == 1);
+  const OcrDocument& again = d->second[0];
+  CHECK(again.scope == "lines");
+  REQUIRE(again.pages.size() == 1);
+  CHECK(again.pages[0].width == d->pages[0].width);
+  REQUIRE(again.pages[0].lines.size() == 1);
+  const OcrLine& l = again.pages[0].lines[0];
+  CHECK(l.text == "LINE 68x24");  // the box with a margin of a quarter of its height (4) all round
+  CHECK(l.box.x == 10);
+  CHECK(l.box.w == 60);
+  CHECK(l.words.at(0).box.x == 1 + 6);  // the word's box placed on the page (crop at x 6)
+  CHECK(l.confidence == doctest::Approx(0.8));
+  // The scope survives JSON; a whole reading has none.
+  auto back = OcrDocument::FromJson(d->ToJson());
+  REQUIRE(back.ok());
+  CHECK(back->second.at(0).scope == "lines");
+  CHECK(back->scope.empty());
+  CHECK_FALSE(d->ToJson().contains("scope"));
+  CHECK(d->ToJson()["second"]["scope"] == "lines");
+
+  // Nothing asked for: no second reading at all.
+  TwoEngines none(std::make_unique<Boxed>(), std::make_unique<Boxed>(), [](const OcrDocument&) {
+    SecondReading r;
+    r.whole = false;
+    return r;
+  });
+  auto n = OcrFile(none, kData / "receipt.png", config, PreprocessOptions{});
+  REQUIRE(n.ok());
+  CHECK(n->second.empty());
 }
 
 TEST_CASE("ocr: the orientation check is recorded, and an unsure OSD costs no second reading") {
