@@ -158,7 +158,19 @@ Result<EvalReport> RunEval(const EvalOptions& o, const Config& config, const Eng
     auto cache_file = [&](size_t i) {
       return o.second_ocr_cache / (images[i].stem().string() + (want[i].whole ? ".json" : ".lines.json"));
     };
-    auto signature = [&](size_t i) { return want[i].whole ? sig_whole : sig_whole + " scope=lines"; };
+    // A reading of lines depends on which lines and where: their boxes are in its signature.
+    auto signature = [&](size_t i) {
+      if (want[i].whole) return sig_whole;
+      std::string boxes;
+      for (size_t p = 0; p < want[i].lines.size(); ++p) {
+        for (int l : want[i].lines[p]) {
+          const OcrBox& b = docs[i]->pages[p].lines[static_cast<size_t>(l)].box;
+          boxes += std::to_string(p) + ":" + std::to_string(b.x) + "," + std::to_string(b.y) + "," +
+                   std::to_string(b.w) + "," + std::to_string(b.h) + ";";
+        }
+      }
+      return sig_whole + " scope=lines " + boxes;
+    };
     std::vector<size_t> todo2;
     for (size_t i = 0; i < images.size(); ++i) {
       if (!docs[i]) continue;
