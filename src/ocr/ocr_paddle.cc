@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -259,6 +260,21 @@ cv::Mat LineBlob(const cv::Mat& crop, int max_width, int pad_to, int* resized_wi
   return blob;
 }
 
+// Adds the milliseconds of its own lifetime to *sum.
+class StepTimer {
+ public:
+  explicit StepTimer(double* sum) : sum_(sum), start_(std::chrono::steady_clock::now()) {}
+  ~StepTimer() {
+    *sum_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+  }
+  StepTimer(const StepTimer&) = delete;
+  StepTimer& operator=(const StepTimer&) = delete;
+
+ private:
+  double* sum_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 // A network for inputs whose shape changes from call to call. OpenCV 4.6
 // sizes some layers on the first forward pass and keeps those sizes: the
 // detection network run on a second page of another size gave an empty
@@ -275,9 +291,12 @@ class ShapeKeyedNet {
     return Read();
   }
 
-  cv::Mat Forward(const cv::Mat& blob) {
+  // Runs the network; the time spent reading it again, if the shape
+  // changed, is added to *load_ms.
+  cv::Mat Forward(const cv::Mat& blob, double* load_ms) {
     std::vector<int> shape(blob.size.p, blob.size.p + blob.dims);
     if (!shape_.empty() && shape != shape_) {
+      StepTimer t(load_ms);
       Status s = Read();
       if (!s.ok()) throw cv::Exception(cv::Error::StsError, s.message(), __func__, __FILE__, __LINE__);
     }
@@ -337,6 +356,16 @@ class PaddleEngine : public OcrEngine {
     }
   }
 
+  std::map<std::string, double> TakeStepTimes() override {
+    std::map<std::string, double> out;
+    if (load_ms_ > 0) out["load"] = load_ms_;
+    if (detect_ms_ > 0) out["detect"] = detect_ms_;
+    if (classify_ms_ > 0) out["classify"] = classify_ms_;
+    if (recognise_ms_ > 0) out["recognise"] = recognise_ms_;
+    load_ms_ = detect_ms_ = classify_ms_ = recognise_ms_ = 0;
+    return out;
+  }
+
   // A single line: no detection, the whole image is the region.
   Result<OcrText> RecognizeLine(const cv::Mat& gray) override {
     try {
@@ -391,7 +420,14 @@ class PaddleEngine : public OcrEngine {
     } else {
       page = gray;
     }
-    std::vector<Region> regions = Detect(page);
+    std::vector<Region> regions;
+    double reload_ms = 0;  // counted as load, not as detection
+    {
+      StepTimer t(&detect_ms_);
+      regions = Detect(page, &reload_ms);
+    }
+    load_ms_ += reload_ms;
+    detect_ms_ -= reload_ms;
     Status s = TimedOut();
     if (!s.ok()) return s;
     Classify(regions);
@@ -400,7 +436,7 @@ class PaddleEngine : public OcrEngine {
     return Assemble(regions);
   }
 
-  std::vector<Region> Detect(const cv::Mat& page) {
+  std::vector<Region> Detect(const cv::Mat& page, double* reload_ms) {
     double scale = std::min(1.0, static_cast<double>(kDetectionMaxSide) / std::max(page.cols, page.rows));
     int w = std::max(32, static_cast<int>(std::round(page.cols * scale / 32)) * 32);
     int h = std::max(32, static_cast<int>(std::round(page.rows * scale / 32)) * 32);
@@ -412,7 +448,7 @@ class PaddleEngine : public OcrEngine {
       cv::Mat plane(h, w, CV_32F, blob.ptr<float>(0, c));
       plane = (plane - mean[c]) / dev[c];
     }
-    cv::Mat out = det_.Forward(blob);
+    cv::Mat out = det_.Forward(blob, reload_ms);
     cv::Mat prob(h, w, CV_32F, out.ptr<float>(0, 0));
     cv::Mat mask = prob > kBinaryThreshold;
     std::vector<std::vector<cv::Point>> contours;
@@ -459,6 +495,8 @@ class PaddleEngine : public OcrEngine {
   // Turns the crops the classifier calls upside down.
   void Classify(std::vector<Region>& regions) {
     if (regions.empty()) return;
+    double reload_ms = 0;  // counted as load, not as classification
+    StepTimer t(&classify_ms_);
     constexpr int kBatch = 16;
     for (size_t start = 0; start < regions.size(); start += kBatch) {
       size_t n = std::min<size_t>(kBatch, regions.size() - start);
@@ -468,13 +506,15 @@ class PaddleEngine : public OcrEngine {
         cv::Mat one = LineBlob(regions[start + i].crop, 192, 192, nullptr);
         std::memcpy(blob.ptr<float>(static_cast<int>(i)), one.ptr<float>(0), one.total() * sizeof(float));
       }
-      cv::Mat out = cls_.Forward(blob);  // n x 2: upright, upside down
+      cv::Mat out = cls_.Forward(blob, &reload_ms);  // n x 2: upright, upside down
       for (size_t i = 0; i < n; ++i) {
         if (out.at<float>(static_cast<int>(i), 1) > kFlipConfidence) {
           cv::rotate(regions[start + i].crop, regions[start + i].crop, cv::ROTATE_180);
         }
       }
     }
+    load_ms_ += reload_ms;
+    classify_ms_ -= reload_ms;
   }
 
   Status RecognizeRegions(std::vector<Region>& regions) {
@@ -489,9 +529,11 @@ class PaddleEngine : public OcrEngine {
     for (size_t b = 0; b < widths.size(); ++b) {
       if (buckets[b].empty()) continue;
       if (rec_[b].empty()) {
+        StepTimer t(&load_ms_);
         Status s = Load(RecFile(widths[b]), rec_[b]);
         if (!s.ok()) return s;
       }
+      StepTimer t(&recognise_ms_);
       for (size_t i : buckets[b]) {
         Status s = TimedOut();
         if (!s.ok()) return s;
@@ -556,6 +598,11 @@ class PaddleEngine : public OcrEngine {
 
   fs::path dir_;
   bool cuda_;
+  // Milliseconds per step since TakeStepTimes: reading networks (a
+  // recognition bucket's first use, the detector or classifier read again
+  // for a new input shape), detection (network, boxes and crops; less
+  // its reloads), the classifier, recognition (networks and decoding).
+  double load_ms_ = 0, detect_ms_ = 0, classify_ms_ = 0, recognise_ms_ = 0;
   std::vector<std::string> dict_;
   ShapeKeyedNet det_, cls_;
   std::vector<cv::dnn::Net> rec_;  // per width bucket, loaded on first use
