@@ -251,6 +251,17 @@ TEST_CASE("paddle engine: detection finds every line of the generated receipt, i
   }
   CHECK(total_line);  // the label and its amount on one line
   CHECK(d->pages[0].mean_confidence > 0.8);
+  // Where the time went: each step of the engine, within the page's
+  // recognition time.
+  const auto& steps = d->pages[0].step_ms;
+  double sum = 0;
+  for (const char* step : {"detect", "classify", "recognise"}) {
+    INFO(step);
+    REQUIRE(steps.count(step) == 1);
+    CHECK(steps.at(step) > 0);
+    sum += steps.at(step);
+  }
+  CHECK(sum <= d->pages[0].ocr_ms);
 
   // The same engine on a page of another size, then on the receipt again:
   // each reading is what a fresh engine gives (OpenCV keeps layer sizes
