@@ -146,6 +146,10 @@ class OcrEngine {
   // "detect", "classify", "recognise"). Empty for an engine that does not
   // split its work (Tesseract: OcrFile's own timings say where it went).
   virtual std::map<std::string, double> TakeStepTimes() { return {}; }
+  // Whether OcrFile reads this engine's money and date lines a second time
+  // when ocr.reread_lines is on (RereadKeyLines). The paddle engine says no
+  // (measured in ocr_paddle.cc).
+  virtual bool WantsLineRereads() const { return true; }
 
  protected:
   Deadline deadline_;
@@ -172,6 +176,7 @@ class TwoEngines : public OcrEngine {
   }
   Result<OcrText> RecognizeLine(const cv::Mat& gray) override { return first_->RecognizeLine(gray); }
   std::map<std::string, double> TakeStepTimes() override { return first_->TakeStepTimes(); }
+  bool WantsLineRereads() const override { return first_->WantsLineRereads(); }
   OcrEngine& first() { return *first_; }
   OcrEngine& second() { return *second_; }
   bool Wants(const OcrDocument& first_reading) const { return !wanted_ || wanted_(first_reading); }

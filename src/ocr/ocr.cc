@@ -391,7 +391,7 @@ Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path
         orientation_ms = MsSince(tc);
       }
       if (Status t = limits.Check(); !t.ok()) return t;
-      if (config.reread_lines) {
+      if (config.reread_lines && engine.WantsLineRereads()) {
         const auto tr = std::chrono::steady_clock::now();
         RereadKeyLines(engine, pre.image, *text);
         reread_ms = MsSince(tr);

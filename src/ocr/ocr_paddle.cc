@@ -28,6 +28,15 @@
 //     ("GST Summary" read as "h Ew#nS IS9", "GST 6%" as "x9 1S9"); now
 //     none, and 3 of 4 classifier batches are skipped (its time 650 -> 450
 //     ms a receipt, the rest being line re-reads, classified one by one).
+//   * No second readings of money and date lines (OcrFile's line re-reads,
+//     ocr.reread_lines, are Tesseract's): they took 16% of the engine's
+//     time, and the classifier turned 31 of 216 of those binarised line
+//     crops upside down. `ncbocr eval --limit 60` (tuning and hold-out),
+//     paddle alone: total 0.917 with them, 0.950 without, date, company
+//     and address alike (0.983, 0.717, 0.333), 39 against 42 routed to
+//     submit, none wrong; tesseract+paddle, always and unsettled: the same
+//     figures either way (0.933, 1.000, 0.750, 0.550; 31 to submit, none
+//     wrong).
 //   * Tried, not kept: OpenCV's threads (its TBB backend runs one worker's
 //     parallel loops at a time; cv::setNumThreads(1) gave the same CPU
 //     time, 6.15 against 6.11 s, and the same text); several short crops
@@ -376,6 +385,10 @@ class PaddleEngine : public OcrEngine {
       return Status::Internal(std::string("paddle engine: OpenCV failed: ") + e.what());
     }
   }
+
+  // Its second readings of money and date lines (a line's crop binarised)
+  // cost a sixth of its time and made it worse (see the top of the file).
+  bool WantsLineRereads() const override { return false; }
 
   std::map<std::string, double> TakeStepTimes() override {
     std::map<std::string, double> out;

@@ -247,6 +247,7 @@ TEST_CASE("paddle engine: detection finds every line of the generated receipt, i
     if (l.text.rfind("TOTAL", 0) == 0 && l.text.find("45.05") != std::string::npos) total_line = true;
     CHECK(l.box.w > 0);
     CHECK(l.words.size() >= 1);
+    CHECK(l.alt.empty());  // its lines are not read twice (ocr.reread_lines is Tesseract's)
     for (size_t i = 1; i < l.words.size(); ++i) CHECK(l.words[i].box.x >= l.words[i - 1].box.x);
   }
   CHECK(total_line);  // the label and its amount on one line

@@ -196,6 +196,42 @@ TEST_CASE("ocr: an engine's own step timings land in its page's timings, the sec
   CHECK(sj["ms"]["steps"].empty());
 }
 
+TEST_CASE("ocr: money and date lines are read again only for an engine that wants it") {
+  // One money line with a box on the page (what RereadKeyLines reads again).
+  class Boxed : public FakeEngine {
+   public:
+    explicit Boxed(bool wants) : FakeEngine({"TOTAL 9.00"}), wants_(wants) {}
+    bool WantsLineRereads() const override { return wants_; }
+    Result<OcrText> Recognize(const cv::Mat& gray) override {
+      Result<OcrText> t = FakeEngine::Recognize(gray);
+      for (auto& l : t->lines) l.box = {10, 10, 100, 20};
+      return t;
+    }
+    Result<OcrText> RecognizeLine(const cv::Mat& gray) override {
+      ++line_calls;
+      return FakeEngine::Recognize(gray);
+    }
+    int line_calls = 0;
+
+   private:
+    bool wants_;
+  };
+  OcrConfig config;  // reread_lines on
+  PreprocessOptions o;
+  o.rotate = false;
+  Boxed wants(true);
+  auto d = OcrFile(wants, kData / "receipt.png", config, o);
+  REQUIRE(d.ok());
+  CHECK(wants.line_calls == 1);
+  CHECK(d->pages.at(0).lines.at(0).alt == "TOTAL 9.00");
+  Boxed not_wanted(false);
+  auto n = OcrFile(not_wanted, kData / "receipt.png", config, o);
+  REQUIRE(n.ok());
+  CHECK(n->pages.at(0).lines.at(0).alt.empty());
+  CHECK(n->pages.at(0).reread_ms == 0);
+  CHECK(not_wanted.line_calls == 0);
+}
+
 TEST_CASE("ocr: the orientation check is recorded, and an unsure OSD costs no second reading") {
   PreprocessOptions o;
   o.rotate = true;
