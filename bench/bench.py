@@ -338,7 +338,7 @@ def main():
                 r["rss_max"], r["rss_max"] / max(1, st["workers"]), " ".join("%.1f" % w for w in r["walls"])))
         say()
         say("Where the time goes with both engines (median run, summed over workers, ms per receipt of the")
-        say("%d; the paddle steps are parts of its recognition, line re-reads included):" % n)
+        say("%d; the paddle steps are parts of its recognition):" % n)
         say()
         say("| step | always | unsettled |")
         say("|---|---|---|")
