@@ -20,6 +20,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,6 +77,11 @@ struct OcrPage {
   // ocr_ms covers all recognition of the page; orientation_ms and reread_ms
   // are the parts of it spent on the orientation check and on second readings.
   double preprocess_ms = 0, ocr_ms = 0, orientation_ms = 0, reread_ms = 0;
+  // The recognising engine's own steps (OcrEngine::TakeStepTimes), summed
+  // over all its calls for the page, orientation retries and second
+  // readings of lines included: parts of ocr_ms. JSON: one "<step>_ms" key
+  // each in the page's timings. Empty for an engine that does not report.
+  std::map<std::string, double> step_ms;
   // The orientation check, made only on pages whose first reading looks
   // sideways or poor: OSD's proposal and confidence, and whether the turned
   // page was read again and kept.
@@ -138,6 +144,15 @@ class OcrEngine {
   virtual std::optional<Orientation> DetectOrientation(const cv::Mat& gray) { return std::nullopt; }
   // Recognises an image holding a single line of text.
   virtual Result<OcrText> RecognizeLine(const cv::Mat& gray) { return Recognize(gray); }
+  // Milliseconds spent in each of the engine's own steps since the last
+  // call, which starts the count again (the paddle engine: "load",
+  // "detect", "classify", "recognise"). Empty for an engine that does not
+  // split its work (Tesseract: OcrFile's own timings say where it went).
+  virtual std::map<std::string, double> TakeStepTimes() { return {}; }
+  // Whether OcrFile reads this engine's money and date lines a second time
+  // when ocr.reread_lines is on (RereadKeyLines). The paddle engine says no
+  // (measured in ocr_paddle.cc).
+  virtual bool WantsLineRereads() const { return true; }
 
  protected:
   Deadline deadline_;
@@ -170,6 +185,8 @@ class TwoEngines : public OcrEngine {
     return first_->DetectOrientation(gray);
   }
   Result<OcrText> RecognizeLine(const cv::Mat& gray) override { return first_->RecognizeLine(gray); }
+  std::map<std::string, double> TakeStepTimes() override { return first_->TakeStepTimes(); }
+  bool WantsLineRereads() const override { return first_->WantsLineRereads(); }
   OcrEngine& first() { return *first_; }
   OcrEngine& second() { return *second_; }
   SecondReading Wants(const OcrDocument& first_reading) const {

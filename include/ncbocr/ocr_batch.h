@@ -18,6 +18,8 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -33,7 +35,15 @@ struct OcrRunStats {
   double ocr_ms = 0;                        // recognition, including retries
   double orientation_ms = 0, reread_ms = 0; // parts of ocr_ms (ocr.h)
   int orientation_checks = 0, orientation_rereads = 0, orientation_kept = 0;
-  double file_ms = 0;                       // summed per-file totals
+  double file_ms = 0;                       // summed per-file totals (second readings included)
+  std::map<std::string, double> step_ms;    // the engine's own steps (OcrPage::step_ms)
+  // The second engine's readings (ocr.engine "tesseract+paddle"): how many
+  // files it read, and the same sums for them. Not in decode_ms .. step_ms.
+  struct Second {
+    int files = 0;
+    double decode_ms = 0, preprocess_ms = 0, ocr_ms = 0;
+    std::map<std::string, double> step_ms;
+  } second;
   long peak_rss_kb = 0;                     // of the process, at the end
 
   void Add(const OcrDocument& doc);

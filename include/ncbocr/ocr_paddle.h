@@ -4,8 +4,10 @@
 // A page goes through DB text detection (a probability map; each region
 // above a threshold becomes a rotated box, grown by the unclip distance and
 // cut out of the page with a perspective warp), the angle classifier (a
-// crop it calls upside down with more than 0.9 is turned 180 degrees), and
-// CTC recognition. Recognition networks take one fixed width each (see
+// crop it calls upside down with more than 0.9 is turned 180 degrees, on a
+// page only when most of its 16 widest crops are: else the page is taken
+// as upright and its other crops are not classified), and CTC recognition.
+// Recognition networks take one fixed width each (see
 // scripts/convert-paddle-models.py): crops are grouped by width bucket and
 // each bucket's network, loaded on first use, reads its crops. The greedy
 // CTC decoding keeps, for each character, its frames and confidence; the

@@ -2,11 +2,13 @@
 // itself is in ocr_tesseract.cc.
 #include "ncbocr/ocr.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <thread>
 
 #include "ncbocr/document.h"
@@ -174,6 +176,7 @@ Json OcrDocument::ToJson() const {
     Json timings{{"preprocess_ms", Round3(p.preprocess_ms)}, {"ocr_ms", Round3(p.ocr_ms)}};
     if (p.orientation_ms > 0) timings["orientation_ms"] = Round3(p.orientation_ms);
     if (p.reread_ms > 0) timings["reread_ms"] = Round3(p.reread_ms);
+    for (const auto& [step, ms] : p.step_ms) timings[step + "_ms"] = Round3(ms);
     pj.push_back({{"index", p.index},
                   {"source", p.source},
                   {"width", p.width},
@@ -268,6 +271,13 @@ Result<OcrDocument> OcrDocument::FromJson(const Json& j) {
         p.ocr_ms = pj["timings"].value("ocr_ms", 0.0);
         p.orientation_ms = pj["timings"].value("orientation_ms", 0.0);
         p.reread_ms = pj["timings"].value("reread_ms", 0.0);
+        for (const auto& [key, value] : pj["timings"].items()) {
+          static const char* const kOwn[] = {"preprocess_ms", "ocr_ms", "orientation_ms", "reread_ms"};
+          bool own = std::find(std::begin(kOwn), std::end(kOwn), key) != std::end(kOwn);
+          if (!own && value.is_number() && key.size() > 3 && key.compare(key.size() - 3, 3, "_ms") == 0) {
+            p.step_ms[key.substr(0, key.size() - 3)] = value.get<double>();
+          }
+        }
       }
       if (pj.contains("orientation_check") && pj["orientation_check"].is_object()) {
         const Json& oc = pj["orientation_check"];
@@ -354,6 +364,7 @@ Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path
       double pre_ms = MsSince(tp);
       auto to = std::chrono::steady_clock::now();
       if (Status t = limits.Check(); !t.ok()) return t;
+      engine.TakeStepTimes();  // this page's steps count from here
       Result<OcrText> text = engine.Recognize(pre.image);
       if (Status t = limits.Check(); !t.ok()) return t;  // cancelled, or an engine that cannot be
       if (!text.ok()) return text.status().WithContext(out.file + " page " + std::to_string(i + 1));
@@ -386,7 +397,7 @@ Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path
         orientation_ms = MsSince(tc);
       }
       if (Status t = limits.Check(); !t.ok()) return t;
-      if (config.reread_lines) {
+      if (config.reread_lines && engine.WantsLineRereads()) {
         const auto tr = std::chrono::steady_clock::now();
         RereadKeyLines(engine, pre.image, *text);
         reread_ms = MsSince(tr);
@@ -402,6 +413,7 @@ Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path
       page.ocr_ms = MsSince(to);
       page.orientation_ms = orientation_ms;
       page.reread_ms = reread_ms;
+      page.step_ms = engine.TakeStepTimes();
       page.orientation_check = check;
     }
     page.index = static_cast<int>(i);
@@ -457,6 +469,7 @@ Result<OcrDocument> ReadLinesAgain(OcrEngine& engine, const std::filesystem::pat
       cv::Mat image = fp.rotation ? RotateQuarterTurns(pre.image, fp.rotation / 90) : pre.image;
       page.preprocess_ms = MsSince(tp);
       auto to = std::chrono::steady_clock::now();
+      engine.TakeStepTimes();  // this page's steps count from here
       if (!next->has_text_layer && image.cols == fp.width && image.rows == fp.height) {
         const cv::Rect whole(0, 0, image.cols, image.rows);
         for (int i : lines[p]) {
@@ -488,6 +501,7 @@ Result<OcrDocument> ReadLinesAgain(OcrEngine& engine, const std::filesystem::pat
         }
       }
       page.ocr_ms = MsSince(to);
+      page.step_ms = engine.TakeStepTimes();
       double sum = 0;
       for (const auto& l : page.lines) sum += l.confidence;
       page.mean_confidence = page.lines.empty() ? 0 : sum / page.lines.size();

@@ -15,6 +15,12 @@ namespace {
 
 double Round1(double v) { return std::round(v * 10.0) / 10.0; }
 
+nlohmann::json StepsJson(const std::map<std::string, double>& steps) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [step, ms] : steps) j[step] = Round1(ms);
+  return j;
+}
+
 }  // namespace
 
 void OcrRunStats::Add(const OcrDocument& doc) {
@@ -30,11 +36,21 @@ void OcrRunStats::Add(const OcrDocument& doc) {
     orientation_checks += p.orientation_check.done;
     orientation_rereads += p.orientation_check.reread;
     orientation_kept += p.orientation_check.kept;
+    for (const auto& [step, ms] : p.step_ms) step_ms[step] += ms;
+  }
+  for (const OcrDocument& s : doc.second) {
+    second.files++;
+    second.decode_ms += s.decode_ms;
+    for (const auto& p : s.pages) {
+      second.preprocess_ms += p.preprocess_ms;
+      second.ocr_ms += p.ocr_ms;
+      for (const auto& [step, ms] : p.step_ms) second.step_ms[step] += ms;
+    }
   }
 }
 
 double OcrRunStats::OutsideRecognition() const {
-  return file_ms > 0 ? std::clamp((file_ms - ocr_ms) / file_ms, 0.0, 1.0) : 0;
+  return file_ms > 0 ? std::clamp((file_ms - ocr_ms - second.ocr_ms) / file_ms, 0.0, 1.0) : 0;
 }
 
 double OcrRunStats::ReceiptsPerMinute() const {
@@ -43,7 +59,8 @@ double OcrRunStats::ReceiptsPerMinute() const {
 
 nlohmann::json OcrRunStats::ToJson() const {
   const double mb = peak_rss_kb / 1024.0;
-  return {{"files", files},
+  const double second_all = second.decode_ms + second.preprocess_ms + second.ocr_ms;
+  nlohmann::json j = {{"files", files},
           {"failed", failed},
           {"pages", pages},
           {"workers", workers},
@@ -52,16 +69,25 @@ nlohmann::json OcrRunStats::ToJson() const {
           {"ms", {{"decode", Round1(decode_ms)},
                   {"preprocess", Round1(preprocess_ms)},
                   {"recognise", Round1(ocr_ms)},
-                  {"other", Round1(std::max(0.0, file_ms - decode_ms - preprocess_ms - ocr_ms))},
+                  {"other", Round1(std::max(0.0, file_ms - decode_ms - preprocess_ms - ocr_ms - second_all))},
                   {"orientation", Round1(orientation_ms)},
                   {"reread", Round1(reread_ms)},
-                  {"per_file", Round1(files ? file_ms / files : 0)}}},
+                  {"per_file", Round1(files ? file_ms / files : 0)},
+                  {"steps", StepsJson(step_ms)}}},
           {"orientation", {{"checked", orientation_checks},
                            {"read_turned", orientation_rereads},
                            {"kept", orientation_kept}}},
           {"outside_recognition", std::round(OutsideRecognition() * 1000.0) / 1000.0},
           {"peak_rss_mb", Round1(mb)},
           {"peak_rss_mb_per_worker", Round1(workers ? mb / workers : mb)}};
+  if (second.files > 0) {
+    j["second"] = {{"files", second.files},
+                   {"ms", {{"decode", Round1(second.decode_ms)},
+                           {"preprocess", Round1(second.preprocess_ms)},
+                           {"recognise", Round1(second.ocr_ms)},
+                           {"steps", StepsJson(second.step_ms)}}}};
+  }
+  return j;
 }
 
 long PeakRssKb() {

@@ -14,12 +14,43 @@
 // factor 1.6 and at least 4.5 frames, recall 0.83 precision 0.98; 1.4 and 4
 // frames, 0.89 and 0.99; 1.25 and 3.5 frames, 0.93 and 0.76 (and the date
 // found verbatim in 22 of 30 instead of 29), so 1.4 and 4.
+//
+// Speed (issue 13; CPU time, user + sys, of `ncbocr ocr --workers 2` on 20
+// tuning receipts spread over the set, paddle alone; the machine shared, so
+// CPU rather than wall time). Recognition took 86% of the engine's time,
+// detection 6%, the classifier 7%, and of recognition a sixth went on
+// second readings of money and date lines.
+//   * Depthwise 5x5 convolutions split into four 3x3 ones in the models
+//     (scripts/convert-paddle-models.py): 6.11 -> 4.75 s a receipt, the
+//     same text on all 20.
+//   * The classifier decides per page (see Classify): on the 20 upright
+//     receipts it had turned 7 page crops upside down, each one a misread
+//     ("GST Summary" read as "h Ew#nS IS9", "GST 6%" as "x9 1S9"); now
+//     none, and 3 of 4 classifier batches are skipped (its time 650 -> 450
+//     ms a receipt, the rest being line re-reads, classified one by one).
+//   * No second readings of money and date lines (OcrFile's line re-reads,
+//     ocr.reread_lines, are Tesseract's): they took 16% of the engine's
+//     time, and the classifier turned 31 of 216 of those binarised line
+//     crops upside down. `ncbocr eval --limit 60` (tuning and hold-out),
+//     paddle alone: total 0.917 with them, 0.950 without, date, company
+//     and address alike (0.983, 0.717, 0.333), 39 against 42 routed to
+//     submit, none wrong; tesseract+paddle, always and unsettled: the same
+//     figures either way (0.933, 1.000, 0.750, 0.550; 31 to submit, none
+//     wrong).
+//   * Tried, not kept: OpenCV's threads (its TBB backend runs one worker's
+//     parallel loops at a time; cv::setNumThreads(1) gave the same CPU
+//     time, 6.15 against 6.11 s, and the same text); several short crops
+//     side by side in one 640-wide network (2% less CPU, but the text of 18
+//     of 20 receipts changed, digits included: "11:07" read "1l:07");
+//     finer width buckets (at most 10% less padding on 5 receipts' 314
+//     crops, each network about 30 MB more per worker).
 #include "ncbocr/ocr_paddle.h"
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -259,6 +290,21 @@ cv::Mat LineBlob(const cv::Mat& crop, int max_width, int pad_to, int* resized_wi
   return blob;
 }
 
+// Adds the milliseconds of its own lifetime to *sum.
+class StepTimer {
+ public:
+  explicit StepTimer(double* sum) : sum_(sum), start_(std::chrono::steady_clock::now()) {}
+  ~StepTimer() {
+    *sum_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+  }
+  StepTimer(const StepTimer&) = delete;
+  StepTimer& operator=(const StepTimer&) = delete;
+
+ private:
+  double* sum_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 // A network for inputs whose shape changes from call to call. OpenCV 4.6
 // sizes some layers on the first forward pass and keeps those sizes: the
 // detection network run on a second page of another size gave an empty
@@ -275,9 +321,12 @@ class ShapeKeyedNet {
     return Read();
   }
 
-  cv::Mat Forward(const cv::Mat& blob) {
+  // Runs the network; the time spent reading it again, if the shape
+  // changed, is added to *load_ms.
+  cv::Mat Forward(const cv::Mat& blob, double* load_ms) {
     std::vector<int> shape(blob.size.p, blob.size.p + blob.dims);
     if (!shape_.empty() && shape != shape_) {
+      StepTimer t(load_ms);
       Status s = Read();
       if (!s.ok()) throw cv::Exception(cv::Error::StsError, s.message(), __func__, __FILE__, __LINE__);
     }
@@ -337,6 +386,20 @@ class PaddleEngine : public OcrEngine {
     }
   }
 
+  // Its second readings of money and date lines (a line's crop binarised)
+  // cost a sixth of its time and made it worse (see the top of the file).
+  bool WantsLineRereads() const override { return false; }
+
+  std::map<std::string, double> TakeStepTimes() override {
+    std::map<std::string, double> out;
+    if (load_ms_ > 0) out["load"] = load_ms_;
+    if (detect_ms_ > 0) out["detect"] = detect_ms_;
+    if (classify_ms_ > 0) out["classify"] = classify_ms_;
+    if (recognise_ms_ > 0) out["recognise"] = recognise_ms_;
+    load_ms_ = detect_ms_ = classify_ms_ = recognise_ms_ = 0;
+    return out;
+  }
+
   // A single line: no detection, the whole image is the region.
   Result<OcrText> RecognizeLine(const cv::Mat& gray) override {
     try {
@@ -349,7 +412,7 @@ class PaddleEngine : public OcrEngine {
         r.crop = gray.clone();
       }
       std::vector<Region> regions{std::move(r)};
-      Classify(regions);
+      Classify(regions, /*page=*/false);
       Status s = RecognizeRegions(regions);
       if (!s.ok()) return s;
       return Assemble(regions);
@@ -391,16 +454,23 @@ class PaddleEngine : public OcrEngine {
     } else {
       page = gray;
     }
-    std::vector<Region> regions = Detect(page);
+    std::vector<Region> regions;
+    double reload_ms = 0;  // counted as load, not as detection
+    {
+      StepTimer t(&detect_ms_);
+      regions = Detect(page, &reload_ms);
+    }
+    load_ms_ += reload_ms;
+    detect_ms_ -= reload_ms;
     Status s = TimedOut();
     if (!s.ok()) return s;
-    Classify(regions);
+    Classify(regions, /*page=*/true);
     s = RecognizeRegions(regions);
     if (!s.ok()) return s;
     return Assemble(regions);
   }
 
-  std::vector<Region> Detect(const cv::Mat& page) {
+  std::vector<Region> Detect(const cv::Mat& page, double* reload_ms) {
     double scale = std::min(1.0, static_cast<double>(kDetectionMaxSide) / std::max(page.cols, page.rows));
     int w = std::max(32, static_cast<int>(std::round(page.cols * scale / 32)) * 32);
     int h = std::max(32, static_cast<int>(std::round(page.rows * scale / 32)) * 32);
@@ -412,7 +482,7 @@ class PaddleEngine : public OcrEngine {
       cv::Mat plane(h, w, CV_32F, blob.ptr<float>(0, c));
       plane = (plane - mean[c]) / dev[c];
     }
-    cv::Mat out = det_.Forward(blob);
+    cv::Mat out = det_.Forward(blob, reload_ms);
     cv::Mat prob(h, w, CV_32F, out.ptr<float>(0, 0));
     cv::Mat mask = prob > kBinaryThreshold;
     std::vector<std::vector<cv::Point>> contours;
@@ -456,25 +526,55 @@ class PaddleEngine : public OcrEngine {
     return regions;
   }
 
-  // Turns the crops the classifier calls upside down.
-  void Classify(std::vector<Region>& regions) {
-    if (regions.empty()) return;
-    constexpr int kBatch = 16;
-    for (size_t start = 0; start < regions.size(); start += kBatch) {
-      size_t n = std::min<size_t>(kBatch, regions.size() - start);
+  // The classifier's "upside down" probability for each of regions[which].
+  std::vector<float> UpsideDown(const std::vector<Region>& regions, const std::vector<size_t>& which,
+                                double* reload_ms) {
+    constexpr size_t kBatch = 16;
+    std::vector<float> p;
+    for (size_t start = 0; start < which.size(); start += kBatch) {
+      size_t n = std::min(kBatch, which.size() - start);
       int dims[] = {static_cast<int>(n), 3, 48, 192};
       cv::Mat blob(4, dims, CV_32F, cv::Scalar(0));
       for (size_t i = 0; i < n; ++i) {
-        cv::Mat one = LineBlob(regions[start + i].crop, 192, 192, nullptr);
+        cv::Mat one = LineBlob(regions[which[start + i]].crop, 192, 192, nullptr);
         std::memcpy(blob.ptr<float>(static_cast<int>(i)), one.ptr<float>(0), one.total() * sizeof(float));
       }
-      cv::Mat out = cls_.Forward(blob);  // n x 2: upright, upside down
-      for (size_t i = 0; i < n; ++i) {
-        if (out.at<float>(static_cast<int>(i), 1) > kFlipConfidence) {
-          cv::rotate(regions[start + i].crop, regions[start + i].crop, cv::ROTATE_180);
-        }
-      }
+      cv::Mat out = cls_.Forward(blob, reload_ms);  // n x 2: upright, upside down
+      for (size_t i = 0; i < n; ++i) p.push_back(out.at<float>(static_cast<int>(i), 1));
     }
+    return p;
+  }
+
+  // Turns the crops the classifier calls upside down. A page's crops are
+  // turned only where the page is: the classifier first reads its 16
+  // widest crops, and unless most of those are upside down the page is
+  // taken as upright, nothing is turned and the other crops are not
+  // classified (measured at the top of the file).
+  void Classify(std::vector<Region>& regions, bool page) {
+    if (regions.empty()) return;
+    double reload_ms = 0;  // counted as load, not as classification
+    StepTimer t(&classify_ms_);
+    std::vector<size_t> all(regions.size());
+    std::iota(all.begin(), all.end(), 0);
+    std::vector<size_t> which = all;
+    if (page) {
+      constexpr size_t kSample = 16;
+      std::vector<size_t> widest = all;
+      auto width = [&](size_t i) {
+        return static_cast<double>(regions[i].crop.cols) / std::max(1, regions[i].crop.rows);
+      };
+      std::stable_sort(widest.begin(), widest.end(), [&](size_t a, size_t b) { return width(a) > width(b); });
+      widest.resize(std::min(kSample, widest.size()));
+      std::vector<float> p = UpsideDown(regions, widest, &reload_ms);
+      size_t down = std::count_if(p.begin(), p.end(), [](float v) { return v > kFlipConfidence; });
+      if (down * 2 <= widest.size()) which.clear();  // upright
+    }
+    std::vector<float> p = UpsideDown(regions, which, &reload_ms);
+    for (size_t k = 0; k < which.size(); ++k) {
+      if (p[k] > kFlipConfidence) cv::rotate(regions[which[k]].crop, regions[which[k]].crop, cv::ROTATE_180);
+    }
+    load_ms_ += reload_ms;
+    classify_ms_ -= reload_ms;
   }
 
   Status RecognizeRegions(std::vector<Region>& regions) {
@@ -489,9 +589,11 @@ class PaddleEngine : public OcrEngine {
     for (size_t b = 0; b < widths.size(); ++b) {
       if (buckets[b].empty()) continue;
       if (rec_[b].empty()) {
+        StepTimer t(&load_ms_);
         Status s = Load(RecFile(widths[b]), rec_[b]);
         if (!s.ok()) return s;
       }
+      StepTimer t(&recognise_ms_);
       for (size_t i : buckets[b]) {
         Status s = TimedOut();
         if (!s.ok()) return s;
@@ -556,6 +658,11 @@ class PaddleEngine : public OcrEngine {
 
   fs::path dir_;
   bool cuda_;
+  // Milliseconds per step since TakeStepTimes: reading networks (a
+  // recognition bucket's first use, the detector or classifier read again
+  // for a new input shape), detection (network, boxes and crops; less
+  // its reloads), the classifier, recognition (networks and decoding).
+  double load_ms_ = 0, detect_ms_ = 0, classify_ms_ = 0, recognise_ms_ = 0;
   std::vector<std::string> dict_;
   ShapeKeyedNet det_, cls_;
   std::vector<cv::dnn::Net> rec_;  // per width bucket, loaded on first use

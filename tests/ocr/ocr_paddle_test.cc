@@ -255,10 +255,34 @@ TEST_CASE("paddle engine: detection finds every line of the generated receipt, i
     if (l.text.rfind("TOTAL", 0) == 0 && l.text.find("45.05") != std::string::npos) total_line = true;
     CHECK(l.box.w > 0);
     CHECK(l.words.size() >= 1);
+    CHECK(l.alt.empty());  // its lines are not read twice (ocr.reread_lines is Tesseract's)
     for (size_t i = 1; i < l.words.size(); ++i) CHECK(l.words[i].box.x >= l.words[i - 1].box.x);
   }
   CHECK(total_line);  // the label and its amount on one line
   CHECK(d->pages[0].mean_confidence > 0.8);
+  // Where the time went: each step of the engine, within the page's
+  // recognition time.
+  const auto& steps = d->pages[0].step_ms;
+  double sum = 0;
+  for (const char* step : {"detect", "classify", "recognise"}) {
+    INFO(step);
+    REQUIRE(steps.count(step) == 1);
+    CHECK(steps.at(step) > 0);
+    sum += steps.at(step);
+  }
+  CHECK(sum <= d->pages[0].ocr_ms);
+
+  // The receipt upside down: most of its crops are, so all are turned back.
+  cv::Mat page = cv::imread((kData / "receipt.png").string(), cv::IMREAD_GRAYSCALE), turned;
+  REQUIRE(!page.empty());
+  cv::rotate(page, turned, cv::ROTATE_180);
+  auto upside_down = engine->Recognize(turned);
+  REQUIRE(upside_down.ok());
+  std::string turned_text;
+  for (const auto& l : upside_down->lines) turned_text += l.text + "\n";
+  INFO(turned_text);
+  CHECK(turned_text.find("SEJAHTERA") != std::string::npos);
+  CHECK(turned_text.find("45.05") != std::string::npos);
 
   // The same engine on a page of another size, then on the receipt again:
   // each reading is what a fresh engine gives (OpenCV keeps layer sizes

@@ -2,12 +2,15 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include <doctest/doctest.h>
 
+#include "ncbocr/ocr_batch.h"
 #include "test_util.h"
 
 using namespace ncbocr;
@@ -216,6 +219,90 @@ TEST_CASE("ocr: two engines: the second reads again only the lines asked for, cu
   auto n = OcrFile(none, kData / "receipt.png", config, PreprocessOptions{});
   REQUIRE(n.ok());
   CHECK(n->second.empty());
+}
+
+TEST_CASE("ocr: an engine's own step timings land in its page's timings, the second reading's too, and in the stats") {
+  // Reports 2.5 ms of "detect" and 1 of "recognise" per page it reads.
+  class Steps : public FakeEngine {
+   public:
+    Steps() : FakeEngine({"TOTAL 9.50"}) {}
+    Result<OcrText> Recognize(const cv::Mat& gray) override {
+      steps_["detect"] += 2.5;
+      steps_["recognise"] += 1;
+      return FakeEngine::Recognize(gray);
+    }
+    std::map<std::string, double> TakeStepTimes() override { return std::exchange(steps_, {}); }
+    std::map<std::string, double> steps_;
+  };
+  auto second = std::make_unique<Steps>();
+  second->steps_["detect"] = 100;  // before this file: not its page's
+  TwoEngines both(std::make_unique<FakeEngine>(std::vector<std::string>{"TOTAL 9.00"}), std::move(second), {});
+  OcrConfig config;
+  config.reread_lines = false;
+  auto d = OcrFile(both, kData / "receipt.png", config, PreprocessOptions{});
+  REQUIRE(d.ok());
+  CHECK(d->pages.at(0).step_ms.empty());  // the fake first engine does not report
+  REQUIRE(d->second.size() == 1);
+  const auto& steps = d->second[0].pages.at(0).step_ms;
+  CHECK(steps == std::map<std::string, double>{{"detect", 2.5}, {"recognise", 1.0}});
+
+  nlohmann::json j = d->ToJson();
+  CHECK(j["second"]["pages"][0]["timings"]["detect_ms"] == 2.5);
+  CHECK(j["second"]["pages"][0]["timings"]["recognise_ms"] == 1.0);
+  CHECK_FALSE(j["pages"][0]["timings"].contains("detect_ms"));
+  auto back = OcrDocument::FromJson(j);
+  REQUIRE(back.ok());
+  CHECK(back->second.at(0).pages.at(0).step_ms == steps);
+  CHECK(back->pages.at(0).step_ms.empty());  // ocr_ms and preprocess_ms are not steps
+
+  OcrRunStats stats;
+  stats.Add(*d);
+  stats.Add(*d);
+  CHECK(stats.files == 2);
+  CHECK(stats.step_ms.empty());
+  CHECK(stats.second.files == 2);
+  CHECK(stats.second.step_ms.at("detect") == doctest::Approx(5.0));
+  CHECK(stats.second.ocr_ms == doctest::Approx(2 * d->second[0].pages[0].ocr_ms));
+  nlohmann::json sj = stats.ToJson();
+  CHECK(sj["second"]["files"] == 2);
+  CHECK(sj["second"]["ms"]["steps"]["recognise"] == 2.0);
+  CHECK(sj["ms"]["steps"].empty());
+}
+
+TEST_CASE("ocr: money and date lines are read again only for an engine that wants it") {
+  // One money line with a box on the page (what RereadKeyLines reads again).
+  class Boxed : public FakeEngine {
+   public:
+    explicit Boxed(bool wants) : FakeEngine({"TOTAL 9.00"}), wants_(wants) {}
+    bool WantsLineRereads() const override { return wants_; }
+    Result<OcrText> Recognize(const cv::Mat& gray) override {
+      Result<OcrText> t = FakeEngine::Recognize(gray);
+      for (auto& l : t->lines) l.box = {10, 10, 100, 20};
+      return t;
+    }
+    Result<OcrText> RecognizeLine(const cv::Mat& gray) override {
+      ++line_calls;
+      return FakeEngine::Recognize(gray);
+    }
+    int line_calls = 0;
+
+   private:
+    bool wants_;
+  };
+  OcrConfig config;  // reread_lines on
+  PreprocessOptions o;
+  o.rotate = false;
+  Boxed wants(true);
+  auto d = OcrFile(wants, kData / "receipt.png", config, o);
+  REQUIRE(d.ok());
+  CHECK(wants.line_calls == 1);
+  CHECK(d->pages.at(0).lines.at(0).alt == "TOTAL 9.00");
+  Boxed not_wanted(false);
+  auto n = OcrFile(not_wanted, kData / "receipt.png", config, o);
+  REQUIRE(n.ok());
+  CHECK(n->pages.at(0).lines.at(0).alt.empty());
+  CHECK(n->pages.at(0).reread_ms == 0);
+  CHECK(not_wanted.line_calls == 0);
 }
 
 TEST_CASE("ocr: the orientation check is recorded, and an unsure OSD costs no second reading") {
