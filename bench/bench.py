@@ -10,7 +10,7 @@ same receipts and languages it measures:
   ncbocr ocr --json --stats: the worker pool with the chosen preprocessing
       (Tesseract alone: OCR_ENGINE=tesseract);
   ncbocr ocr with both engines (OCR_ENGINE=tesseract+paddle), once per
-      OCR_SECOND_READING value (always, unsettled), each run --repeat times
+      OCR_SECOND_READING value (always, unsettled, unsettled+header), each run --repeat times
       (default 3) with the median run's wall time reported, its CPU time
       (user + sys, steadier than wall time on a shared machine), peak RSS
       and where the time went, per engine and per step of the paddle
@@ -149,6 +149,10 @@ def engine_env(engine, second_reading=None):
     return env
 
 
+# The OCR_SECOND_READING values timed with both engines.
+MODES = ("always", "unsettled", "unsettled+header")
+
+
 def two_engine_runs(binary, files, lang, workers, work, repeat):
     """Both engines, per OCR_SECOND_READING value: the median of `repeat` runs.
 
@@ -157,7 +161,7 @@ def two_engine_runs(binary, files, lang, workers, work, repeat):
     if not os.path.exists(os.path.join(os.path.dirname(binary), "models", "det.onnx")):
         return None
     out = {}
-    for value in ("always", "unsettled"):
+    for value in MODES:
         runs = []
         for k in range(repeat):
             print("ncbocr ocr, tesseract+paddle, second reading %s, run %d of %d ..." % (value, k + 1, repeat),
@@ -187,6 +191,7 @@ def accuracy_row(label, report):
 
 
 def main():
+    global MODES
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--images", default=os.path.join(ROOT, "..", "shared", "receipts-dev", "img"))
     ap.add_argument("--keys", default=None, help="default: IMAGES/../key")
@@ -199,8 +204,11 @@ def main():
     ap.add_argument("--skip-baselines", action="store_true", help="ncbocr only (no RESULTS.md)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each two-engine configuration (median)")
     ap.add_argument("--skip-two-engines", action="store_true", help="Tesseract alone only")
+    ap.add_argument("--second-readings", default=",".join(MODES),
+                    help="the OCR_SECOND_READING values to time with both engines, comma-separated")
     ap.add_argument("--results", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     args = ap.parse_args()
+    MODES = tuple(m for m in args.second_readings.split(",") if m)
     images = os.path.abspath(args.images)
     keys = os.path.abspath(args.keys or os.path.join(images, "..", "key"))
     if not os.path.isdir(images) or not os.path.isdir(keys):
@@ -322,7 +330,7 @@ def main():
     if two:
         say("Both engines (`OCR_ENGINE=tesseract+paddle`), same receipts and workers; each configuration run")
         say("%d times, the run with the median wall time shown (CPU: user + sys of the process, median of the" % (
-            len(two["always"]["walls"])))
+            len(two[MODES[0]]["walls"])))
         say("runs; all walls in the last column):")
         say()
         say("| OCR_SECOND_READING | read by paddle | wall s | s/receipt | CPU s/receipt | peak RSS MB | per worker | walls s |")
@@ -330,7 +338,7 @@ def main():
         say("| (Tesseract alone, above) | 0/%d | %.1f | %.2f | %.2f | %.0f | %.0f | |" % (
             n, res["ncbocr"][0], res["ncbocr"][0] / n, tess_cpu / n, res["ncbocr"][1],
             res["ncbocr"][1] / max(1, stats["workers"])))
-        for value in ("always", "unsettled"):
+        for value in MODES:
             r = two[value]
             st = r["stats"]
             say("| %s | %d/%d | %.1f | %.2f | %.2f | %.0f | %.0f | %s |" % (
@@ -340,8 +348,8 @@ def main():
         say("Where the time goes with both engines (median run, summed over workers, ms per receipt of the")
         say("%d; the paddle steps are parts of its recognition):" % n)
         say()
-        say("| step | always | unsettled |")
-        say("|---|---|---|")
+        say("| step | " + " | ".join(MODES) + " |")
+        say("|---|" + "---|" * len(MODES))
         rows = [("Tesseract: decode", lambda st: st["ms"]["decode"]),
                 ("Tesseract: preprocess", lambda st: st["ms"]["preprocess"]),
                 ("Tesseract: recognise (incl. orientation, line re-reads)", lambda st: st["ms"]["recognise"]),
@@ -357,7 +365,7 @@ def main():
         rows.append(("other (JSON, bookkeeping)",
                      lambda st: st["ms"]["other"]))
         for label, get in rows:
-            say("| %s | %.0f | %.0f |" % (label, get(two["always"]["stats"]) / n, get(two["unsettled"]["stats"]) / n))
+            say("| %s | " % label + " | ".join("%.0f" % (get(two[m]["stats"]) / n) for m in MODES) + " |")
         say()
     say("Accuracy on the same receipts (`ncbocr eval`, share correct):")
     say()
@@ -380,7 +388,7 @@ def main():
     per = res["ncbocr"][1] / max(1, stats["workers"])
     say("- peak RSS < 400 MB per worker: %.0f MB — %s" % (per, "met" if per < 400 else "NOT met"))
     if two:
-        for value in ("always", "unsettled"):
+        for value in MODES:
             r = two[value]
             spr = r["wall"] / n
             say("- both engines (%s) <= 1.5 s a receipt on %d workers: %.2f — %s" % (
