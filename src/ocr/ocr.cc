@@ -133,6 +133,24 @@ class Limits {
   Steady::time_point start_, page_start_;
 };
 
+// A file's document before any page is read: what it is and who reads it.
+OcrDocument DescribeDocument(const DocumentReader& doc, const std::filesystem::path& path, const OcrEngine& engine,
+                             const PreprocessOptions& options) {
+  OcrDocument out;
+  out.file = path.string();
+  out.format = DocumentFormatName(doc.format());
+  out.engine = engine.Name();
+  out.preprocess = options.ToSpec();
+  return out;
+}
+
+// Clears the engine's deadline when a file is done: the engine serves the
+// next file too.
+struct ClearDeadline {
+  OcrEngine& e;
+  ~ClearDeadline() { e.set_deadline(std::nullopt); }
+};
+
 }  // namespace
 
 bool IsOcrTimeout(const Status& s) {
@@ -329,17 +347,10 @@ Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path
   // Page by page: a 50-page scan decoded at once would hold gigabytes.
   Result<DocumentReader> doc = DocumentReader::Open(path, config);
   if (!doc.ok()) return doc.status();
-  OcrDocument out;
-  out.file = path.string();
-  out.format = DocumentFormatName(doc->format());
-  out.engine = engine.Name();
-  out.preprocess = options.ToSpec();
+  OcrDocument out = DescribeDocument(*doc, path, engine, options);
   out.decode_ms = MsSince(t0);
   Limits limits(config, out.file, doc->page_count());
-  struct ClearDeadline {  // the engine serves the next file too
-    OcrEngine& e;
-    ~ClearDeadline() { e.set_deadline(std::nullopt); }
-  } clear_deadline{engine};
+  ClearDeadline clear_deadline{engine};
 
   for (int i = 0; i < doc->page_count(); ++i) {
     limits.BeginPage(engine, i);
@@ -437,17 +448,10 @@ Result<OcrDocument> ReadLinesAgain(OcrEngine& engine, const std::filesystem::pat
   const auto t0 = std::chrono::steady_clock::now();
   Result<DocumentReader> doc = DocumentReader::Open(path, config);
   if (!doc.ok()) return doc.status();
-  OcrDocument out;
-  out.file = path.string();
-  out.format = DocumentFormatName(doc->format());
-  out.engine = engine.Name();
-  out.preprocess = options.ToSpec();
+  OcrDocument out = DescribeDocument(*doc, path, engine, options);
   out.scope = "lines";
   Limits limits(config, out.file, doc->page_count());
-  struct ClearDeadline {
-    OcrEngine& e;
-    ~ClearDeadline() { e.set_deadline(std::nullopt); }
-  } clear_deadline{engine};
+  ClearDeadline clear_deadline{engine};
   for (size_t p = 0; p < first.pages.size(); ++p) {
     const OcrPage& fp = first.pages[p];
     OcrPage page;
