@@ -159,7 +159,8 @@ bool FirstReadingUnsettled(const OcrDocument& first, const ExtractConfig& config
 
 // The first reading's header lines on each page: those before the first
 // line that carries an amount or a date, cashier or receipt-number label
-// (at most 15 a page), where the provider's name and address are.
+// (at most the first 8 lines of a page), where the provider's name and
+// address are.
 std::vector<std::vector<int>> HeaderLines(const OcrDocument& first);
 
 // What the second engine reads, for ocr.second_reading `mode`: "always",
