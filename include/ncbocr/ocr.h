@@ -206,6 +206,14 @@ bool IsOcrTimeout(const Status& s);
 // ocr_reread.cc), filling OcrLine::alt. `image` is the page as recognised.
 void RereadKeyLines(OcrEngine& engine, const cv::Mat& image, OcrText& text);
 
+// A line's box on the page with a margin of a quarter of its height (at
+// least 2 pixels) all round, within the page; width or height under 4: none.
+std::optional<cv::Rect> LineCrop(const OcrBox& box, const cv::Mat& page);
+
+// A single-line recognition's lines as one line: their texts joined by a
+// space, their mean confidence, their words in order (empty texts left out).
+OcrLine JoinedLine(const OcrText& text);
+
 // The page segmentation mode used when OcrConfig::psm is -1 (see ocr.cc for
 // the measurements behind it).
 int DefaultPsm();

@@ -497,16 +497,8 @@ std::string TidyAddressWords(const std::string& text) {
       "SELANGOR", "JOHOR", "BAHRU", "DARUL", "EHSAN", "TAKZIM", "MALAYSIA", "MELAKA",
       "PAHANG", "KELANTAN", "TERENGGANU", "SARAWAK", "NEGERI", "SEMBILAN", "PETALING",
       "PUTRAJAYA", "GROUND", "FLOOR"};
-  std::string out = text;
-  size_t i = 0;
-  while (i < out.size()) {
-    if (!std::isalpha(static_cast<unsigned char>(out[i]))) {
-      ++i;
-      continue;
-    }
-    size_t e = i;
-    while (e < out.size() && std::isalpha(static_cast<unsigned char>(out[e]))) ++e;
-    std::string word = out.substr(i, e - i);
+  return MapWords(text, [](const std::string& w, size_t) {
+    std::string word = w;
     int upper = 0, lower = 0;
     for (char c : word) {
       upper += std::isupper(static_cast<unsigned char>(c)) && c != 'I';
@@ -519,31 +511,26 @@ std::string TidyAddressWords(const std::string& text) {
       if (word[c] == 'l' && upper >= 2 && lower == 0) word[c] = 'I';
     }
     std::string up = ToUpper(word);
-    if (word.size() >= 5 && !IsKnownWord(up)) {
-      const char* fix = nullptr;
-      int found = 0;
-      for (const char* k : kFixable) {
-        std::string_view kv(k);
-        if (kv.size() != up.size()) continue;
-        int diff = 0;
-        for (size_t c = 0; c < up.size() && diff < 2; ++c) diff += kv[c] != up[c];
-        if (diff == 1) fix = k, ++found;
-      }
-      if (found == 1) {
-        // Keep the word's case: all capitals, capitalised or small.
-        bool caps = lower == 0;
-        for (size_t c = 0; c < word.size(); ++c) {
-          char f = fix[c];
-          word[c] = caps || (c == 0 && std::isupper(static_cast<unsigned char>(word[0])))
-                        ? f
-                        : static_cast<char>(std::tolower(static_cast<unsigned char>(f)));
-        }
-      }
+    if (word.size() < 5 || IsKnownWord(up)) return word;
+    const char* fix = nullptr;
+    int found = 0;
+    for (const char* k : kFixable) {
+      std::string_view kv(k);
+      if (kv.size() != up.size()) continue;
+      int diff = 0;
+      for (size_t c = 0; c < up.size() && diff < 2; ++c) diff += kv[c] != up[c];
+      if (diff == 1) fix = k, ++found;
     }
-    out.replace(i, e - i, word);
-    i = e;
-  }
-  return out;
+    if (found != 1) return word;
+    // Keep the word's case: all capitals, capitalised or small.
+    bool caps = lower == 0;
+    for (size_t c = 0; c < word.size(); ++c) {
+      word[c] = caps || (c == 0 && std::isupper(static_cast<unsigned char>(word[0])))
+                    ? fix[c]
+                    : static_cast<char>(std::tolower(static_cast<unsigned char>(fix[c])));
+    }
+    return word;
+  });
 }
 
 std::string RepairMoneyLabelWords(const std::string& text) {

@@ -475,32 +475,19 @@ Result<OcrDocument> ReadLinesAgain(OcrEngine& engine, const std::filesystem::pat
       auto to = std::chrono::steady_clock::now();
       engine.TakeStepTimes();  // this page's steps count from here
       if (!next->has_text_layer && image.cols == fp.width && image.rows == fp.height) {
-        const cv::Rect whole(0, 0, image.cols, image.rows);
         for (int i : lines[p]) {
           if (i < 0 || i >= static_cast<int>(fp.lines.size())) continue;
           const OcrLine& fl = fp.lines[static_cast<size_t>(i)];
-          int pad = std::max(2, fl.box.h / 4);
-          cv::Rect r = cv::Rect(fl.box.x - pad, fl.box.y - pad, fl.box.w + 2 * pad, fl.box.h + 2 * pad) & whole;
-          if (r.width < 4 || r.height < 4) continue;
+          std::optional<cv::Rect> r = LineCrop(fl.box, image);
+          if (!r) continue;
           if (Status t = limits.Check(); !t.ok()) return t;
-          Result<OcrText> again = engine.RecognizeLine(image(r).clone());
+          Result<OcrText> again = engine.RecognizeLine(image(*r).clone());
           if (!again.ok()) return again.status().WithContext(out.file + " page " + std::to_string(fp.index + 1));
-          OcrLine l;
+          OcrLine l = JoinedLine(*again);
+          if (l.text.empty()) continue;
           l.box = fl.box;
-          double conf = 0;
-          int n = 0;
-          for (const auto& al : again->lines) {
-            if (al.text.empty()) continue;
-            if (!l.text.empty()) l.text += ' ';
-            l.text += al.text;
-            conf += al.confidence;
-            ++n;
-            for (const auto& w : al.words) l.words.push_back(w);
-          }
-          if (n == 0) continue;
-          l.confidence = conf / n;
           // The words' boxes are the crop's: placed on the page.
-          for (auto& w : l.words) w.box.x += r.x, w.box.y += r.y;
+          for (auto& w : l.words) w.box.x += r->x, w.box.y += r->y;
           page.lines.push_back(std::move(l));
         }
       }

@@ -35,36 +35,49 @@ bool WorthRereading(const OcrLine& l) {
 
 }  // namespace
 
+std::optional<cv::Rect> LineCrop(const OcrBox& box, const cv::Mat& page) {
+  int pad = std::max(2, box.h / 4);
+  cv::Rect r = cv::Rect(box.x - pad, box.y - pad, box.w + 2 * pad, box.h + 2 * pad) & cv::Rect(0, 0, page.cols, page.rows);
+  if (r.width < 4 || r.height < 4) return std::nullopt;
+  return r;
+}
+
+OcrLine JoinedLine(const OcrText& text) {
+  OcrLine out;
+  double conf = 0;
+  int n = 0;
+  for (const auto& l : text.lines) {
+    if (l.text.empty()) continue;
+    if (!out.text.empty()) out.text += ' ';
+    out.text += l.text;
+    conf += l.confidence;
+    ++n;
+    out.words.insert(out.words.end(), l.words.begin(), l.words.end());
+  }
+  out.confidence = n ? conf / n : 0;
+  return out;
+}
+
 void RereadKeyLines(OcrEngine& engine, const cv::Mat& image, OcrText& text) {
   if (image.empty() || image.type() != CV_8UC1) return;
-  const cv::Rect page(0, 0, image.cols, image.rows);
   int done = 0;
   // Bottom up: the totals sit low on a receipt and matter most.
   for (auto it = text.lines.rbegin(); it != text.lines.rend() && done < kMaxLines; ++it) {
     OcrLine& l = *it;
     if (!WorthRereading(l)) continue;
-    int pad = std::max(2, l.box.h / 4);
-    cv::Rect r = cv::Rect(l.box.x - pad, l.box.y - pad, l.box.w + 2 * pad, l.box.h + 2 * pad) & page;
-    if (r.width < 4 || r.height < 4) continue;
-    cv::Mat crop = image(r), bin, framed;
-    cv::threshold(crop, bin, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+    std::optional<cv::Rect> r = LineCrop(l.box, image);
+    if (!r) continue;
+    cv::Mat bin, framed;
+    cv::threshold(image(*r), bin, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
     // A white margin: Tesseract reads glyphs touching the edge badly.
     int m = std::max(4, l.box.h / 2);
     cv::copyMakeBorder(bin, framed, m, m, m, m, cv::BORDER_CONSTANT, cv::Scalar(255));
     Result<OcrText> again = engine.RecognizeLine(framed);
     ++done;
     if (!again.ok() || again->lines.empty()) continue;
-    std::string joined;
-    double conf = 0;
-    int n = 0;
-    for (const auto& al : again->lines) {
-      if (!joined.empty()) joined += ' ';
-      joined += al.text;
-      conf += al.confidence;
-      ++n;
-    }
-    l.alt = joined;
-    l.alt_confidence = n ? conf / n : 0;
+    OcrLine joined = JoinedLine(*again);
+    l.alt = joined.text;
+    l.alt_confidence = joined.confidence;
   }
 }
 
