@@ -26,6 +26,9 @@ openssl pkey -in "$WORK/sa.pem" -pubout -out "$WORK/sa.pub"
 PID=""
 start_double() {  # start_double: sets PORT and BASE
   [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
+  # The last double's port must not be read as this one's: the new process
+  # empties the file only once it starts.
+  rm -f "$WORK/port"
   python3 "$DOUBLE" --public-key "$WORK/sa.pub" --refresh-token 1//test-refresh \
     --client-id cid --client-secret csecret --drive-root ROOTFOLDER --spreadsheet SHEET1 \
     --page-size 3 >"$WORK/port" 2>"$WORK/double.err" &
@@ -38,6 +41,7 @@ start_double() {  # start_double: sets PORT and BASE
 NCB_PID=""
 start_ncb() {  # start_ncb: a fresh NCB double; sets NCB_URL and NCB_CTL
   [ -n "$NCB_PID" ] && kill "$NCB_PID" 2>/dev/null && wait "$NCB_PID" 2>/dev/null || true
+  rm -f "$WORK/ncb.port"
   python3 "$SOURCE_DIR/tests/doubles/ncb_double.py" --api-key ncb-secret >"$WORK/ncb.port" 2>"$WORK/ncb.err" &
   NCB_PID=$!
   for _ in $(seq 100); do [ -s "$WORK/ncb.port" ] && break; sleep 0.1; done
