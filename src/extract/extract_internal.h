@@ -62,9 +62,14 @@ bool IsKnownWord(const std::string& word);
 
 // An address's words with OCR slips of case and of one letter mended: an I
 // after the first letter among small letters is an l and an l among
-// capitals an I ("JIn", "MASAl"); a word of five letters or more one letter off a common
-// address word of its length ("LUMFUR", "Selangcr", "BANCAR") is that word,
-// in the word's case. Known words (IsKnownWord) stand.
+// capitals an I ("JIn", "MASAl"), a zero between letters an O ("L0T"); a
+// word of five letters or more one letter off a common address word or
+// place name of its length ("LUMFUR", "Selangcr", "BANCAR") is that word,
+// in the word's case, and two words one edit off a two-word place name
+// ("Shah Alan", "SHAT ALAM") are that name. Also: a floor's ordinal with
+// its digit read as a letter ("SRD FLR" is 3RD, as the suffix says), a
+// common word split by a stray space ("PERINDUS TRIAN"), an & spaced on
+// one side only ("14& 16"). Known words (IsKnownWord) stand.
 std::string TidyAddressWords(const std::string& text);
 
 constexpr size_t kMergeMaxChars = 400;

@@ -486,18 +486,175 @@ bool IsKnownWord(const std::string& word) {
   return known.count(ToUpper(word)) > 0;
 }
 
+}  // namespace internal
+
+namespace {
+
+// `fix` (capitals) in the case of `word`: all capitals, capitalised or small.
+std::string InCaseOf(const std::string& word, const std::string& fix) {
+  bool lower = false;
+  for (char c : word) lower |= std::islower(static_cast<unsigned char>(c)) != 0;
+  bool capitalised = !word.empty() && std::isupper(static_cast<unsigned char>(word[0]));
+  std::string out = fix;
+  if (!lower) return out;
+  for (size_t c = 0; c < out.size(); ++c) {
+    if (c == 0 && capitalised) continue;
+    out[c] = static_cast<char>(std::tolower(static_cast<unsigned char>(out[c])));
+  }
+  return out;
+}
+
+// Words of Malaysian addresses common enough that a word one letter off
+// (same length) is a misreading of them; none has a real word one letter
+// away that addresses use (UTAMA/UTARA, PULAU/PULAI, TAMAN/LAMAN,
+// DAMAI/DAMAR and the like are left out for that).
+const char* const kFixableAddressWords[] = {
+    "JALAN", "LORONG", "PERSIARAN", "LEBUHRAYA", "KAMPUNG", "BANDAR", "SEKSYEN", "KAWASAN",
+    "PERINDUSTRIAN", "INDUSTRI", "MENARA", "KOMPLEKS", "KUALA", "LUMPUR", "SELANGOR", "JOHOR",
+    "BAHRU", "DARUL", "EHSAN", "TAKZIM", "MAKMUR", "RIDZUAN", "MALAYSIA", "MELAKA", "PAHANG",
+    "KELANTAN", "TERENGGANU", "SARAWAK", "NEGERI", "SEMBILAN", "PETALING", "PUTRAJAYA",
+    "CYBERJAYA", "GROUND", "FLOOR", "BASEMENT", "TEMENGGUNG", "KEMBANGAN", "DAMANSARA",
+    "PUCHONG", "CHERAS", "AMPANG", "KAJANG", "RAWANG", "SEREMBAN", "KUANTAN", "SKUDAI",
+    "PLENTONG", "PERMAS", "TEBRAU", "SETAPAK", "KEPONG", "BANGSAR", "SUBANG", "BALAKONG",
+    "SEMENYIH", "DENGKIL", "BANTING", "SELAYANG", "GOMBAK", "BENTONG", "TEMERLOH",
+    "BUTTERWORTH", "TAIPING", "SEGAMAT", "KLUANG", "PONTIAN", "KINABALU", "SANDAKAN",
+    "KUCHING", "SEBERANG", "MERTAJAM", "PETANI", "GUDANG", "PERDANA", "SENTOSA", "MUTIARA"};
+
+// Malaysian place names of two words: a pair of words one edit off one
+// (a letter changed, lost or added: "SHAH ALAN", "SHAT ALAM", "Shah Alami")
+// is a misreading of it, where a word alone is too short to tell.
+const char* const kPlacePhrases[] = {
+    "SHAH ALAM", "PETALING JAYA", "SUBANG JAYA", "SERI KEMBANGAN", "JOHOR BAHRU",
+    "KUALA LUMPUR", "KOTA BHARU", "KOTA KINABALU", "BATU PAHAT", "PASIR GUDANG", "ALOR SETAR",
+    "SUNGAI PETANI", "SUNGAI BULOH", "BUKIT MERTAJAM", "GEORGE TOWN", "BATU CAVES",
+    "PORT KLANG", "SETIA ALAM", "PERMAS JAYA", "WANGSA MAJU", "SRI PETALING", "KOTA DAMANSARA",
+    "MUTIARA DAMANSARA", "BANDAR SUNWAY", "BANDAR BARU", "BANDAR UTAMA", "SEBERANG PERAI",
+    "KUALA TERENGGANU", "KUALA SELANGOR", "TELUK INTAN", "BUKIT JALIL", "BUKIT BINTANG",
+    "DARUL EHSAN", "DARUL TAKZIM", "DARUL MAKMUR", "DARUL RIDZUAN", "NEGERI SEMBILAN"};
+
+// A floor's ordinal with its digit read as a letter ("SRD FLR"): the
+// suffix says which digit it is.
+std::string FixOrdinal(const std::string& word, const std::string& next) {
+  if (word.size() != 3) return word;
+  std::string up = ToUpper(word), nx = ToUpper(next);
+  if (nx != "FLR" && nx != "FLOOR" && nx != "FL" && nx != "FLOORS") return word;
+  std::string suffix = up.substr(1);
+  char c = up[0], digit = 0;
+  if (suffix == "ST" && (c == 'I' || c == 'L')) digit = '1';
+  if (suffix == "ND" && c == 'Z') digit = '2';
+  if (suffix == "RD" && (c == 'S' || c == 'B' || c == 'E')) digit = '3';
+  if (suffix == "TH") {
+    if (c == 'A') digit = '4';
+    if (c == 'S') digit = '5';
+    if (c == 'G' || c == 'B') digit = c == 'G' ? '6' : '8';
+    if (c == 'T') digit = '7';
+  }
+  if (!digit) return word;
+  return std::string(1, digit) + word.substr(1);
+}
+
+// Spaces on both sides of an & that has one on one side only ("14& 16").
+std::string SpaceAmpersands(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '&' && i > 0 && i + 1 < text.size()) {
+      bool before = text[i - 1] == ' ', after = text[i + 1] == ' ';
+      if (before != after) {
+        if (!before) out += ' ';
+        out += '&';
+        if (!after) out += ' ';
+        continue;
+      }
+    }
+    out += text[i];
+  }
+  return out;
+}
+
+struct WordSpan {
+  size_t begin, end;  // a run of letters in the text
+};
+
+std::vector<WordSpan> LetterRuns(const std::string& text) {
+  std::vector<WordSpan> words;
+  for (size_t i = 0; i < text.size();) {
+    if (!std::isalpha(static_cast<unsigned char>(text[i]))) {
+      ++i;
+      continue;
+    }
+    size_t b = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    words.push_back({b, i});
+  }
+  return words;
+}
+
+// Two words split by a stray space ("PERINDUS TRIAN"), joined where
+// together they are a common address word and neither is a word alone.
+std::string JoinSplitAddressWords(const std::string& text) {
+  std::string out = text;
+  std::vector<WordSpan> w = LetterRuns(out);
+  for (size_t k = w.size(); k-- > 1;) {
+    const WordSpan& a = w[k - 1];
+    const WordSpan& b = w[k];
+    if (b.begin != a.end + 1 || out[a.end] != ' ') continue;
+    if ((a.begin > 0 && std::isdigit(static_cast<unsigned char>(out[a.begin - 1]))) ||
+        (b.end < out.size() && std::isdigit(static_cast<unsigned char>(out[b.end]))))
+      continue;
+    std::string wa = ToUpper(out.substr(a.begin, a.end - a.begin));
+    std::string wb = ToUpper(out.substr(b.begin, b.end - b.begin));
+    if (internal::IsKnownWord(wa) || internal::IsKnownWord(wb)) continue;
+    for (const char* f : kFixableAddressWords) {
+      if (wa + wb == f) {
+        out.erase(a.end, 1);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+// Pairs of words one edit off a place name of kPlacePhrases, as that name.
+std::string FixPlacePhrases(const std::string& text) {
+  std::string out = text;
+  std::vector<WordSpan> w = LetterRuns(out);
+  for (size_t k = w.size(); k-- > 1;) {
+    const WordSpan& a = w[k - 1];
+    const WordSpan& b = w[k];
+    if (b.begin != a.end + 1 || out[a.end] != ' ') continue;
+    if (b.end < out.size() && std::isdigit(static_cast<unsigned char>(out[b.end]))) continue;
+    std::string wa = out.substr(a.begin, a.end - a.begin), wb = out.substr(b.begin, b.end - b.begin);
+    std::string pair = ToUpper(wa) + " " + ToUpper(wb);
+    const char* fix = nullptr;
+    int found = 0;
+    for (const char* p : kPlacePhrases) {
+      if (pair == p) {
+        found = 0;
+        break;
+      }
+      if (EditDistance(pair, p) == 1) fix = p, ++found;
+    }
+    if (found != 1) continue;
+    std::string_view f(fix);
+    size_t space = f.find(' ');
+    std::string pa(f.substr(0, space)), pb(f.substr(space + 1));
+    // The space must stand where it stood: the edit is inside a word.
+    if (pa.size() + 1 < wa.size() || wa.size() + 1 < pa.size()) continue;
+    out.replace(b.begin, b.end - b.begin, InCaseOf(wb, pb));
+    out.replace(a.begin, a.end - a.begin, InCaseOf(wa, pa));
+    // Words before this pair keep their places; w[k - 1] is not reused.
+    --k;
+  }
+  return out;
+}
+
+}  // namespace
+
+namespace internal {
+
 std::string TidyAddressWords(const std::string& text) {
-  // Words of Malaysian addresses common enough that a word one letter off
-  // (same length) is a misreading of them; none has a real word one
-  // letter away that addresses use (UTAMA/UTARA, PULAU/PULAI, TAMAN/LAMAN
-  // and the like are left out for that).
-  static const char* const kFixable[] = {
-      "JALAN", "LORONG", "PERSIARAN", "LEBUHRAYA", "KAMPUNG", "BANDAR", "SEKSYEN",
-      "KAWASAN", "PERINDUSTRIAN", "INDUSTRI", "MENARA", "KOMPLEKS", "KUALA", "LUMPUR",
-      "SELANGOR", "JOHOR", "BAHRU", "DARUL", "EHSAN", "TAKZIM", "MALAYSIA", "MELAKA",
-      "PAHANG", "KELANTAN", "TERENGGANU", "SARAWAK", "NEGERI", "SEMBILAN", "PETALING",
-      "PUTRAJAYA", "GROUND", "FLOOR"};
-  return MapWords(text, [](const std::string& w, size_t) {
+  std::string spaced = JoinSplitAddressWords(SpaceAmpersands(text));
+  std::string mended = MapWords(spaced, [&spaced](const std::string& w, size_t end) {
     std::string word = w;
     int upper = 0, lower = 0;
     for (char c : word) {
@@ -505,32 +662,39 @@ std::string TidyAddressWords(const std::string& text) {
       lower += std::islower(static_cast<unsigned char>(c)) && c != 'l';
     }
     // An I among lower-case letters is an l ("Jln" read "JIn"), an l among
-    // capitals an I ("MASAl").
+    // capitals an I ("MASAl"); a zero between two letters an O ("L0T":
+    // codes such as "U13" or "PJU6A" have no digit between letters).
     for (size_t c = 0; c < word.size(); ++c) {
       if (word[c] == 'I' && c > 0 && lower >= 1 && upper <= 1) word[c] = 'l';
       if (word[c] == 'l' && upper >= 2 && lower == 0) word[c] = 'I';
+      if (word[c] == '0' && c > 0 && c + 1 < word.size() &&
+          std::isalpha(static_cast<unsigned char>(word[c - 1])) &&
+          std::isalpha(static_cast<unsigned char>(word[c + 1])))
+        word[c] = std::islower(static_cast<unsigned char>(word[c + 1])) ? 'o' : 'O';
+    }
+    size_t next = spaced.find_first_not_of(" ,", end);
+    if (next != std::string::npos && next > end) {
+      size_t next_end = next;
+      while (next_end < spaced.size() && std::isalpha(static_cast<unsigned char>(spaced[next_end]))) ++next_end;
+      std::string ordinal = FixOrdinal(word, spaced.substr(next, next_end - next));
+      if (ordinal != word) return ordinal;
     }
     std::string up = ToUpper(word);
     if (word.size() < 5 || IsKnownWord(up)) return word;
     const char* fix = nullptr;
     int found = 0;
-    for (const char* k : kFixable) {
+    for (const char* k : kFixableAddressWords) {
       std::string_view kv(k);
       if (kv.size() != up.size()) continue;
       int diff = 0;
       for (size_t c = 0; c < up.size() && diff < 2; ++c) diff += kv[c] != up[c];
+      if (diff == 0) return word;
       if (diff == 1) fix = k, ++found;
     }
     if (found != 1) return word;
-    // Keep the word's case: all capitals, capitalised or small.
-    bool caps = lower == 0;
-    for (size_t c = 0; c < word.size(); ++c) {
-      word[c] = caps || (c == 0 && std::isupper(static_cast<unsigned char>(word[0])))
-                    ? fix[c]
-                    : static_cast<char>(std::tolower(static_cast<unsigned char>(fix[c])));
-    }
-    return word;
+    return InCaseOf(word, fix);
   });
+  return FixPlacePhrases(mended);
 }
 
 std::string RepairMoneyLabelWords(const std::string& text) {

@@ -256,6 +256,35 @@ TEST_CASE("extract: an address's one-letter and case slips are mended, real word
   CHECK(TidyAddressWords("") == "");
 }
 
+TEST_CASE("extract: an address's floor ordinals, place names, split words, & and zeros in words are mended") {
+  using internal::TidyAddressWords;
+  // The ordinal's suffix says which digit was read as a letter; only
+  // before a floor word.
+  CHECK(TidyAddressWords("SRD FLR, WISMA ANGKASA") == "3RD FLR, WISMA ANGKASA");
+  CHECK(TidyAddressWords("ZND Floor, Menara Hijau") == "2ND Floor, Menara Hijau");
+  CHECK(TidyAddressWords("GTH FLOOR") == "6TH FLOOR");
+  CHECK(TidyAddressWords("SRD AVENUE, BTH STREET") == "SRD AVENUE, BTH STREET");
+  // Two-word place names one edit off, in the text's case; a word alone
+  // too short to tell ("ALAN") is mended only next to its partner.
+  CHECK(TidyAddressWords("40000 Shah Alan, Selangor") == "40000 Shah Alam, Selangor");
+  CHECK(TidyAddressWords("40000 SHAT ALAM") == "40000 SHAH ALAM");
+  CHECK(TidyAddressWords("40000 SHAH ALAMI, SELANGOR") == "40000 SHAH ALAM, SELANGOR");
+  CHECK(TidyAddressWords("43300 SERI KENBANGAN") == "43300 SERI KEMBANGAN");
+  CHECK(TidyAddressWords("40170 SETIA ALAM, JALAN ALAN") == "40170 SETIA ALAM, JALAN ALAN");
+  CHECK(TidyAddressWords("47400 PETALING JAYA") == "47400 PETALING JAYA");
+  // More common words one letter off; a word split by a stray space.
+  CHECK(TidyAddressWords("Jalan Temenggurg 3") == "Jalan Temenggung 3");
+  CHECK(TidyAddressWords("KAWASAN PERINDUS TRIAN MAJU") == "KAWASAN PERINDUSTRIAN MAJU");
+  CHECK(TidyAddressWords("JALAN BATU TIGA") == "JALAN BATU TIGA");
+  // An & spaced on one side only gets both; one spaced on neither stands.
+  CHECK(TidyAddressWords("NO 7& 9, JALAN MAWAR") == "NO 7 & 9, JALAN MAWAR");
+  CHECK(TidyAddressWords("NO 7 &9") == "NO 7 & 9");
+  CHECK(TidyAddressWords("NO. 7G&9G") == "NO. 7G&9G");
+  // A zero between letters is an O; codes of letters and digits stand.
+  CHECK(TidyAddressWords("L0T 12, Jalan B0la") == "LOT 12, Jalan Bola");
+  CHECK(TidyAddressWords("SEKSYEN U13, PJU6A, SS21/39") == "SEKSYEN U13, PJU6A, SS21/39");
+}
+
 namespace {
 
 // A one-page reading whose lines have boxes, one under another.
