@@ -163,11 +163,17 @@ bool FirstReadingUnsettled(const OcrDocument& first, const ExtractConfig& config
 // address are.
 std::vector<std::vector<int>> HeaderLines(const OcrDocument& first);
 
+// The first line (page, index) of `doc` whose letters and digits hold
+// those of `number` (case and O/0 aside); none for numbers of fewer than 5.
+std::optional<std::pair<size_t, size_t>> NumberLine(const OcrDocument& doc, const std::string& number);
+
 // What the second engine reads, for ocr.second_reading `mode`: "always",
 // the whole file; "unsettled", the whole file where FirstReadingUnsettled,
 // else nothing; "unsettled+header", the whole file where
 // FirstReadingUnsettled, else its HeaderLines (the name and address, which
-// the total and date do not settle).
+// the total and date do not settle) and, when the first reading's receipt
+// number is below config.high_confidence_threshold, that number's line
+// (NumberLine), for the second engine to confirm it.
 SecondReading SecondReadingFor(const OcrDocument& first, const std::string& mode, const ExtractConfig& config,
                                const Date& today);
 
@@ -178,7 +184,8 @@ EngineFactory ConfiguredEngineFactory(const Config& config);
 
 // ExtractReceipt of the document, fused with ExtractReceipt of its second
 // engine's reading (OcrDocument::second) when it has one (of a reading of
-// some lines only, scope "lines", just the name and address); engine names
+// some lines only, scope "lines", just the name and address, and the
+// receipt number where the second engine read it alike on its line); engine names
 // are the first words of OcrDocument::engine.
 ReceiptFields ExtractReceiptReadings(const OcrDocument& doc, const Date& today, double confident);
 

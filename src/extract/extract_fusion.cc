@@ -355,12 +355,52 @@ std::vector<std::vector<int>> HeaderLines(const OcrDocument& first) {
   return out;
 }
 
+namespace {
+
+// Letters and digits, capitals, an O as a 0: how a number is looked for
+// in a line (the engines read a 0 as an O and back).
+std::string NumberKey(const std::string& v) {
+  std::string n = AlnumUpper(v);
+  std::replace(n.begin(), n.end(), 'O', '0');
+  return n;
+}
+
+// Shorter numbers are found in too many lines by chance.
+constexpr size_t kNumberLineMinChars = 5;
+
+}  // namespace
+
+std::optional<std::pair<size_t, size_t>> NumberLine(const OcrDocument& doc, const std::string& number) {
+  const std::string key = NumberKey(number);
+  if (key.size() < kNumberLineMinChars) return std::nullopt;
+  for (size_t p = 0; p < doc.pages.size(); ++p) {
+    const auto& lines = doc.pages[p].lines;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (NumberKey(lines[i].text).find(key) != std::string::npos) return std::pair{p, i};
+    }
+  }
+  return std::nullopt;
+}
+
 SecondReading SecondReadingFor(const OcrDocument& first, const std::string& mode, const ExtractConfig& config,
                                const Date& today) {
   SecondReading r;
-  if (mode == "always" || FirstReadingUnsettled(first, config, today)) return r;
+  const ReceiptFields fields = ExtractReceipt(first, today);
+  const double confident = config.high_confidence_threshold;
+  if (mode == "always" || ReceiptUnsettled(fields, confident)) return r;
   r.whole = false;
-  if (mode == "unsettled+header") r.lines = HeaderLines(first);
+  if (mode != "unsettled+header") return r;
+  r.lines = HeaderLines(first);
+  // A receipt number the first reading is unsure of: its line too, so
+  // that the second engine can confirm it.
+  const Field& number = fields.receipt_number;
+  if (number.present() && number.confidence < confident) {
+    if (auto at = NumberLine(first, number.value); at && first.pages[at->first].lines[at->second].box.w > 0) {
+      auto& page = r.lines[at->first];
+      const int i = static_cast<int>(at->second);
+      if (std::find(page.begin(), page.end(), i) == page.end()) page.insert(std::upper_bound(page.begin(), page.end(), i), i);
+    }
+  }
   return r;
 }
 
@@ -381,13 +421,33 @@ ReceiptFields ExtractReceiptReadings(const OcrDocument& doc, const Date& today, 
   const OcrDocument& other = doc.second.front();
   ReceiptFields second = ExtractReceipt(other, today);
   if (other.scope == "lines") {
-    // The header's lines read again: their name and address count; a date
-    // or number the header lines happen to hold was read in full by the
-    // first engine's settled reading, and is left to it.
-    ReceiptFields header;
-    header.provider_name = second.provider_name;
-    header.provider_address = second.provider_address;
-    second = std::move(header);
+    // Some lines read again: the header's, whose name and address count,
+    // and the line of a receipt number the first reading was unsure of
+    // (SecondReadingFor), which confirms the number when the second engine
+    // read the same letters and digits there. A date or number the header
+    // lines happen to hold was read in full by the first engine's settled
+    // reading, and is left to it.
+    ReceiptFields lines;
+    std::optional<std::pair<size_t, size_t>> at;
+    if (first.receipt_number.present()) at = NumberLine(doc, first.receipt_number.value);
+    OcrDocument header = other;
+    if (at && at->first < header.pages.size()) {
+      const OcrBox& box = doc.pages[at->first].lines[at->second].box;
+      auto& again = header.pages[at->first].lines;
+      for (auto it = again.begin(); it != again.end(); ++it) {
+        if (it->box.x != box.x || it->box.y != box.y || it->box.w != box.w || it->box.h != box.h) continue;
+        if (NumberKey(it->text).find(NumberKey(first.receipt_number.value)) != std::string::npos) {
+          lines.receipt_number = first.receipt_number;
+          lines.receipt_number.confidence = std::max(first.receipt_number.confidence, it->confidence);
+        }
+        again.erase(it);
+        break;
+      }
+      second = ExtractReceipt(header, today);
+    }
+    lines.provider_name = second.provider_name;
+    lines.provider_address = second.provider_address;
+    second = std::move(lines);
   }
   FusionNames names{EngineWord(doc.engine, "first engine"), EngineWord(other.engine, "second engine")};
   return FuseReceipts(first, second, names, confident);

@@ -1006,6 +1006,22 @@ std::optional<std::string> NumberAfter(const std::string& rest) {
   return v;
 }
 
+// The transaction number a till prints unlabelled at the end of the line
+// with the sale's date and a time of day (see ExtractReceiptNumber).
+std::optional<std::string> TillNumber(const std::string& line) {
+  static const std::regex kTime(R"((?:^|[^0-9])([01]?\d|2[0-3])[:.][0-5]\d(?:[:.][0-5]\d)?(?![0-9]))");
+  static const std::regex kLast(R"((?:^|\s)([A-Z])([0-9O]{6,12})\W*$)");
+  std::smatch m;
+  if (!std::regex_search(line, m, kLast)) return std::nullopt;
+  std::string digits = m[2].str();
+  if (std::count(digits.begin(), digits.end(), 'O') > 2) return std::nullopt;
+  std::replace(digits.begin(), digits.end(), 'O', '0');
+  const std::string head = line.substr(0, static_cast<size_t>(m.position(0)));
+  if (FindDates(head, Date{1990, 1, 1}, Date{2100, 1, 1}).empty() || !std::regex_search(head, kTime))
+    return std::nullopt;
+  return m[1].str() + digits;
+}
+
 std::string AlnumUpper(const std::string& v) {
   std::string n;
   for (unsigned char c : v) {
@@ -1121,6 +1137,21 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
       }
       if (label.weak) best_conf = std::min(best_conf, 0.85);
       break;
+    }
+  }
+  if (best.empty()) {
+    // No labelled number: many tills print their transaction number
+    // unlabelled at the end of the line that holds the sale's date and
+    // time ("28-03-18 18:05 SH01 ZJ42 T2 R000246362"). Its last token, a
+    // capital letter and 6 to 12 digits (an O among them a 0), is the
+    // number; kept below the submit threshold, so that one engine's
+    // reading alone goes to a clerk and two that agree go on.
+    for (size_t i = 0; i < lines.size() && best.empty(); ++i) {
+      if (std::optional<std::string> v = TillNumber(lines[i].text)) {
+        best = *v;
+        best_conf = 0.8;
+        best_evidence.AddPage(lines[i].page + 1);
+      }
     }
   }
   if (!best.empty()) r.receipt_number = {best, best_conf, "ocr", best_evidence.pages};

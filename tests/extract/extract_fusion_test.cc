@@ -301,6 +301,67 @@ OcrDocument Boxed(const std::vector<std::string>& lines, const std::string& engi
 
 }  // namespace
 
+TEST_CASE("fusion: an unsure receipt number's line is read again, and the second engine's alike reading confirms it") {
+  // No labelled number: the till's transaction number on the date line,
+  // kept below the threshold.
+  const std::vector<std::string> text = {"KEDAI UBAT SEJAHTERA SDN BHD", "NO 12, JALAN MAWAR 3,",
+                                         "43000 KAJANG, SELANGOR.", "PANADOL 10S 1 12.50", "TOTAL 12.50",
+                                         "CASH 20.00", "CHANGE 7.50", "05-03-19 14:03 ST02 T1 R0O0123456"};
+  OcrDocument doc = Boxed(text, "tesseract");
+  ExtractConfig config;
+  REQUIRE_FALSE(FirstReadingUnsettled(doc, config, kToday));
+  ReceiptFields alone = ExtractReceiptReadings(doc, kToday, kThreshold);
+  CHECK(alone.receipt_number.value == "R000123456");
+  CHECK(alone.receipt_number.confidence < kThreshold);
+  CHECK(NumberLine(doc, "R000123456") == std::pair<size_t, size_t>{0, 7});
+  CHECK_FALSE(NumberLine(doc, "1234").has_value());  // too short to look for
+  SecondReading h = SecondReadingFor(doc, "unsettled+header", config, kToday);
+  CHECK(h.lines == std::vector<std::vector<int>>{{0, 1, 2, 7}});
+
+  // The second engine's reading of those lines, each with its line's box.
+  auto again = [&](const std::string& number_line) {
+    OcrDocument lines = Boxed({"KEDAI UBAT SEJAHTERA SDN BHD", "NO 12, JALAN MAWAR 3,", "43000 KAJANG, SELANGOR.",
+                               number_line},
+                              "paddle");
+    lines.pages[0].lines[3].box = doc.pages[0].lines[7].box;
+    lines.scope = "lines";
+    OcrDocument both = doc;
+    both.second = {lines};
+    return ExtractReceiptReadings(both, kToday, kThreshold);
+  };
+  ReceiptFields agreed = again("05-03-19 14:03 ST02 T1 R000123456");
+  CHECK(agreed.receipt_number.value == "R000123456");
+  CHECK(agreed.receipt_number.confidence >= kThreshold);
+  CHECK(agreed.provider_address.value == "NO 12, JALAN MAWAR 3, 43000 KAJANG, SELANGOR.");
+  // Another number there, or none: the first reading's, still unsure.
+  for (const char* other : {"05-03-19 14:03 ST02 T1 R000128456", "05-03-19 14:03 ST02"}) {
+    ReceiptFields f = again(other);
+    CHECK(f.receipt_number.value == "R000123456");
+    CHECK(f.receipt_number.confidence < kThreshold);
+  }
+  // A labelled number the first reading is sure of: no line of it.
+  std::vector<std::string> labelled = text;
+  labelled.back() = "Invoice No : INV-004211 Date : 05/03/2019";
+  OcrDocument sure = Boxed(labelled, "tesseract");
+  CHECK(SecondReadingFor(sure, "unsettled+header", config, kToday).lines == std::vector<std::vector<int>>{{0, 1, 2}});
+}
+
+TEST_CASE("extract: a till's unlabelled transaction number on the line of the date and time") {
+  auto number = [](const std::vector<std::string>& lines) {
+    return ExtractReceipt(Boxed(lines, "tesseract"), kToday).receipt_number;
+  };
+  Field f = number({"KLINIK MAWAR", "TOTAL 30.00", "12/01/2019 09:41 POS3 C07 S00123457"});
+  CHECK(f.value == "S00123457");
+  CHECK(f.confidence == doctest::Approx(0.8));
+  // A labelled number wins; without a time, a date alone, or a token of
+  // digits only, none.
+  CHECK(number({"KLINIK MAWAR", "Receipt No: 88812", "TOTAL 30.00", "12/01/2019 09:41 T1 R000123456"}).value ==
+        "88812");
+  CHECK_FALSE(number({"KLINIK MAWAR", "TOTAL 30.00", "12/01/2019 POS3 R000123456"}).present());
+  CHECK_FALSE(number({"KLINIK MAWAR", "TOTAL 30.00", "12/01/2019 09:41 000123456"}).present());
+  CHECK_FALSE(number({"KLINIK MAWAR", "TOTAL 30.00", "09:41 T1 R000123456"}).present());
+}
+
 TEST_CASE("fusion: the header lines, and what each second_reading mode reads of a settled or unsettled receipt") {
   const std::vector<std::string> head = {"KEDAI UBAT SEJAHTFRA SDN BHD", "NO 12, JALAN MAWAR 3,",
                                          "43000 KAJANG, SELANGOR."};
