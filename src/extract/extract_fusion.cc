@@ -448,6 +448,19 @@ ReceiptFields ExtractReceiptReadings(const OcrDocument& doc, const Date& today, 
     lines.provider_name = second.provider_name;
     lines.provider_address = second.provider_address;
     second = std::move(lines);
+  } else {
+    // A receipt number one engine found and the other did not (its label
+    // or date line misread around it): where the other's text holds the
+    // same letters and digits, it read the number too.
+    auto confirm = [](const Field& found, const OcrDocument& in, Field& missing) {
+      if (!found.present() || missing.present()) return;
+      if (auto at = NumberLine(in, found.value)) {
+        missing = found;
+        missing.confidence = std::max(found.confidence, in.pages[at->first].lines[at->second].confidence);
+      }
+    };
+    confirm(first.receipt_number, other, second.receipt_number);
+    confirm(second.receipt_number, doc, first.receipt_number);
   }
   FusionNames names{EngineWord(doc.engine, "first engine"), EngineWord(other.engine, "second engine")};
   return FuseReceipts(first, second, names, confident);

@@ -438,11 +438,15 @@ std::string RepairLabelWords(const std::string& text) {
     for (const char* k : kWords) {
       if (up.size() >= 5 && up != k && EditDistance(up, k) <= 1) fixed = k;
     }
-    // "BILL" with an L read as a 1 ("Bil1#:V001-540401").
-    if (up == "BIL1" || up == "B1LL" || up == "BI1L") fixed = "BILL";
-    // "InvNo", "INVNO": the label's two words run together.
+    // "BILL" with an L read as a 1 or an I ("Bil1#:V001-540401", "Bi11#",
+    // "BILI. NO").
+    auto l_like = [](char c) { return c == 'L' || c == 'I' || c == '1'; };
+    if (up.size() == 4 && up[0] == 'B' && l_like(up[1]) && l_like(up[2]) && l_like(up[3]) && up != "BILL")
+      fixed = "BILL";
+    // "InvNo", "INVNO", "TaxInv": the label's two words run together.
     if (up == "INVNO" || up == "BILLNO" || up == "DOCNO" || up == "RECEIPTNO")
       fixed = up.substr(0, up.size() - 2) + " NO";
+    if (up == "TAXINV") fixed = "TAX INV";
     // "INV#" read as "INY#", "1NV#".
     if (up.size() == 3 && EditDistance(up, "INV") <= 1 && up != "INV" && i < text.size() &&
         text[i] == '#')

@@ -346,6 +346,35 @@ TEST_CASE("fusion: an unsure receipt number's line is read again, and the second
   CHECK(SecondReadingFor(sure, "unsettled+header", config, kToday).lines == std::vector<std::vector<int>>{{0, 1, 2}});
 }
 
+TEST_CASE("fusion: a receipt number one engine found is confirmed by the same letters and digits in the other's text") {
+  // Tesseract misread the date on the till's line, so found no number
+  // there; paddle read the line whole. Both read the number alike.
+  std::vector<std::string> text = {"KLINIK MAWAR", "CONSULTATION 30.00", "TOTAL 30.00",
+                                   "Date: 12/01/2019", "da. 01-19 09:41 T1 R000123457"};
+  OcrDocument doc = Boxed(text, "tesseract");
+  text.back() = "12-01-19 09:41 T1 R000123457";
+  OcrDocument other = Boxed(text, "paddle");
+  doc.second = {other};
+  ReceiptFields f = ExtractReceiptReadings(doc, kToday, kThreshold);
+  CHECK(f.receipt_number.value == "R000123457");
+  CHECK(f.receipt_number.confidence >= kThreshold);
+  // Where Tesseract's text lacks it, paddle's reading alone stays unsure.
+  doc.pages[0].lines.back().text = "da. 01-19 09:41 T1 R0001Z3457";
+  ReceiptFields g = ExtractReceiptReadings(doc, kToday, kThreshold);
+  CHECK(g.receipt_number.value == "R000123457");
+  CHECK(g.receipt_number.confidence < kThreshold);
+}
+
+TEST_CASE("extract: receipt-number labels with an L read as an I or a 1, and TaxInv, are read") {
+  auto number = [](const std::string& line) {
+    return ExtractReceipt(Boxed({"KLINIK MAWAR", line, "TOTAL 30.00"}, "tesseract"), kToday).receipt_number.value;
+  };
+  CHECK(number("BILI. N0: 00015047") == "00015047");
+  CHECK(number("Bi11#: V031-551345") == "V031-551345");
+  CHECK(number("St:8541 Ctr3 TaxInv:11612") == "11612");
+  CHECK(number("BILIK 3 KLINIK 00015047") == "");
+}
+
 TEST_CASE("extract: a till's unlabelled transaction number on the line of the date and time") {
   auto number = [](const std::vector<std::string>& lines) {
     return ExtractReceipt(Boxed(lines, "tesseract"), kToday).receipt_number;
