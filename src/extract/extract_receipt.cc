@@ -742,6 +742,23 @@ std::string RepairMoneyLabelWords(const std::string& text) {
     }
     i = a_end;
   }
+  // Two label words run together (paddle drops the spaces between
+  // words: "TotalPayable", "GRANDTOTAL"): split where both parts are
+  // words of money labels.
+  static const std::set<std::string> kParts = {
+      "TOTAL", "PAYABLE", "AMOUNT", "AMT",  "DUE",     "GRAND",   "NET",    "NETT", "ROUNDING",
+      "ROUNDED", "ADJ",   "CHANGE", "CASH", "SUB",     "INCL",    "EXCL",   "GST",  "SST",
+      "TAX",   "SERVICE", "CHARGE", "BALANCE", "QTY",  "RM",      "MYR",    "PAID", "TENDERED", "SUBTOTAL"};
+  joined = MapWords(joined, [](const std::string& w, size_t) {
+    std::string up = ToUpper(w);
+    if (up.size() < 6 || kParts.count(up) ||
+        !std::all_of(up.begin(), up.end(), [](unsigned char c) { return std::isalpha(c); }))
+      return w;
+    for (size_t cut = 2; cut + 2 <= up.size(); ++cut) {
+      if (kParts.count(up.substr(0, cut)) && kParts.count(up.substr(cut))) return w.substr(0, cut) + " " + w.substr(cut);
+    }
+    return w;
+  });
   return MapWords(joined, [](const std::string& w, size_t) {
     std::string up = ToUpper(w), fixed = w;
     bool keep = false;

@@ -114,6 +114,16 @@ TEST_CASE("money labels: a label word split by a stray space is joined; words th
   CHECK(internal::RepairMoneyLabelWords("NO CHARGE 0.00") == "NO CHARGE 0.00");
 }
 
+TEST_CASE("money labels: two label words run together are split; other words stay whole") {
+  CHECK(internal::RepairMoneyLabelWords("TotalPayable: 68.63") == "Total Payable: 68.63");
+  CHECK(internal::RepairMoneyLabelWords("GRANDTOTAL 12.40") == "GRAND TOTAL 12.40");
+  CHECK(internal::RepairMoneyLabelWords("AmountDue RM12.40") == "Amount Due RM12.40");
+  CHECK(internal::IsTotalLine("TotalPayable: 68.63"));
+  CHECK(internal::RepairMoneyLabelWords("SUBTOTAL 8.40") == "SUBTOTAL 8.40");
+  CHECK(internal::RepairMoneyLabelWords("CASHIER TOTALLY 2") == "CASHIER TOTALLY 2");
+  CHECK(internal::RepairMoneyLabelWords("NETTLE TEA 3.20") == "NETTLE TEA 3.20");
+}
+
 TEST_CASE("money labels: each kind by its label words, the more specific label first") {
   // Which line is a total (IsTotalLine uses the same table as ExtractMoney).
   for (const char* t : {"TOTAL 10.60", "JUMLAH 10.60", "GRAND TOTAL 10.60", "TOTAL INCL GST 10.60",
