@@ -446,7 +446,7 @@ std::string RepairLabelWords(const std::string& text) {
     // "InvNo", "INVNO", "TaxInv": the label's two words run together.
     if (up == "INVNO" || up == "BILLNO" || up == "DOCNO" || up == "RECEIPTNO")
       fixed = up.substr(0, up.size() - 2) + " NO";
-    if (up == "TAXINV" || up == "TAXINVOICE") fixed = up.substr(0, 3) + " " + up.substr(3);
+    if (up == "TAXINV") fixed = "TAX INV";
     // "INV#" read as "INY#", "1NV#".
     if (up.size() == 3 && EditDistance(up, "INV") <= 1 && up != "INV" && i < text.size() &&
         text[i] == '#')
