@@ -44,6 +44,23 @@
 //     of 20 receipts changed, digits included: "11:07" read "1l:07");
 //     finer width buckets (at most 10% less padding on 5 receipts' 314
 //     crops, each network about 30 MB more per worker).
+//   * Tried on 2026-12-03, not kept (one thread, CPU time of a 320-wide
+//     line, the least of 12 rounds of 8): recognition pinned to a batch of
+//     4 does not run in OpenCV 4.6 (a shape assertion in the attention
+//     blocks); its convolutional part alone at a batch of 4 took 71 ms a
+//     line against 54 one at a time. Rewriting the graph: each Conv's
+//     following scalar Mul/Add folded into its weights, the one before a
+//     Conv folded too, x*clip(x+3,0,6)/6 as one HardSwish node, the final
+//     Softmax dropped: the same outputs (1.6e-6) but 67 to 75 ms against
+//     66 (OpenCV already fuses the scalar affines into the convolutions,
+//     and a fused HardSwish takes its convolution off the fast path:
+//     convolutions 27 -> 41 ms). Loading networks on demand to hold fewer:
+//     a recognition network costs 40 to 48 ms to read and 13 to 20 ms more
+//     on its first run, each one held is 30 to 40 MB (the seven, 250 MB),
+//     and the detection network holds about 160 MB after a page; wide
+//     buckets are used by most receipts (960: 155 of 250, 1280: 69), so
+//     reading them per receipt would cost more time than the memory is
+//     worth.
 #include "ncbocr/ocr_paddle.h"
 
 #include <unistd.h>
