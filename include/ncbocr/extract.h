@@ -159,7 +159,7 @@ bool FirstReadingUnsettled(const OcrDocument& first, const ExtractConfig& config
 
 // The first reading's header lines on each page: those before the first
 // line that carries an amount or a date, cashier or receipt-number label
-// (at most the first 8 lines of a page), where the provider's name and
+// (at most the first 6 lines of a page), where the provider's name and
 // address are.
 std::vector<std::vector<int>> HeaderLines(const OcrDocument& first);
 

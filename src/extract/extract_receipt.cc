@@ -611,6 +611,7 @@ std::string JoinSplitAddressWords(const std::string& text) {
     for (const char* f : kFixableAddressWords) {
       if (wa + wb == f) {
         out.erase(a.end, 1);
+        --k;  // the joined word is not joined again with the one before
         break;
       }
     }
