@@ -593,63 +593,64 @@ std::vector<WordSpan> LetterRuns(const std::string& text) {
   return words;
 }
 
+// Calls `visit(a, b)` on each two runs of letters of `text` with one space
+// between them, the last pair first, so that a change to a pair leaves the
+// places of those before it as they were. When `visit` changed the pair
+// (returns true), the pair before it, which shares a word, is skipped.
+template <typename Visit>
+void ForSpacedWordPairs(std::string& text, Visit visit) {
+  std::vector<WordSpan> w = LetterRuns(text);
+  for (size_t k = w.size(); k-- > 1;) {
+    if (w[k].begin != w[k - 1].end + 1 || text[w[k - 1].end] != ' ') continue;
+    if (visit(w[k - 1], w[k])) --k;
+  }
+}
+
 // Two words split by a stray space ("PERINDUS TRIAN"), joined where
 // together they are a common address word and neither is a word alone.
 std::string JoinSplitAddressWords(const std::string& text) {
   std::string out = text;
-  std::vector<WordSpan> w = LetterRuns(out);
-  for (size_t k = w.size(); k-- > 1;) {
-    const WordSpan& a = w[k - 1];
-    const WordSpan& b = w[k];
-    if (b.begin != a.end + 1 || out[a.end] != ' ') continue;
+  ForSpacedWordPairs(out, [&out](const WordSpan& a, const WordSpan& b) {
     if ((a.begin > 0 && std::isdigit(static_cast<unsigned char>(out[a.begin - 1]))) ||
         (b.end < out.size() && std::isdigit(static_cast<unsigned char>(out[b.end]))))
-      continue;
+      return false;
     std::string wa = ToUpper(out.substr(a.begin, a.end - a.begin));
     std::string wb = ToUpper(out.substr(b.begin, b.end - b.begin));
-    if (internal::IsKnownWord(wa) || internal::IsKnownWord(wb)) continue;
+    if (internal::IsKnownWord(wa) || internal::IsKnownWord(wb)) return false;
     for (const char* f : kFixableAddressWords) {
       if (wa + wb == f) {
         out.erase(a.end, 1);
-        --k;  // the joined word is not joined again with the one before
-        break;
+        return true;
       }
     }
-  }
+    return false;
+  });
   return out;
 }
 
 // Pairs of words one edit off a place name of kPlacePhrases, as that name.
 std::string FixPlacePhrases(const std::string& text) {
   std::string out = text;
-  std::vector<WordSpan> w = LetterRuns(out);
-  for (size_t k = w.size(); k-- > 1;) {
-    const WordSpan& a = w[k - 1];
-    const WordSpan& b = w[k];
-    if (b.begin != a.end + 1 || out[a.end] != ' ') continue;
-    if (b.end < out.size() && std::isdigit(static_cast<unsigned char>(out[b.end]))) continue;
+  ForSpacedWordPairs(out, [&out](const WordSpan& a, const WordSpan& b) {
+    if (b.end < out.size() && std::isdigit(static_cast<unsigned char>(out[b.end]))) return false;
     std::string wa = out.substr(a.begin, a.end - a.begin), wb = out.substr(b.begin, b.end - b.begin);
     std::string pair = ToUpper(wa) + " " + ToUpper(wb);
     const char* fix = nullptr;
     int found = 0;
     for (const char* p : kPlacePhrases) {
-      if (pair == p) {
-        found = 0;
-        break;
-      }
+      if (pair == p) return false;
       if (EditDistance(pair, p) == 1) fix = p, ++found;
     }
-    if (found != 1) continue;
+    if (found != 1) return false;
     std::string_view f(fix);
     size_t space = f.find(' ');
     std::string pa(f.substr(0, space)), pb(f.substr(space + 1));
     // The space must stand where it stood: the edit is inside a word.
-    if (pa.size() + 1 < wa.size() || wa.size() + 1 < pa.size()) continue;
+    if (pa.size() + 1 < wa.size() || wa.size() + 1 < pa.size()) return false;
     out.replace(b.begin, b.end - b.begin, InCaseOf(wb, pb));
     out.replace(a.begin, a.end - a.begin, InCaseOf(wa, pa));
-    // Words before this pair keep their places; w[k - 1] is not reused.
-    --k;
-  }
+    return true;
+  });
   return out;
 }
 
