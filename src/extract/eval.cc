@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "ncbocr/extract.h"
@@ -297,6 +300,45 @@ std::string ScoreLine(const char* name, const EvalScore& c) {
   return buf;
 }
 
+// A review reason with its numbers made N, so that receipts going to a
+// clerk for the same reason count together ("confidence 0.80 is below the
+// threshold 0.90" -> "confidence N is below the threshold N").
+std::string ReasonKind(const std::string& reason) {
+  std::string out;
+  for (size_t i = 0; i < reason.size();) {
+    if (!std::isdigit(static_cast<unsigned char>(reason[i]))) {
+      out += reason[i++];
+      continue;
+    }
+    while (i < reason.size() &&
+           (std::isdigit(static_cast<unsigned char>(reason[i])) ||
+            (std::strchr(".,:/-", reason[i]) && i + 1 < reason.size() &&
+             std::isdigit(static_cast<unsigned char>(reason[i + 1])))))
+      ++i;
+    out += 'N';
+  }
+  return out;
+}
+
+// Why the receipts not sent on went to a clerk: each kind of reason with
+// the number of receipts that gave it, most first (a receipt counts once per
+// kind). The hold-out's only where its misses are shown.
+std::vector<std::pair<std::string, int>> ReviewReasons(const std::vector<EvalReceipt>& receipts,
+                                                       bool with_holdout) {
+  std::map<std::string, int> count;
+  for (const auto& r : receipts) {
+    if (r.decision == "submit" || !r.error.empty() || (r.holdout && !with_holdout)) continue;
+    std::set<std::string> kinds;
+    for (const auto& reason : r.reasons) kinds.insert(ReasonKind(reason));
+    for (const auto& k : kinds) ++count[k];
+  }
+  std::vector<std::pair<std::string, int>> out(count.begin(), count.end());
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  return out;
+}
+
+constexpr size_t kReviewReasonsShown = 10;
+
 }  // namespace
 
 Result<std::set<std::string>> ReadHoldoutList(const fs::path& file) {
@@ -452,6 +494,11 @@ Json EvalReport::ToJson() const {
     out["receipt_numbers"] = numbers.ToJson();
     out["receipt_number_misses"] = std::move(nm);
   }
+  Json reasons = Json::array();
+  for (const auto& [reason, receipts_with] : ReviewReasons(receipts, show_holdout_misses)) {
+    reasons.push_back({{"reason", reason}, {"receipts", receipts_with}});
+  }
+  out["review_reasons"] = std::move(reasons);
   if (has_holdout) {
     out["tuning"] = tuning.ToJson();
     out["holdout"] = holdout.ToJson();
@@ -485,6 +532,17 @@ std::string EvalReport::ToText() const {
   if (has_holdout) {
     s << "\n" << ScoreLine("tuning:", tuning) << ScoreLine("hold-out:", holdout);
     if (!show_holdout_misses) s << "(misses of the hold-out receipts are not listed)\n";
+  }
+  const auto reasons = ReviewReasons(receipts, show_holdout_misses);
+  if (!reasons.empty()) {
+    s << "\nwhy the others went to a clerk (receipts"
+      << (has_holdout && !show_holdout_misses ? " of the tuning set" : "") << ", numbers as N):\n";
+    for (size_t i = 0; i < reasons.size() && i < kReviewReasonsShown; ++i) {
+      std::snprintf(buf, sizeof buf, "  %4d  ", reasons[i].second);
+      s << buf << reasons[i].first << "\n";
+    }
+    if (reasons.size() > kReviewReasonsShown)
+      s << "  (" << reasons.size() - kReviewReasonsShown << " more kinds in --json)\n";
   }
   s << "\nmisses (expected | found):\n";
   for (const auto& r : receipts) {

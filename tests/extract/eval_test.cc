@@ -1,6 +1,7 @@
 #include "ncbocr/eval.h"
 
 #include <fstream>
+#include <set>
 
 #include <doctest/doctest.h>
 
@@ -153,4 +154,36 @@ TEST_CASE("eval: the OCR cache's signature names an engine other than Tesseract,
   CHECK(OcrSignature(tesseract, pre).find("engine") == std::string::npos);
   CHECK(OcrSignature(paddle, pre) != OcrSignature(tesseract, pre));
   CHECK(OcrSignature(paddle, pre).find("engine=paddle") != std::string::npos);
+}
+
+TEST_CASE("eval: the report counts why receipts went to a clerk, by kind, the hold-out's kept out of sight") {
+  EvalReport r;
+  auto add = [&](const std::string& id, const std::string& decision, std::vector<std::string> reasons,
+                 bool holdout = false) {
+    EvalReceipt e;
+    e.id = id;
+    e.decision = decision;
+    e.reasons = std::move(reasons);
+    e.holdout = holdout;
+    r.receipts.push_back(e);
+  };
+  add("a", "review", {"missing receipt number", "confidence 0.00 is below the threshold 0.90 (weakest: receipt_number)"});
+  add("b", "review", {"missing receipt number", "confidence 0.80 is below the threshold 0.90 (weakest: receipt_number)"});
+  add("c", "review", {"total: tesseract read 12.40, paddle 12.90", "total: tesseract read 1.00, paddle 7.00"});
+  add("d", "submit", {"missing receipt number"});                     // sent on: not counted
+  add("e", "review", {"missing receipt number"}, /*holdout=*/true);  // out of sight
+  r.has_holdout = true;
+  nlohmann::json j = r.ToJson();
+  REQUIRE(j["review_reasons"].size() == 3);
+  CHECK(j["review_reasons"][0]["receipts"] == 2);
+  CHECK(j["review_reasons"][1]["receipts"] == 2);
+  CHECK(j["review_reasons"][2] == nlohmann::json{{"reason", "total: tesseract read N, paddle N"}, {"receipts", 1}});
+  std::set<std::string> top = {j["review_reasons"][0]["reason"], j["review_reasons"][1]["reason"]};
+  CHECK(top == std::set<std::string>{"missing receipt number",
+                                     "confidence N is below the threshold N (weakest: receipt_number)"});
+  const std::string text = r.ToText();
+  CHECK(text.find("why the others went to a clerk (receipts of the tuning set, numbers as N)") != std::string::npos);
+  CHECK(text.find("     2  missing receipt number") != std::string::npos);
+  r.show_holdout_misses = true;
+  CHECK(r.ToJson()["review_reasons"][0]["receipts"] == 3);
 }
