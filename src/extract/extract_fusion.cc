@@ -341,8 +341,8 @@ bool FirstReadingUnsettled(const OcrDocument& first, const ExtractConfig& config
 // figures; 6 one more company and address right on the tuning 200, the
 // hold-out alike (measured again on 2026-12-03, with the receipt-number
 // line added: again one more of each), for a quarter fewer lines than 8
-// (bench: 1.52 s a receipt with 8, see README). A logo line, a name over two lines and three address
-// lines fit.
+// (bench: 1.52 s a receipt with 8, see README). A logo line, a name over
+// two lines and three address lines fit.
 constexpr size_t kHeaderLinesReadAgain = 6;
 
 std::vector<std::vector<int>> HeaderLines(const OcrDocument& first) {
@@ -442,7 +442,10 @@ ReceiptFields ExtractReceiptReadings(const OcrDocument& doc, const Date& today, 
           lines.receipt_number = first.receipt_number;
           lines.receipt_number.confidence = std::max(first.receipt_number.confidence, it->confidence);
         }
-        again.erase(it);
+        // Out of the name and address's reading, unless it is one of the
+        // header's own lines (a number that an address line also holds).
+        const std::vector<int> head = HeaderLines(doc)[at->first];
+        if (std::find(head.begin(), head.end(), static_cast<int>(at->second)) == head.end()) again.erase(it);
         break;
       }
       second = ExtractReceipt(header, today);
