@@ -417,6 +417,21 @@ EngineFactory ConfiguredEngineFactory(const Config& config) {
   return [ocr, wanted] { return MakeOcrEngine(ocr, wanted); };
 }
 
+namespace {
+
+// A receipt number `found` in one engine's reading that the other's text
+// holds too, the same letters and digits (NumberLine): the other read it,
+// so `missing`, when empty, becomes it, as sure as the surer of the two.
+void ConfirmNumber(const Field& found, const OcrDocument& in, Field& missing) {
+  if (!found.present() || missing.present()) return;
+  if (auto at = NumberLine(in, found.value)) {
+    missing = found;
+    missing.confidence = std::max(found.confidence, in.pages[at->first].lines[at->second].confidence);
+  }
+}
+
+}  // namespace
+
 ReceiptFields ExtractReceiptReadings(const OcrDocument& doc, const Date& today, double confident) {
   ReceiptFields first = ExtractReceipt(doc, today);
   if (doc.second.empty()) return first;
@@ -425,47 +440,36 @@ ReceiptFields ExtractReceiptReadings(const OcrDocument& doc, const Date& today, 
   if (other.scope == "lines") {
     // Some lines read again: the header's, whose name and address count,
     // and the line of a receipt number the first reading was unsure of
-    // (SecondReadingFor), which confirms the number when the second engine
-    // read the same letters and digits there. A date or number the header
-    // lines happen to hold was read in full by the first engine's settled
-    // reading, and is left to it.
+    // (SecondReadingFor), which confirms the number. A date or number the
+    // header lines happen to hold was read in full by the first engine's
+    // settled reading, and is left to it.
     ReceiptFields lines;
+    ConfirmNumber(first.receipt_number, other, lines.receipt_number);
+    // The number's line is no part of the name and address, unless it is
+    // one of the header's own lines (a number an address line also holds).
     std::optional<std::pair<size_t, size_t>> at;
     if (first.receipt_number.present()) at = NumberLine(doc, first.receipt_number.value);
-    OcrDocument header = other;
-    if (at && at->first < header.pages.size()) {
+    if (at && at->first < other.pages.size()) {
+      const std::vector<int> head = HeaderLines(doc)[at->first];
       const OcrBox& box = doc.pages[at->first].lines[at->second].box;
+      OcrDocument header = other;
       auto& again = header.pages[at->first].lines;
-      for (auto it = again.begin(); it != again.end(); ++it) {
-        if (it->box.x != box.x || it->box.y != box.y || it->box.w != box.w || it->box.h != box.h) continue;
-        if (NumberKey(it->text).find(NumberKey(first.receipt_number.value)) != std::string::npos) {
-          lines.receipt_number = first.receipt_number;
-          lines.receipt_number.confidence = std::max(first.receipt_number.confidence, it->confidence);
-        }
-        // Out of the name and address's reading, unless it is one of the
-        // header's own lines (a number that an address line also holds).
-        const std::vector<int> head = HeaderLines(doc)[at->first];
-        if (std::find(head.begin(), head.end(), static_cast<int>(at->second)) == head.end()) again.erase(it);
-        break;
+      auto it = std::find_if(again.begin(), again.end(), [&box](const OcrLine& l) {
+        return l.box.x == box.x && l.box.y == box.y && l.box.w == box.w && l.box.h == box.h;
+      });
+      if (it != again.end() && std::find(head.begin(), head.end(), static_cast<int>(at->second)) == head.end()) {
+        again.erase(it);
+        second = ExtractReceipt(header, today);
       }
-      second = ExtractReceipt(header, today);
     }
     lines.provider_name = second.provider_name;
     lines.provider_address = second.provider_address;
     second = std::move(lines);
   } else {
-    // A receipt number one engine found and the other did not (its label
-    // or date line misread around it): where the other's text holds the
-    // same letters and digits, it read the number too.
-    auto confirm = [](const Field& found, const OcrDocument& in, Field& missing) {
-      if (!found.present() || missing.present()) return;
-      if (auto at = NumberLine(in, found.value)) {
-        missing = found;
-        missing.confidence = std::max(found.confidence, in.pages[at->first].lines[at->second].confidence);
-      }
-    };
-    confirm(first.receipt_number, other, second.receipt_number);
-    confirm(second.receipt_number, doc, first.receipt_number);
+    // A number one engine found and the other did not: its label or the
+    // date beside it misread, the number itself perhaps read alike.
+    ConfirmNumber(first.receipt_number, other, second.receipt_number);
+    ConfirmNumber(second.receipt_number, doc, first.receipt_number);
   }
   FusionNames names{EngineWord(doc.engine, "first engine"), EngineWord(other.engine, "second engine")};
   return FuseReceipts(first, second, names, confident);
