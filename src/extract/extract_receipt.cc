@@ -654,12 +654,98 @@ std::string FixPlacePhrases(const std::string& text) {
   return out;
 }
 
+// A run of $ signs starting a short code ("Lot $25", "Jalan $$21/39") is a
+// run of misread S's: an address holds no money. Before four digits or
+// more the $ is a lost digit of a postcode or a number ("$1750"), and stands.
+std::string DollarsAsS(const std::string& text) {
+  std::string out = text;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] != '$' || (i > 0 && std::isalnum(static_cast<unsigned char>(out[i - 1])))) continue;
+    size_t j = i;
+    while (j < out.size() && out[j] == '$') ++j;
+    size_t k = j;
+    while (k < out.size() && std::isalnum(static_cast<unsigned char>(out[k]))) ++k;
+    if (k > j && k - j <= 3) std::fill(out.begin() + i, out.begin() + j, 'S');
+    i = j;
+  }
+  return out;
+}
+
+// The digit a letter stands for in a code's number ("UL3" is U13).
+char DigitFor(char c) {
+  switch (c) {
+    case 'O': return '0';
+    case 'I': case 'L': return '1';
+    case 'Z': return '2';
+    case 'S': return '5';
+    case 'G': return '6';
+    case 'B': return '8';
+    default: return std::isdigit(static_cast<unsigned char>(c)) ? c : 0;
+  }
+}
+
+// Section codes of Malaysian townships (Shah Alam's U1 to U20, Petaling
+// Jaya's SS, PJU and PJS, Subang Jaya's USJ): a prefix, a number of one or
+// two digits and perhaps a letter ("PJU6A"), with a digit of the number
+// read as a letter ("UL3/X", "SEKSYEN US", "PJUGA"). PJU, PJS and USJ
+// begin no word, so the code is mended wherever it stands; U and SS do
+// ("US", "SSO"), so only where the number holds a real digit, a / follows
+// ("US/BM") or a section word comes before ("SEKSYEN US").
+std::string FixSectionCodes(const std::string& text) {
+  std::string out = text;
+  for (size_t i = 0; i < out.size();) {
+    if (!std::isalnum(static_cast<unsigned char>(out[i]))) {
+      ++i;
+      continue;
+    }
+    size_t b = i;
+    while (i < out.size() && std::isalnum(static_cast<unsigned char>(out[i]))) ++i;
+    std::string token = out.substr(b, i - b);
+    if (token != ToUpper(token)) continue;
+    static const char* const kPrefixes[] = {"PJU", "PJS", "USJ", "SS", "U"};
+    std::string prefix;
+    for (const char* p : kPrefixes) {
+      if (token.rfind(p, 0) == 0) {
+        prefix = p;
+        break;
+      }
+    }
+    if (prefix.empty()) continue;
+    std::string body = token.substr(prefix.size());
+    size_t n = 0;
+    while (n < body.size() && n < 2 && DigitFor(body[n])) ++n;
+    if (n == 0 || body.size() > n + 1) continue;
+    if (n < body.size() && !std::isalpha(static_cast<unsigned char>(body[n]))) continue;
+    std::string number = body.substr(0, n);
+    bool letters = false, digit = false;
+    for (char c : number) {
+      letters |= std::isalpha(static_cast<unsigned char>(c)) != 0;
+      digit |= std::isdigit(static_cast<unsigned char>(c)) != 0;
+    }
+    if (!letters) continue;
+    bool sure = prefix.size() == 3 || digit || (i < out.size() && out[i] == '/');
+    if (!sure) {
+      std::string before = ToUpper(out.substr(0, b));
+      while (!before.empty() && (before.back() == ' ' || before.back() == ',')) before.pop_back();
+      for (const char* w : {"SEKSYEN", "SECTION", "SEK"}) {
+        std::string_view wv(w);
+        if (before.size() >= wv.size() && before.compare(before.size() - wv.size(), wv.size(), wv) == 0 &&
+            (before.size() == wv.size() || !std::isalpha(static_cast<unsigned char>(before[before.size() - wv.size() - 1]))))
+          sure = true;
+      }
+    }
+    if (!sure) continue;
+    for (size_t c = 0; c < n; ++c) out[b + prefix.size() + c] = DigitFor(body[c]);
+  }
+  return out;
+}
+
 }  // namespace
 
 namespace internal {
 
 std::string TidyAddressWords(const std::string& text) {
-  std::string spaced = JoinSplitAddressWords(SpaceAmpersands(text));
+  std::string spaced = JoinSplitAddressWords(SpaceAmpersands(FixSectionCodes(DollarsAsS(text))));
   std::string mended = MapWords(spaced, [&spaced](const std::string& w, size_t end) {
     std::string word = w;
     int upper = 0, lower = 0;

@@ -285,6 +285,25 @@ TEST_CASE("extract: an address's floor ordinals, place names, split words, & and
   CHECK(TidyAddressWords("SEKSYEN U13, PJU6A, SS21/39") == "SEKSYEN U13, PJU6A, SS21/39");
 }
 
+TEST_CASE("extract: an address's $ read for S and section codes with a digit read as a letter are mended") {
+  using internal::TidyAddressWords;
+  // A $ (or a run of them) starting a word is an S: addresses hold no money.
+  CHECK(TidyAddressWords("Lot $12, Plaza Mawar") == "Lot S12, Plaza Mawar");
+  CHECK(TidyAddressWords("JALAN $$2/7, 47300 PETALING JAYA") == "JALAN SS2/7, 47300 PETALING JAYA");
+  CHECK(TidyAddressWords("NO 4 $ 6, JALAN A1$") == "NO 4 $ 6, JALAN A1$");
+  CHECK(TidyAddressWords("BANDAR BARU $1750 JOHOR") == "BANDAR BARU $1750 JOHOR");
+  // A section code's number with a digit read as a letter.
+  CHECK(TidyAddressWords("JALAN MAWAR UL7/K, SEKSYEN UL7") == "JALAN MAWAR U17/K, SEKSYEN U17");
+  CHECK(TidyAddressWords("Jalan Bulan US/KS, Seksyen US,") == "Jalan Bulan U5/KS, Seksyen U5,");
+  CHECK(TidyAddressWords("JALAN PJUGA/2, JALAN PJSI0") == "JALAN PJU6A/2, JALAN PJS10");
+  CHECK(TidyAddressWords("JALAN USJ 9/5B, JALAN SSI/4") == "JALAN USJ 9/5B, JALAN SS1/4");
+  // U and SS begin words: with no real digit, no / after and no section
+  // word before, they stand; so do codes already right and longer words.
+  CHECK(TidyAddressWords("BLOK US, MENARA UOB, SSO PLAZA") == "BLOK US, MENARA UOB, SSO PLAZA");
+  CHECK(TidyAddressWords("JALAN U13/BG, SS21, USJ2, PJU1A") == "JALAN U13/BG, SS21, USJ2, PJU1A");
+  CHECK(TidyAddressWords("USAHA, SSLOT, UOBSIS") == "USAHA, SSLOT, UOBSIS");
+}
+
 namespace {
 
 // A one-page reading whose lines have boxes, one under another.
