@@ -61,6 +61,15 @@
 //     buckets are used by most receipts (960: 155 of 250, 1280: 69), so
 //     reading them per receipt would cost more time than the memory is
 //     worth.
+//   * Kept (2026-12-03, later; `ncbocr ocr --workers 2`, 40 receipts of the
+//     bench, eng, unsettled+header, peak RSS of the process): detection's
+//     network dropped after each page (ShapeKeyedNet::Release), since the
+//     next page is seldom the same size and would read it again anyway:
+//     1414 -> 1229 MB; with malloc's mmap threshold fixed as well
+//     (cli/malloc_tuning.cc), 1096 MB, 548 a worker. The same text (the
+//     paddle readings of 12 receipts compared with the eval cache's), the
+//     same time (58 to 60 s wall). A malloc arena limit (MALLOC_ARENA_MAX
+//     1 or 2) gained nothing more.
 #include "ncbocr/ocr_paddle.h"
 
 #include <unistd.h>
@@ -342,14 +351,24 @@ class ShapeKeyedNet {
   // changed, is added to *load_ms.
   cv::Mat Forward(const cv::Mat& blob, double* load_ms) {
     std::vector<int> shape(blob.size.p, blob.size.p + blob.dims);
-    if (!shape_.empty() && shape != shape_) {
+    if (released_ || (!shape_.empty() && shape != shape_)) {
       StepTimer t(load_ms);
       Status s = Read();
       if (!s.ok()) throw cv::Exception(cv::Error::StsError, s.message(), __func__, __FILE__, __LINE__);
     }
     shape_ = shape;
+    released_ = false;
     net_.setInput(blob);
     return net_.forward();
+  }
+
+  // Drops the network and the buffers it sized for the last input; the
+  // next Forward reads it again. Detection's buffers for a page are some
+  // 160 MB, and a page's successor is seldom the same size, so holding them
+  // until then saves no read (see the top of this file).
+  void Release() {
+    net_ = cv::dnn::Net();
+    released_ = true;
   }
 
  private:
@@ -371,6 +390,7 @@ class ShapeKeyedNet {
   std::vector<char> bytes_;
   cv::dnn::Net net_;
   std::vector<int> shape_;
+  bool released_ = false;
 };
 
 class PaddleEngine : public OcrEngine {
@@ -540,6 +560,7 @@ class PaddleEngine : public OcrEngine {
       reg.crop = CropRegion(page, reg.corners);
       regions.push_back(std::move(reg));
     }
+    det_.Release();
     return regions;
   }
 
