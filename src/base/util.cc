@@ -177,7 +177,7 @@ std::string IsoLocal(std::chrono::system_clock::time_point t) {
   long off = tm.tm_gmtoff;
   char sign = off < 0 ? '-' : '+';
   if (off < 0) off = -off;
-  char tz[16];
+  char tz[24];  // "+HH:MM" with room for any long the compiler allows
   std::snprintf(tz, sizeof tz, "%c%02ld:%02ld", sign, off / 3600, (off % 3600) / 60);
   return std::string(buf) + tz;
 }

@@ -70,6 +70,12 @@
 //     paddle readings of 12 receipts compared with the eval cache's), the
 //     same time (58 to 60 s wall). A malloc arena limit (MALLOC_ARENA_MAX
 //     1 or 2) gained nothing more.
+//   * Tried on 2026-12-04, not kept: no 160-wide bucket (its crops padded
+//     into the 320 network). 40 receipts of the bench, eng+msa,
+//     unsettled+header, 2 workers, two runs each: wall 74.8 to 79.5 s
+//     against 69.3 to 70.1, CPU 145 s against 133 to 137, peak RSS 1058 to
+//     1181 MB against 1198 to 1225; the same eval figures on all 250. About
+//     70 MB a worker for 8% more time: the bucket stays.
 #include "ncbocr/ocr_paddle.h"
 
 #include <unistd.h>
