@@ -452,9 +452,19 @@ Json EvalScore::ToJson() const {
 
 Json EvalReport::ToJson() const {
   Json misses = Json::array();
+  // Receipts a clerk would see though all four fields were read right: what
+  // kept them back (the receipt number is not keyed, so it shows here).
+  Json held_back = Json::array();
   for (const auto& r : receipts) {
-    if (r.company.correct && r.date.correct && r.address.correct && r.total.correct && r.error.empty()) continue;
     if (r.holdout && !show_holdout_misses) continue;
+    if (r.company.correct && r.date.correct && r.address.correct && r.total.correct && r.error.empty()) {
+      if (r.decision != "submit") {
+        held_back.push_back({{"id", r.id}, {"decision", r.decision}, {"confidence", r.confidence},
+                             {"receipt_number", r.number_found},
+                             {"receipt_number_confidence", r.number_confidence}, {"reasons", r.reasons}});
+      }
+      continue;
+    }
     Json m{{"id", r.id}, {"decision", r.decision}, {"confidence", r.confidence}};
     if (!r.error.empty()) m["error"] = r.error;
     if (!r.company.correct) m["company"] = FieldJson(r.company);
@@ -474,7 +484,8 @@ Json EvalReport::ToJson() const {
            {"routing", routing_note},
            {"ocr", {{"computed", ocr_computed}, {"cached", ocr_cached},
                     {"seconds_per_receipt", n ? ocr_ms / 1000 / n : 0.0}}},
-           {"misses", std::move(misses)}};
+           {"misses", std::move(misses)},
+           {"held_back_correct", std::move(held_back)}};
   if (!second_engine.empty()) {
     out["second_engine"] = {{"engine", second_engine}, {"read", second_read}, {"header_lines", second_lines},
                             {"computed", second_computed}, {"cached", second_cached}};

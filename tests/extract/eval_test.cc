@@ -97,6 +97,31 @@ TEST_CASE("eval: scores receipts, routes them and caches OCR") {
   CHECK(calls == before);  // nothing recognised the second time
 }
 
+TEST_CASE("eval: receipts read right but sent to a clerk are listed with their reasons, the hold-out's not") {
+  auto right = [](const std::string& id, const std::string& decision, bool holdout) {
+    EvalReceipt r;
+    r.id = id;
+    r.decision = decision;
+    r.holdout = holdout;
+    for (EvalField* f : {&r.company, &r.date, &r.address, &r.total}) f->correct = true;
+    r.number_found = "R000110133";
+    r.number_confidence = 0.8;
+    r.reasons = {"confidence 0.80 is below the threshold 0.90 (weakest: receipt_number)"};
+    return r;
+  };
+  EvalReport rep;
+  rep.receipts = {right("a", "submit", false), right("b", "review", false), right("c", "review", true)};
+  rep.receipts[0].reasons.clear();
+  nlohmann::json held = rep.ToJson()["held_back_correct"];
+  REQUIRE(held.size() == 1);
+  CHECK(held[0]["id"] == "b");
+  CHECK(held[0]["receipt_number"] == "R000110133");
+  CHECK(held[0]["reasons"][0] == "confidence 0.80 is below the threshold 0.90 (weakest: receipt_number)");
+  CHECK(rep.ToJson()["misses"].empty());
+  rep.show_holdout_misses = true;
+  CHECK(rep.ToJson()["held_back_correct"].size() == 2);
+}
+
 TEST_CASE("eval: a hold-out list scores the two sets apart and keeps the hold-out's misses out of sight") {
   testing::TempDir t;
   auto images = t.path() / "img", keys = t.path() / "key";
