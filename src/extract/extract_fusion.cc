@@ -291,7 +291,12 @@ ReceiptFields FuseReceipts(const ReceiptFields& a, const ReceiptFields& b, const
     const Field &fa = a.receipt_number, &fb = b.receipt_number;
     if (!fa.present() && fb.present()) {
       only_second(out.receipt_number, fb, "receipt number");
-    } else if (fa.present() && fb.present() && AlnumUpper(fa.value) == AlnumUpper(fb.value)) {
+    } else if (std::optional<std::string> kept = fa.present() && fb.present()
+                                                     ? internal::SameNumberButPrefix(fa.value, fb.value)
+                                                     : std::nullopt) {
+      // Alike, or one engine lost the letters in front (or read junk
+      // letters there): the number both read, as sure as the two together.
+      if (*kept != fa.value) out.receipt_number = fb;
       out.receipt_number.confidence = Agreed(fa.confidence, fb.confidence);
     } else if (fa.present() && fb.present()) {
       if (fb.confidence > fa.confidence) out.receipt_number = fb;
@@ -424,7 +429,13 @@ namespace {
 // so `missing`, when empty, becomes it, as sure as the surer of the two.
 void ConfirmNumber(const Field& found, const OcrDocument& in, Field& missing) {
   if (!found.present() || missing.present()) return;
-  if (auto at = NumberLine(in, found.value)) {
+  auto at = NumberLine(in, found.value);
+  // The other engine lost the capitals in front ("R000110133" read
+  // "000110133"): its digits confirm the number.
+  if (!at) {
+    if (auto rest = internal::NumberWithoutLetterPrefix(found.value)) at = NumberLine(in, *rest);
+  }
+  if (at) {
     missing = found;
     missing.confidence = std::max(found.confidence, in.pages[at->first].lines[at->second].confidence);
   }

@@ -91,6 +91,20 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r);
 // segment.cc counts as a receipt's own total.
 bool IsTotalLine(const std::string& text);
 
+// Two readings of one receipt number that differ only by letters in front
+// of one of them, compared on letters and digits: capitals the other
+// reading lost to the junk before them ("CS00012013" and "00012013": the
+// longer is the number), or lower-case letters that are junk themselves
+// ("sKSB80051978" and "KSB80051978": the shorter is). Returns the reading to
+// keep as given, `a` when the two are alike; nothing when they differ
+// otherwise.
+std::optional<std::string> SameNumberButPrefix(const std::string& a, const std::string& b);
+
+// `number` without the capital letters it starts with, when what is left is
+// at least 6 letters and digits, most of them digits ("R000110133" ->
+// "000110133"); nothing otherwise.
+std::optional<std::string> NumberWithoutLetterPrefix(const std::string& number);
+
 }  // namespace ncbocr::internal
 
 #endif  // NCBOCR_EXTRACT_INTERNAL_H_

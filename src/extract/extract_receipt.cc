@@ -1141,6 +1141,43 @@ std::string AlnumUpper(const std::string& v) {
 
 }  // namespace
 
+std::optional<std::string> SameNumberButPrefix(const std::string& a, const std::string& b) {
+  auto alnum = [](const std::string& v) {
+    std::string n;
+    for (unsigned char c : v) {
+      if (std::isalnum(c)) n += static_cast<char>(c);
+    }
+    return n;
+  };
+  const std::string x = alnum(a), y = alnum(b);
+  if (AlnumUpper(x) == AlnumUpper(y)) return a;
+  const bool a_longer = x.size() > y.size();
+  const std::string& longer = a_longer ? x : y;
+  const std::string& shorter = a_longer ? y : x;
+  const size_t extra = longer.size() - shorter.size();
+  if (shorter.empty() || AlnumUpper(longer.substr(extra)) != AlnumUpper(shorter)) return std::nullopt;
+  auto all = [&](bool upper) {
+    return std::all_of(longer.begin(), longer.begin() + static_cast<long>(extra), [upper](unsigned char c) {
+      return upper ? std::isupper(c) != 0 : std::islower(c) != 0;
+    });
+  };
+  if (all(true)) return a_longer ? a : b;
+  if (all(false)) return a_longer ? b : a;
+  return std::nullopt;
+}
+
+std::optional<std::string> NumberWithoutLetterPrefix(const std::string& number) {
+  size_t i = 0;
+  while (i < number.size() && std::isupper(static_cast<unsigned char>(number[i]))) ++i;
+  if (i == 0 || i > 3) return std::nullopt;
+  const std::string rest = number.substr(i);
+  const std::string key = AlnumUpper(rest);
+  const auto digits = std::count_if(key.begin(), key.end(), [](unsigned char c) { return std::isdigit(c); });
+  if (key.size() < 6 || digits * 4 < static_cast<long>(key.size()) * 3) return std::nullopt;
+  return rest;
+}
+
+
 void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
   // The labels receipts print for their number, English and Malay, most
   // specific first. A weak label (a reference, a serial number, a bare BIL,
@@ -1218,27 +1255,11 @@ void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
         const std::string alt = RepairLabelWords(from.alt);
         size_t ae = FindLabelEnd(alt, label.text);
         std::optional<std::string> av = ae != std::string::npos ? NumberAfter(alt.substr(ae)) : std::nullopt;
-        auto alnum = [](const std::string& v) {
-          std::string n;
-          for (unsigned char c : v) {
-            if (std::isalnum(c)) n += static_cast<char>(c);
-          }
-          return n;
-        };
-        const std::string a = av ? alnum(*av) : "", b = alnum(best);
-        // Readings that differ only by a capital-letter prefix one of them
-        // lost to the junk before it ("CS00012013" and "00012013") agree:
-        // the longer is the number. A lower-case letter in front is junk
-        // ("sKSB80051978").
-        auto letters_then = [](const std::string& longer, const std::string& shorter) {
-          const size_t extra = longer.size() - std::min(longer.size(), shorter.size());
-          return extra > 0 && AlnumUpper(longer.substr(extra)) == AlnumUpper(shorter) &&
-                 std::all_of(longer.begin(), longer.begin() + extra, [](unsigned char c) { return std::isupper(c); });
-        };
-        if (!av || AlnumUpper(a) == AlnumUpper(b) || letters_then(b, a)) {
-          // agreed
-        } else if (letters_then(a, b)) {
-          best = *av;
+        // Readings that differ only by letters in front of one of them
+        // agree (SameNumberButPrefix says which to keep).
+        std::optional<std::string> kept = av ? SameNumberButPrefix(best, *av) : best;
+        if (kept) {
+          best = *kept;
         } else {
           best_conf = std::min(best_conf, 0.8);
           best_note = "the receipt number reads " + best + " or " + *av;

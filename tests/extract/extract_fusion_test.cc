@@ -384,6 +384,67 @@ TEST_CASE("fusion: a receipt number one engine found is confirmed by the same le
   CHECK(g.receipt_number.confidence < kThreshold);
 }
 
+TEST_CASE("extract: two readings of a receipt number that differ only by letters in front") {
+  using internal::SameNumberButPrefix;
+  // Capitals one reading lost: the longer is the number, whichever comes first.
+  CHECK(SameNumberButPrefix("CS00012013", "00012013") == std::optional<std::string>("CS00012013"));
+  CHECK(SameNumberButPrefix("00012013", "CS-00012013") == std::optional<std::string>("CS-00012013"));
+  // Lower-case letters in front are junk: the shorter is the number.
+  CHECK(SameNumberButPrefix("sKSB80051978", "KSB80051978") == std::optional<std::string>("KSB80051978"));
+  CHECK(SameNumberButPrefix("KSB80051978", "sKSB80051978") == std::optional<std::string>("KSB80051978"));
+  // Alike on letters and digits: the first as given.
+  CHECK(SameNumberButPrefix("INV-2019-0042", "INV20190042") == std::optional<std::string>("INV-2019-0042"));
+  // A letter read for a digit, mixed case in front, or another number: no agreement.
+  CHECK_FALSE(SameNumberButPrefix("G03-1220615", "003-1220615"));
+  CHECK_FALSE(SameNumberButPrefix("Cs00012013", "00012013"));
+  CHECK_FALSE(SameNumberButPrefix("CS00012013", "00012014"));
+  CHECK_FALSE(SameNumberButPrefix("CS", ""));
+
+  using internal::NumberWithoutLetterPrefix;
+  CHECK(NumberWithoutLetterPrefix("R000110133") == std::optional<std::string>("000110133"));
+  CHECK(NumberWithoutLetterPrefix("CS-104522") == std::optional<std::string>("-104522"));
+  CHECK_FALSE(NumberWithoutLetterPrefix("000110133"));     // nothing in front
+  CHECK_FALSE(NumberWithoutLetterPrefix("INV12345"));      // too little left
+  CHECK_FALSE(NumberWithoutLetterPrefix("ABCD123456"));    // more than three letters: a word
+  CHECK_FALSE(NumberWithoutLetterPrefix("R0A0B0C0D0"));    // mostly letters left
+}
+
+TEST_CASE("fusion: receipt numbers that differ only by letters in front agree, and the other's digits confirm one") {
+  ReceiptFields a, b;
+  a.receipt_number = {"00013118", 0.8, "ocr"};
+  b.receipt_number = {"CS00013118", 0.8, "ocr"};
+  ReceiptFields f = FuseReceipts(a, b, kNames, kThreshold);
+  CHECK(f.receipt_number.value == "CS00013118");
+  CHECK(f.receipt_number.confidence == doctest::Approx(0.9));
+  CHECK_FALSE(Has(f.problems, "receipt number"));
+  // Junk in front of the first engine's reading: the second's stands.
+  a.receipt_number.value = "sKSB80051978";
+  b.receipt_number.value = "KSB80051978";
+  CHECK(FuseReceipts(a, b, kNames, kThreshold).receipt_number.value == "KSB80051978");
+  // A digit read otherwise is still a disagreement, below the threshold.
+  a.receipt_number.value = "G03-1220615";
+  b.receipt_number.value = "003-1220615";
+  ReceiptFields g = FuseReceipts(a, b, kNames, kThreshold);
+  CHECK(g.receipt_number.confidence < kThreshold);
+  CHECK(Has(g.problems, "receipt number: tesseract read G03-1220615, paddle 003-1220615"));
+
+  // Tesseract lost the till number's R, so found no number on the line;
+  // its digits in Tesseract's text confirm paddle's reading.
+  std::vector<std::string> text = {"KLINIK MAWAR", "CONSULTATION 30.00", "TOTAL 30.00",
+                                   "12-01-19 09:41 T1 000123457"};
+  OcrDocument doc = Boxed(text, "tesseract");
+  text.back() = "12-01-19 09:41 T1 R000123457";
+  doc.second = {Boxed(text, "paddle")};
+  ReceiptFields h = ExtractReceiptReadings(doc, kToday, kThreshold);
+  CHECK(h.receipt_number.value == "R000123457");
+  CHECK(h.receipt_number.confidence >= kThreshold);
+  // Other digits in Tesseract's text: paddle's reading alone, unsure.
+  doc.pages[0].lines.back().text = "12-01-19 09:41 T1 000128457";
+  ReceiptFields k = ExtractReceiptReadings(doc, kToday, kThreshold);
+  CHECK(k.receipt_number.value == "R000123457");
+  CHECK(k.receipt_number.confidence < kThreshold);
+}
+
 TEST_CASE("extract: receipt-number labels with an L read as an I or a 1, and TaxInv, are read") {
   auto number = [](const std::string& line) {
     return ExtractReceipt(Boxed({"KLINIK MAWAR", line, "TOTAL 30.00"}, "tesseract"), kToday).receipt_number.value;
