@@ -27,6 +27,8 @@ constexpr double kEnginesAgreeShare = 0.5;
 // arithmetic taking a side: kept below the default submit threshold, so
 // that a clerk sees it unless the email confirms it.
 constexpr double kDisputedConfidence = 0.85;
+// A total both engines read alike and the receipt's arithmetic arrives at.
+constexpr double kAgreedAndSummed = 0.95;
 
 double Agreed(double a, double b) {
   double best = std::max(a, b);
@@ -244,6 +246,16 @@ ReceiptFields FuseReceipts(const ReceiptFields& a, const ReceiptFields& b, const
     } else if (va && vb && *va == *vb) {
       out.total_amount.confidence = Agreed(fa.confidence, fb.confidence);
       out.notes.push_back("total " + fa.value + " read alike by " + na + " and " + nb);
+      // Two engines that read the same amount, which one of the receipt's
+      // sums arrives at too: settled, however faint the line each read it
+      // on (a smudged TOTAL line is why either was unsure). Not where a
+      // rounding adjustment leaves two totals, before and after it: which
+      // one the claim is for stays a clerk's call.
+      auto rounded = [](const ReceiptFields& r) { return r.rounding && *r.rounding != 0; };
+      if (!rounded(a) && !rounded(b) && ArithmeticSupport(*va, a, b) > 0) {
+        out.total_amount.confidence = std::max(out.total_amount.confidence, kAgreedAndSummed);
+        out.notes.push_back("the receipt's arithmetic arrives at " + fa.value);
+      }
     } else if (va && vb) {
       int sa = ArithmeticSupport(*va, a, b), sb = ArithmeticSupport(*vb, a, b);
       bool take_b = sb > sa || (sb == sa && fb.confidence > fa.confidence);

@@ -46,6 +46,30 @@ TEST_CASE("fusion: both engines read the same total: confidence rises, below 1")
   CHECK(g.total_amount.confidence < 1.0);
 }
 
+TEST_CASE("fusion: a total both read alike that the receipt's sums arrive at is settled, unless rounded") {
+  // Faint TOTAL lines (0.5 and 0.6), but SUB-TOTAL 26.00 + TAX 1.56 = 27.56.
+  ReceiptFields a = WithTotal("27.56", 0.5), b = WithTotal("27.56", 0.6);
+  b.subtotal = 2600;
+  b.tax = 156;
+  ReceiptFields f = FuseReceipts(a, b, kNames, kThreshold);
+  CHECK(f.total_amount.confidence >= kThreshold);
+  CHECK(Has(f.notes, "arithmetic arrives at 27.56"));
+  // Cash less change arrives at it: the same.
+  ReceiptFields c = WithTotal("27.56", 0.5), d = WithTotal("27.56", 0.6);
+  d.cash = 5000;
+  d.change = 2244;
+  CHECK(FuseReceipts(c, d, kNames, kThreshold).total_amount.confidence >= kThreshold);
+  // No sum arrives at it: only the two readings' agreement.
+  d.change = 2200;
+  CHECK(FuseReceipts(c, d, kNames, kThreshold).total_amount.confidence == doctest::Approx(0.8));
+  // A rounding adjustment: two totals, before and after it; left unsure.
+  a.total_amount.value = b.total_amount.value = "27.55";
+  b.rounding = -1;
+  ReceiptFields g = FuseReceipts(a, b, kNames, kThreshold);
+  CHECK(g.total_amount.confidence == doctest::Approx(0.8));
+  CHECK_FALSE(Has(g.notes, "arithmetic arrives"));
+}
+
 TEST_CASE("fusion: a field one engine missed is the other's, with a note") {
   ReceiptFields a;  // tesseract read no total
   ReceiptFields b = WithTotal("60.30", 0.88);
