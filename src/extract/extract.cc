@@ -331,8 +331,9 @@ Extraction Combine(const ReceiptFields& r, const std::optional<EmailFields>& e,
   bool confident = x.confidence >= config.high_confidence_threshold;
   if (!confident) {
     char buf[96];
-    std::snprintf(buf, sizeof buf, "confidence %.2f is below the threshold %.2f (weakest: %s)", x.confidence,
-                  config.high_confidence_threshold, weakest.c_str());
+    // Rounded down, so that 0.895 does not read as the threshold 0.90.
+    std::snprintf(buf, sizeof buf, "confidence %.2f is below the threshold %.2f (weakest: %s)",
+                  std::floor(x.confidence * 100 + 1e-9) / 100, config.high_confidence_threshold, weakest.c_str());
     blocking.push_back(buf);
   }
   if (blocking.empty()) {

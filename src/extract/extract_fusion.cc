@@ -4,6 +4,7 @@
 // FuseReceipts in extract.h for the rules.
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <optional>
 #include <vector>
 
@@ -32,7 +33,9 @@ constexpr double kAgreedAndSummed = 0.95;
 
 double Agreed(double a, double b) {
   double best = std::max(a, b);
-  return std::min(1.0, best + kEnginesAgreeShare * (1 - best));
+  // To three places, as confidences are reported: two readings at 0.8
+  // agreeing make 0.9, the default threshold, not 0.8999999999999999.
+  return std::min(1.0, std::round((best + kEnginesAgreeShare * (1 - best)) * 1000) / 1000);
 }
 
 std::string AlnumUpper(const std::string& v) {

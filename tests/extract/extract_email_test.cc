@@ -63,6 +63,21 @@ TEST_CASE("extract email: an id only in the Subject, of a configured shape") {
   CHECK_FALSE(none.policy_number.present());
 }
 
+TEST_CASE("extract: a confidence just below the threshold is shown rounded down, not as the threshold") {
+  ReceiptFields r;
+  r.service_date = {"2026-11-14", 0.97, "ocr"};
+  r.total_amount = {"70.80", 0.895, "ocr"};
+  r.receipt_number = {"KS-2026-008812", 0.95, "ocr"};
+  ExtractOptions o;
+  o.today = kDay;
+  o.claim_id = "c1";
+  Extraction x = Combine(r, Read("Claim - M44405 - Faris", ""), ExtractConfig{}, o);
+  CHECK(x.decision == "review");
+  CHECK(Has(x.reasons, "confidence 0.89 is below the threshold 0.90 (weakest: total_amount)"));
+  r.total_amount.confidence = 0.29;  // 28.999... in doubles: still 0.29
+  CHECK(Has(Combine(r, Read("Claim - M44405 - Faris", ""), ExtractConfig{}, o).reasons, "confidence 0.29 is below"));
+}
+
 TEST_CASE("extract email: an RFC 2047 Chinese Subject is decoded and read") {
   // "医疗报销 M44405 陈美玲" in UTF-8, base64 encoded-word.
   std::string raw =

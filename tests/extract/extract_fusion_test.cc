@@ -70,6 +70,12 @@ TEST_CASE("fusion: a total both read alike that the receipt's sums arrive at is 
   CHECK_FALSE(Has(g.notes, "arithmetic arrives"));
 }
 
+TEST_CASE("fusion: two readings at 0.8 that agree reach the threshold 0.90 exactly") {
+  // 0.8 + (1 - 0.8) / 2 is 0.8999999999999999 in doubles unless rounded.
+  ReceiptFields f = FuseReceipts(WithTotal("12.40", 0.8), WithTotal("12.40", 0.8), kNames, kThreshold);
+  CHECK(f.total_amount.confidence >= kThreshold);
+}
+
 TEST_CASE("fusion: a field one engine missed is the other's, with a note") {
   ReceiptFields a;  // tesseract read no total
   ReceiptFields b = WithTotal("60.30", 0.88);
