@@ -50,7 +50,7 @@ struct StageContext {
   // Called by RunStage after it recorded a run that did work (not one that
   // found the lock held): the command line writes the metrics file here
   // (metrics.h), which lives above the spool. May be empty.
-  std::function<void(const StageContext&)> after_run;
+  std::function<void(const StageContext&)> after_run{};
   // Show "ocr 12 of 250 (1.8/s, about 2m 12s left)" on the terminal while
   // ForEachClaim works (progress.h); the command line sets it for an
   // interactive run, never under cron.
@@ -63,7 +63,7 @@ struct StageContext {
   // Work locks this run took ahead of ForEachClaim (a stage that prepares a
   // batch of claims before it reaches them), by claim id; ForEachClaim takes
   // each over, and releases it once the claim has moved.
-  std::map<std::string, StageLock> work;
+  std::map<std::string, StageLock> work{};
 };
 
 // What a handler decided for one claim.

@@ -579,18 +579,24 @@ struct WordSpan {
   size_t begin, end;  // a run of letters in the text
 };
 
-std::vector<WordSpan> LetterRuns(const std::string& text) {
+// The runs of characters `in_run` holds, in order.
+template <typename Pred>
+std::vector<WordSpan> RunsOf(const std::string& text, Pred in_run) {
   std::vector<WordSpan> words;
   for (size_t i = 0; i < text.size();) {
-    if (!std::isalpha(static_cast<unsigned char>(text[i]))) {
+    if (!in_run(static_cast<unsigned char>(text[i]))) {
       ++i;
       continue;
     }
     size_t b = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    while (i < text.size() && in_run(static_cast<unsigned char>(text[i]))) ++i;
     words.push_back({b, i});
   }
   return words;
+}
+
+std::vector<WordSpan> LetterRuns(const std::string& text) {
+  return RunsOf(text, [](unsigned char c) { return std::isalpha(c) != 0; });
 }
 
 // Calls `visit(a, b)` on each two runs of letters of `text` with one space
@@ -692,14 +698,9 @@ char DigitFor(char c) {
 // ("US", "SSO"), so only where the number holds a real digit, a / follows
 // ("US/BM") or a section word comes before ("SEKSYEN US").
 std::string FixSectionCodes(const std::string& text) {
-  std::string out = text;
-  for (size_t i = 0; i < out.size();) {
-    if (!std::isalnum(static_cast<unsigned char>(out[i]))) {
-      ++i;
-      continue;
-    }
-    size_t b = i;
-    while (i < out.size() && std::isalnum(static_cast<unsigned char>(out[i]))) ++i;
+  std::string out = text;  // mended in place: a digit for a letter keeps every run where it was
+  for (const WordSpan& run : RunsOf(text, [](unsigned char c) { return std::isalnum(c) != 0; })) {
+    const size_t b = run.begin, i = run.end;
     std::string token = out.substr(b, i - b);
     if (token != ToUpper(token)) continue;
     static const char* const kPrefixes[] = {"PJU", "PJS", "USJ", "SS", "U"};
