@@ -1178,7 +1178,6 @@ std::optional<std::string> NumberWithoutLetterPrefix(const std::string& number) 
   return rest;
 }
 
-
 void ExtractReceiptNumber(const std::vector<Line>& lines, ReceiptFields& r) {
   // The labels receipts print for their number, English and Malay, most
   // specific first. A weak label (a reference, a serial number, a bare BIL,
