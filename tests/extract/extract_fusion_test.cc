@@ -395,23 +395,40 @@ TEST_CASE("fusion: an unsure receipt number's line is read again, and the second
   CHECK(SecondReadingFor(sure, "unsettled+header", config, kToday).lines == std::vector<std::vector<int>>{{0, 1, 2}});
 }
 
+namespace {
+
+// The receipt number fused from a receipt paddle read as `text` (its last
+// line the till's) and Tesseract alike but for that line, read `last`.
+Field FusedTillNumber(const std::vector<std::string>& text, const std::string& last) {
+  OcrDocument doc = Boxed(text, "tesseract");
+  doc.pages[0].lines.back().text = last;
+  doc.second = {Boxed(text, "paddle")};
+  return ExtractReceiptReadings(doc, kToday, kThreshold).receipt_number;
+}
+
+}  // namespace
+
 TEST_CASE("fusion: a receipt number one engine found is confirmed by the same letters and digits in the other's text") {
   // Tesseract misread the date on the till's line, so found no number
   // there; paddle read the line whole. Both read the number alike.
-  std::vector<std::string> text = {"KLINIK MAWAR", "CONSULTATION 30.00", "TOTAL 30.00",
-                                   "Date: 12/01/2019", "da. 01-19 09:41 T1 R000123457"};
-  OcrDocument doc = Boxed(text, "tesseract");
-  text.back() = "12-01-19 09:41 T1 R000123457";
-  OcrDocument other = Boxed(text, "paddle");
-  doc.second = {other};
-  ReceiptFields f = ExtractReceiptReadings(doc, kToday, kThreshold);
-  CHECK(f.receipt_number.value == "R000123457");
-  CHECK(f.receipt_number.confidence >= kThreshold);
-  // Where Tesseract's text lacks it, paddle's reading alone stays unsure.
-  doc.pages[0].lines.back().text = "da. 01-19 09:41 T1 R0001Z3457";
-  ReceiptFields g = ExtractReceiptReadings(doc, kToday, kThreshold);
-  CHECK(g.receipt_number.value == "R000123457");
-  CHECK(g.receipt_number.confidence < kThreshold);
+  const std::vector<std::string> text = {"KLINIK MAWAR", "CONSULTATION 30.00", "TOTAL 30.00", "Date: 12/01/2019",
+                                         "12-01-19 09:41 T1 R000123457"};
+  // Tesseract's reading of the till's line, and whether it confirms
+  // paddle's R000123457: the date misread and the number alike, yes; the
+  // number read otherwise, no; its R lost (so Tesseract found no number),
+  // yes, by its digits; other digits, no.
+  const std::pair<const char*, bool> readings[] = {
+      {"da. 01-19 09:41 T1 R000123457", true},
+      {"da. 01-19 09:41 T1 R0001Z3457", false},
+      {"12-01-19 09:41 T1 000123457", true},
+      {"12-01-19 09:41 T1 000128457", false},
+  };
+  for (const auto& [tesseract, confirms] : readings) {
+    CAPTURE(tesseract);
+    Field f = FusedTillNumber(text, tesseract);
+    CHECK(f.value == "R000123457");
+    CHECK((f.confidence >= kThreshold) == confirms);
+  }
 }
 
 TEST_CASE("extract: two readings of a receipt number that differ only by letters in front") {
@@ -439,7 +456,7 @@ TEST_CASE("extract: two readings of a receipt number that differ only by letters
   CHECK_FALSE(NumberWithoutLetterPrefix("R0A0B0C0D0"));    // mostly letters left
 }
 
-TEST_CASE("fusion: receipt numbers that differ only by letters in front agree, and the other's digits confirm one") {
+TEST_CASE("fusion: receipt numbers that differ only by letters in front agree") {
   ReceiptFields a, b;
   a.receipt_number = {"00013118", 0.8, "ocr"};
   b.receipt_number = {"CS00013118", 0.8, "ocr"};
@@ -457,22 +474,6 @@ TEST_CASE("fusion: receipt numbers that differ only by letters in front agree, a
   ReceiptFields g = FuseReceipts(a, b, kNames, kThreshold);
   CHECK(g.receipt_number.confidence < kThreshold);
   CHECK(Has(g.problems, "receipt number: tesseract read G03-1220615, paddle 003-1220615"));
-
-  // Tesseract lost the till number's R, so found no number on the line;
-  // its digits in Tesseract's text confirm paddle's reading.
-  std::vector<std::string> text = {"KLINIK MAWAR", "CONSULTATION 30.00", "TOTAL 30.00",
-                                   "12-01-19 09:41 T1 000123457"};
-  OcrDocument doc = Boxed(text, "tesseract");
-  text.back() = "12-01-19 09:41 T1 R000123457";
-  doc.second = {Boxed(text, "paddle")};
-  ReceiptFields h = ExtractReceiptReadings(doc, kToday, kThreshold);
-  CHECK(h.receipt_number.value == "R000123457");
-  CHECK(h.receipt_number.confidence >= kThreshold);
-  // Other digits in Tesseract's text: paddle's reading alone, unsure.
-  doc.pages[0].lines.back().text = "12-01-19 09:41 T1 000128457";
-  ReceiptFields k = ExtractReceiptReadings(doc, kToday, kThreshold);
-  CHECK(k.receipt_number.value == "R000123457");
-  CHECK(k.receipt_number.confidence < kThreshold);
 }
 
 TEST_CASE("extract: receipt-number labels with an L read as an I or a 1, and TaxInv, are read") {
