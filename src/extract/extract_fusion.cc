@@ -38,14 +38,6 @@ double Agreed(double a, double b) {
   return std::min(1.0, std::round((best + kEnginesAgreeShare * (1 - best)) * 1000) / 1000);
 }
 
-std::string AlnumUpper(const std::string& v) {
-  std::string n;
-  for (unsigned char c : v) {
-    if (std::isalnum(c)) n += static_cast<char>(std::toupper(c));
-  }
-  return n;
-}
-
 // How many of the receipt's sums arrive at `total`, with the figures of
 // either reading: subtotal + tax + rounding, cash - change, the items.
 int ArithmeticSupport(Cents total, const ReceiptFields& a, const ReceiptFields& b) {
@@ -328,7 +320,7 @@ ReceiptFields FuseReceipts(const ReceiptFields& a, const ReceiptFields& b, const
         std::tuple{&a.provider_address, &b.provider_address, &out.provider_address, "provider address"}}) {
     if (!fa->present() && fb->present()) {
       only_second(*fo, *fb, what);
-    } else if (fa->present() && fb->present() && AlnumUpper(fa->value) == AlnumUpper(fb->value)) {
+    } else if (fa->present() && fb->present() && internal::AlnumUpper(fa->value) == internal::AlnumUpper(fb->value)) {
       fo->confidence = Agreed(fa->confidence, fb->confidence);
     } else if (fa->present() && fb->present()) {
       if (std::optional<std::string> merged = internal::MergeReadings(fa->value, fb->value)) {
@@ -382,7 +374,7 @@ namespace {
 // Letters and digits, capitals, an O as a 0: how a number is looked for
 // in a line (the engines read a 0 as an O and back).
 std::string NumberKey(const std::string& v) {
-  std::string n = AlnumUpper(v);
+  std::string n = internal::AlnumUpper(v);
   std::replace(n.begin(), n.end(), 'O', '0');
   return n;
 }

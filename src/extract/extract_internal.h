@@ -91,6 +91,10 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r);
 // segment.cc counts as a receipt's own total.
 bool IsTotalLine(const std::string& text);
 
+// The letters and digits of `v`, upper-cased: how names and numbers are
+// compared when engines space and punctuate them differently.
+std::string AlnumUpper(const std::string& v);
+
 // Two readings of one receipt number that differ only by letters in front
 // of one of them, compared on letters and digits: capitals the other
 // reading lost to the junk before them ("CS00012013" and "00012013": the

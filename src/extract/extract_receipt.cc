@@ -1132,6 +1132,8 @@ std::optional<std::string> TillNumber(const std::string& line) {
   return m[1].str() + digits;
 }
 
+}  // namespace
+
 std::string AlnumUpper(const std::string& v) {
   std::string n;
   for (unsigned char c : v) {
@@ -1139,8 +1141,6 @@ std::string AlnumUpper(const std::string& v) {
   }
   return n;
 }
-
-}  // namespace
 
 std::optional<std::string> SameNumberButPrefix(const std::string& a, const std::string& b) {
   auto alnum = [](const std::string& v) {
