@@ -423,11 +423,14 @@ TEST_CASE("fusion: a receipt number one engine found is confirmed by the same le
       {"12-01-19 09:41 T1 000123457", true},
       {"12-01-19 09:41 T1 000128457", false},
   };
-  for (const auto& [tesseract, confirms] : readings) {
+  for (const auto& reading : readings) {
+    // A named variable, not a structured binding: clang 14 cannot capture a
+    // binding in CAPTURE's lambda.
+    const char* tesseract = reading.first;
     CAPTURE(tesseract);
     Field f = FusedTillNumber(text, tesseract);
     CHECK(f.value == "R000123457");
-    CHECK((f.confidence >= kThreshold) == confirms);
+    CHECK((f.confidence >= kThreshold) == reading.second);
   }
 }
 
