@@ -883,6 +883,8 @@ bool IsLabelledNumber(const std::string& line) {
   return !HasAny(words, kAddressWords) && !HasAny(words, kStates);
 }
 
+bool StartsLikeAddress(const std::string& line);
+
 // The address block that starts at or after line `from` (before `to`),
 // skipping registration lines, up to and including the postcode line and
 // the town and state lines that may follow it.
@@ -894,7 +896,14 @@ std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, si
   for (size_t i = from; i < lines.size() && i < to; ++i) {
     const std::string& t = lines[i].text;
     std::string up = ToUpper(t);
-    if (IsRegistrationLine(t) && !HasPostcode(t)) continue;
+    if (IsRegistrationLine(t) && !HasPostcode(t)) {
+      // A line above the company's registration that has nothing of an
+      // address ("Bentong 2", a branch) is no part of the one below it.
+      bool addressy = postcode;
+      for (const auto& p : parts) addressy |= HasAny(ToUpper(p), kAddressWords) || HasAny(ToUpper(p), kStates);
+      if (!addressy) parts.clear(), conf_sum = 0, evidence = Field{};
+      continue;
+    }
     // A date or money ends the header; a number in an address line that
     // looks like money ("Lot 38. 39 101 Boulevard") does not.
     const bool addressy_line = HasAny(up, kAddressWords) || HasPostcode(t);
@@ -937,6 +946,13 @@ std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, si
     if (parts.empty() && CountDigits(cut) == 0 && !HasAny(ToUpper(cut), kAddressWords) &&
         !IsStateLine(cut)) {
       continue;
+    }
+    // A line without a number that only names a place ("SUSHI MENTAI PLAZA
+    // DANAU", a branch), then one that starts like an address with a
+    // number: the address starts at the second.
+    if (parts.size() == 1 && CountDigits(parts[0]) == 0 && !StartsLikeAddress(parts[0]) &&
+        StartsLikeAddress(cut) && CountDigits(cut) > 0) {
+      parts.clear(), conf_sum = 0, evidence = Field{};
     }
     parts.push_back(cut);
     conf_sum += lines[i].confidence;

@@ -59,6 +59,31 @@ TEST_CASE("header: a name broken over two lines at its company form is joined") 
   CHECK(r.provider_name.value == "TOKO BUKU PELANGI SDN BHD");
 }
 
+TEST_CASE("header: a branch's line before a numbered address is no part of it") {
+  // A place name without a number, then the street with one: the address
+  // starts at the street.
+  ReceiptFields r = Header({"KEDAI UBAT SIHAT SDN BHD", "SIHAT PHARMACY TAMAN MELAWATI", "7, Jalan Kolam Air",
+                            "53100 Kuala Lumpur", "Date: 02/03/2024"});
+  CHECK(r.provider_address.value == "7, Jalan Kolam Air 53100 Kuala Lumpur");
+  // A line that starts like an address stays, with or without a number.
+  ReceiptFields wisma = Header({"KEDAI UBAT SIHAT SDN BHD", "WISMA MELAWATI", "7, Jalan Kolam Air",
+                                "53100 Kuala Lumpur", "Date: 02/03/2024"});
+  CHECK(wisma.provider_address.value == "WISMA MELAWATI 7, Jalan Kolam Air 53100 Kuala Lumpur");
+  // Nor does a first line without a number go when the next has none.
+  ReceiptFields mall = Header({"KEDAI UBAT SIHAT SDN BHD", "Melawati Mall", "Jalan Kolam Air", "53100 Kuala Lumpur"});
+  CHECK(mall.provider_address.value == "Melawati Mall Jalan Kolam Air 53100 Kuala Lumpur");
+}
+
+TEST_CASE("header: a line above the registration with nothing of an address is a branch") {
+  ReceiptFields r = Header({"KEDAI UBAT SIHAT SDN BHD (123456-K)", "Ampang 2", "GST Reg No 000123456789",
+                            "Jalan Kolam Air", "53100 Kuala Lumpur"});
+  CHECK(r.provider_address.value == "Jalan Kolam Air 53100 Kuala Lumpur");
+  // An address line above the registration is kept.
+  ReceiptFields kept = Header({"KEDAI UBAT SIHAT SDN BHD (123456-K)", "Lot 2, Jalan Kolam Air", "GST Reg No 000123456789",
+                               "53100 Kuala Lumpur"});
+  CHECK(kept.provider_address.value == "Lot 2, Jalan Kolam Air 53100 Kuala Lumpur");
+}
+
 TEST_CASE("header: no name-like line gives no provider") {
   ReceiptFields r = Header({"12.50", "---", "03/03/2024"});
   CHECK_FALSE(r.provider_name.present());
