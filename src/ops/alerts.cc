@@ -41,15 +41,18 @@ bool NcbDownReason(const std::string& reason) {
 AlertCondition NcbUnavailable(const Config& config, const Spool& spool, const std::vector<json>& journal,
                               TimePoint now) {
   // The outage began with the first NCB failure after the last accepted claim.
-  std::optional<TimePoint> since;
+  // (A flag and a time, not an optional: GCC 12 takes the optional's time
+  // for uninitialised where it is read.)
+  bool down = false;
+  TimePoint since{};
   std::string last_error;
   for (const auto& e : journal) {
     if (!e.is_object() || e.value("actor", "") != "submit") continue;
     std::string to = e.value("to", "");
     if (to == "submitted") {
-      since.reset();
+      down = false;
     } else if ((to == "deferred" || to == "failed") && NcbDownReason(e.value("reason", ""))) {
-      if (!since) since = ParseIso(e.value("at", ""));
+      if (auto at = ParseIso(e.value("at", "")); at && !down) down = true, since = *at;
       last_error = e.value("reason", "");
     }
   }
@@ -59,9 +62,9 @@ AlertCondition NcbUnavailable(const Config& config, const Spool& spool, const st
     if (c.ok() && c->resume_state == ClaimState::kReady) ++queued;
   }
   AlertCondition c{"ncb_unavailable", false, "NCB unavailable", ""};
-  if (since && now - *since >= std::chrono::seconds(config.ncb.alert_after)) {
+  if (down && now - since >= std::chrono::seconds(config.ncb.alert_after)) {
     c.active = true;
-    c.detail = "NCB has not accepted a claim since " + IsoLocal(*since) + ".\nLast error: " + last_error +
+    c.detail = "NCB has not accepted a claim since " + IsoLocal(since) + ".\nLast error: " + last_error +
                "\n" + std::to_string(queued) +
                " claims are queued for submission; they are retried automatically.";
   }
