@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <iterator>
 #include <map>
@@ -83,6 +84,20 @@ int CountDigits(const std::string& s) {
 }
 
 // A Malaysian postcode: five digits standing alone, 01000..98859.
+// True when the word before s[at] (spaces, dots, colons and # between) is
+// a lot's label: "LOT 34817", "PT. 20511", "No: 12345" are lots and houses,
+// not postcodes.
+bool AfterLotLabel(const std::string& s, size_t at) {
+  size_t end = at;
+  while (end > 0 && std::strchr(" .:#", s[end - 1])) --end;
+  size_t begin = end;
+  while (begin > 0 && (std::isalpha(static_cast<unsigned char>(s[begin - 1])) || s[begin - 1] == '.')) --begin;
+  std::string word;
+  for (size_t k = begin; k < end; ++k)
+    if (s[k] != '.') word += static_cast<char>(std::toupper(static_cast<unsigned char>(s[k])));
+  return word == "LOT" || word == "PT" || word == "PTD" || word == "NO" || word == "PLOT";
+}
+
 bool HasPostcode(const std::string& s) {
   for (size_t i = 0; i + 5 <= s.size(); ++i) {
     // Five digits standing alone: not inside a longer number or a
@@ -92,7 +107,7 @@ bool HasPostcode(const std::string& s) {
         (i + 5 == s.size() || (!std::isdigit(static_cast<unsigned char>(s[i + 5])) && s[i + 5] != '-' &&
                                !std::isalpha(static_cast<unsigned char>(s[i + 5]))))) {
       int v = std::stoi(s.substr(i, 5));
-      if (v >= 1000 && v <= 98859) return true;
+      if (v >= 1000 && v <= 98859 && !AfterLotLabel(s, i)) return true;
     }
   }
   return false;

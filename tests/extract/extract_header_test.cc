@@ -84,6 +84,21 @@ TEST_CASE("header: a line above the registration with nothing of an address is a
   CHECK(kept.provider_address.value == "Lot 2, Jalan Kolam Air 53100 Kuala Lumpur");
 }
 
+TEST_CASE("header: five digits after LOT, PT or No are a lot, not the postcode") {
+  // Read as the postcode, the lot number would end the address at its
+  // first line.
+  ReceiptFields r = Header({"KEDAI UBAT SIHAT SDN BHD", "LOT 20517 Jalan Sungai Besi", "Taman Midah",
+                            "56000 Kuala Lumpur", "Tel: 03-9100 2200"});
+  CHECK(r.provider_address.value == "LOT 20517 Jalan Sungai Besi Taman Midah 56000 Kuala Lumpur");
+  ReceiptFields pt = Header({"KEDAI UBAT SIHAT SDN BHD", "PT. 20517, Jalan Sungai Besi", "Taman Midah",
+                             "56000 Kuala Lumpur"});
+  CHECK(pt.provider_address.value == "PT. 20517, Jalan Sungai Besi Taman Midah 56000 Kuala Lumpur");
+  // Five digits after another word are still a postcode.
+  ReceiptFields town = Header({"KEDAI UBAT SIHAT SDN BHD", "Jalan Sungai Besi, Cheras 56000", "Kuala Lumpur",
+                               "Tel: 03-9100 2200"});
+  CHECK(town.provider_address.value == "Jalan Sungai Besi, Cheras 56000 Kuala Lumpur");
+}
+
 TEST_CASE("header: no name-like line gives no provider") {
   ReceiptFields r = Header({"12.50", "---", "03/03/2024"});
   CHECK_FALSE(r.provider_name.present());
