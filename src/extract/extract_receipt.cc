@@ -711,13 +711,22 @@ char DigitFor(char c) {
 // read as a letter ("UL3/X", "SEKSYEN US", "PJUGA"). PJU, PJS and USJ
 // begin no word, so the code is mended wherever it stands; U and SS do
 // ("US", "SSO"), so only where the number holds a real digit, a / follows
-// ("US/BM") or a section word comes before ("SEKSYEN US").
+// ("US/BM") or a section word comes before ("SEKSYEN US"). SS with its
+// second S read as a digit is mended where a / follows ("S521/39").
 std::string FixSectionCodes(const std::string& text) {
   std::string out = text;  // mended in place: a digit for a letter keeps every run where it was
   for (const WordSpan& run : RunsOf(text, [](unsigned char c) { return std::isalnum(c) != 0; })) {
     const size_t b = run.begin, i = run.end;
     std::string token = out.substr(b, i - b);
     if (token != ToUpper(token)) continue;
+    // SS's second S read as a 5 or an 8 ("S521/39"): a code, as the /
+    // after its number shows; no street number starts with an S.
+    if ((token.size() == 3 || token.size() == 4) && token[0] == 'S' && (token[1] == '5' || token[1] == '8') &&
+        std::all_of(token.begin() + 2, token.end(), [](unsigned char c) { return std::isdigit(c); }) &&
+        i < out.size() && out[i] == '/') {
+      out[b + 1] = 'S';
+      continue;
+    }
     static const char* const kPrefixes[] = {"PJU", "PJS", "USJ", "SS", "U"};
     std::string prefix;
     for (const char* p : kPrefixes) {
@@ -924,7 +933,11 @@ std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, si
     const bool addressy_line = HasAny(up, kAddressWords) || HasPostcode(t);
     if (!FindDates(t, Date{2000, 1, 1}, Date{2100, 1, 1}).empty()) break;
     if (!FindAmounts(t).empty() && !addressy_line) break;
+    // A | at either end of a line is the edge of a box or of the paper.
     std::string cut = CutAtContact(t);
+    const bool contact_ended = cut.size() < t.size();
+    while (!cut.empty() && (cut.front() == '|' || cut.front() == ' ')) cut.erase(cut.begin());
+    while (!cut.empty() && (cut.back() == '|' || cut.back() == ' ')) cut.pop_back();
     if (cut.empty()) {
       if (parts.empty()) continue;
       break;
@@ -973,7 +986,7 @@ std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, si
     conf_sum += lines[i].confidence;
     evidence.AddPage(lines[i].page + 1);
     if (HasPostcode(cut)) postcode = true;
-    if (cut.size() < t.size()) break;  // a contact label ended the line
+    if (contact_ended) break;  // a contact label ended the line
   }
   if (parts.empty()) return std::nullopt;
   if (!postcode) {

@@ -332,6 +332,10 @@ TEST_CASE("extract: an address's $ read for S and section codes with a digit rea
   CHECK(TidyAddressWords("BLOK US, MENARA UOB, SSO PLAZA") == "BLOK US, MENARA UOB, SSO PLAZA");
   CHECK(TidyAddressWords("JALAN U13/BG, SS21, USJ2, PJU1A") == "JALAN U13/BG, SS21, USJ2, PJU1A");
   CHECK(TidyAddressWords("USAHA, SSLOT, UOBSIS") == "USAHA, SSLOT, UOBSIS");
+  // SS's second S read as a 5 or an 8, before a /.
+  CHECK(TidyAddressWords("Jalan S517/12, Jalan S83/1") == "Jalan SS17/12, Jalan SS3/1");
+  // Without the / it may be anything; other letters are not SS.
+  CHECK(TidyAddressWords("Blok S517, Jalan T517/12, Jalan S5/1") == "Blok S517, Jalan T517/12, Jalan S5/1");
 }
 
 namespace {

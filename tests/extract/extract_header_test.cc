@@ -99,6 +99,11 @@ TEST_CASE("header: five digits after LOT, PT or No are a lot, not the postcode")
   CHECK(town.provider_address.value == "Jalan Sungai Besi, Cheras 56000 Kuala Lumpur");
 }
 
+TEST_CASE("header: a | at either end of an address line is a box's edge") {
+  ReceiptFields r = Header({"KEDAI UBAT SIHAT SDN BHD", "| 7, Jalan Kolam Air |", "| 53100 Kuala Lumpur", "Tel: 03-4100 2200"});
+  CHECK(r.provider_address.value == "7, Jalan Kolam Air 53100 Kuala Lumpur");
+}
+
 TEST_CASE("header: no name-like line gives no provider") {
   ReceiptFields r = Header({"12.50", "---", "03/03/2024"});
   CHECK_FALSE(r.provider_name.present());
