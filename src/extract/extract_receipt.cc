@@ -146,6 +146,17 @@ std::string FixCompanyForm(const std::string& in) {
     }
     s += static_cast<char>(c);
   }
+  try {
+    // No space inside a name's brackets: "( SUNGAI RENGIT )", "(KL )".
+    static const std::regex kOpen(R"(\(\s+)"), kClose(R"(\s+\))");
+    s = std::regex_replace(std::regex_replace(s, kOpen, "("), kClose, ")");
+    // "(M) SDN BHD", Malaysia's mark, with its M read as an H or N or
+    // followed by a scrap ("(H)", "(MH)", "(Mj)"): no other one- or
+    // two-letter bracket of those shapes stands before the company form.
+    static const std::regex kMark(R"(\((?:H|N|M[Hj1l|])\)(?=\s*S\s*[DO0]\s*N\b))");
+    s = std::regex_replace(s, kMark, "(M)");
+  } catch (const std::exception&) {
+  }
   // Words, keeping their positions.
   std::vector<std::pair<size_t, size_t>> words;
   for (size_t i = 0; i < s.size();) {

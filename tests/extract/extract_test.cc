@@ -611,7 +611,7 @@ TEST_CASE("extract: a provider name over two lines, and OCR scraps after the leg
   CHECK(name("HOME MASTER HARDWARE &\nELECTRICAL\nNO.113G, JALAN SETIA GEMILANG\n40170 SHAH ALAM, SELANGOR\n") ==
         "HOME MASTER HARDWARE & ELECTRICAL");
   CHECK(name("POPULAR BOOK\nCO. (MH) SDN BHD\nNo 8, Jalan 7/18B, Desa Tun Razak\n56000 Kuala Lumpur\n") ==
-        "POPULAR BOOK CO. (MH) SDN BHD");
+        "POPULAR BOOK CO. (M) SDN BHD");  // (MH): the mark misread, mended
   // Seven short words are a name of initials, not a suffix line.
   CHECK(name("SWE OX\nMR. D.I.Y. (M) SDN BHD\nLOT 1851-A, JALAN KPB 6,\n43300 SERI KEMBANGAN, SELANGOR\n") ==
         "MR. D.I.Y. (M) SDN BHD");
@@ -680,6 +680,15 @@ TEST_CASE("extract: provider names repaired from common OCR slips") {
   CHECK(name("KING'S CONFECTIONERY S/B8 273500-U (KSB)") == "KING'S CONFECTIONERY S/B");
   CHECK(name("LIGHTROOM GALLERY SDN B HD") == "LIGHTROOM GALLERY SDN BHD");
   CHECK(name("TRIPLE SIX POINT ENTERPRISE 666") == "TRIPLE SIX POINT ENTERPRISE 666");
+  // Malaysia's (M) before the company form, its M misread.
+  CHECK(name("KEDAI SEHAT (H) SDN BHD") == "KEDAI SEHAT (M) SDN BHD");
+  CHECK(name("KEDAI SEHAT (MH) SON BHD") == "KEDAI SEHAT (M) SDN BHD");
+  CHECK(name("KEDAI SEHAT (Mj) SDN. BHD.") == "KEDAI SEHAT (M) SDN. BHD.");
+  // Other brackets stand, and no bracket keeps a space inside.
+  CHECK(name("KEDAI SEHAT (KL ) SDN BHD") == "KEDAI SEHAT (KL) SDN BHD");
+  CHECK(name("KEDAI SEHAT (HK) SDN BHD") == "KEDAI SEHAT (HK) SDN BHD");
+  CHECK(name("WARUNG ( SRI GOMBAK ) SDN BHD") == "WARUNG (SRI GOMBAK) SDN BHD");
+  CHECK(name("KEDAI SEHAT (H) ENTERPRISE") == "KEDAI SEHAT (H) ENTERPRISE");
 }
 
 TEST_CASE("extract: receipt number labels run together or misread") {
