@@ -173,7 +173,10 @@ std::optional<std::pair<size_t, size_t>> NumberLine(const OcrDocument& doc, cons
 // FirstReadingUnsettled, else its HeaderLines (the name and address, which
 // the total and date do not settle) and, when the first reading's receipt
 // number is below config.high_confidence_threshold, that number's line
-// (NumberLine), for the second engine to confirm it.
+// (NumberLine), for the second engine to confirm it. A whole reading in
+// the two "unsettled" modes carries the first reading's lines
+// (SecondReading::known): the second engine leaves unread the rows below a
+// page's first 8 lines that the first read at 0.8 or more without a digit.
 SecondReading SecondReadingFor(const OcrDocument& first, const std::string& mode, const ExtractConfig& config,
                                const Date& today);
 

@@ -126,6 +126,20 @@ struct Orientation {
   double confidence = 0;  // engine-specific; Tesseract OSD's orient_conf
 };
 
+// What another engine read of one page, for an engine that may leave some
+// of it unread (OcrEngine::set_known_lines): the lines' boxes on the page
+// as OcrFile preprocessed it, each marked sure or not, and the line above
+// which everything is read whatever (the provider's name and address).
+struct KnownPage {
+  int width = 0, height = 0;  // the page these boxes are on; another size: none apply
+  int read_above = 0;         // rows whose middle is above this y are read
+  struct Line {
+    OcrBox box;
+    bool sure = false;
+  };
+  std::vector<Line> lines;
+};
+
 class OcrEngine {
  public:
   using Deadline = std::optional<std::chrono::steady_clock::time_point>;
@@ -153,9 +167,27 @@ class OcrEngine {
   // when ocr.reread_lines is on (RereadKeyLines). The paddle engine says no
   // (measured in ocr_paddle.cc).
   virtual bool WantsLineRereads() const { return true; }
+  // Per page of the next OcrFile: what another engine read there. An engine
+  // may leave unread a row of text that lies within lines it read surely
+  // (the paddle engine does, see paddle::RegionsToRead; Tesseract reads
+  // everything). OcrFile says which page it is reading (set_page; -1: none
+  // of them, as for a page turned after the other engine read it).
+  void set_known_lines(std::vector<KnownPage> pages) { known_ = std::move(pages); }
+  void set_page(int index) { page_ = index; }
 
  protected:
+  // The known lines of the page being read, if they are of an image this
+  // size; else none.
+  const KnownPage* KnownFor(int width, int height) const {
+    if (page_ < 0 || page_ >= static_cast<int>(known_.size())) return nullptr;
+    const KnownPage& k = known_[static_cast<size_t>(page_)];
+    return k.width == width && k.height == height ? &k : nullptr;
+  }
   Deadline deadline_;
+
+ private:
+  std::vector<KnownPage> known_;
+  int page_ = -1;
 };
 
 // What the second engine reads of a file, judged from the first engine's
@@ -165,6 +197,10 @@ struct SecondReading {
   // per page of the first reading, the indices of its lines the second
   // engine reads again (ReadLinesAgain); none at all: no second reading.
   std::vector<std::vector<int>> lines;
+  // For a whole reading: per page, what the first engine read, for the
+  // second to leave the rows it read surely (OcrEngine::set_known_lines);
+  // empty: the second reads everything.
+  std::vector<KnownPage> known;
   bool any() const;
 };
 // An empty function: the whole file, always.

@@ -119,6 +119,14 @@ std::string AsciiForm(const std::string& entry);
 // left to right.
 std::vector<std::vector<int>> GroupIntoLines(const std::vector<OcrBox>& boxes);
 
+// Which of a page's detected boxes to recognise, given what another engine
+// read there: all of them, but for rows (GroupIntoLines) whose middle is
+// below known.read_above, that overlap known lines (vertically, by half
+// the lower height), all of them sure, and that those lines' extent covers
+// across at least 90% of the row's width. A row whose amount the other
+// engine missed ("SUB-TOTAL" read, "52.00" beside it not) is read.
+std::vector<bool> RegionsToRead(const std::vector<OcrBox>& boxes, const KnownPage& known);
+
 }  // namespace paddle
 
 }  // namespace ncbocr

@@ -159,17 +159,30 @@ Result<EvalReport> RunEval(const EvalOptions& o, const Config& config, const Eng
     const std::string sig_whole = OcrSignature(second_config, o.preprocess);
     std::vector<SecondReading> want(images.size());
     auto cache_file = [&](size_t i) {
-      return o.second_ocr_cache / (images[i].stem().string() + (want[i].whole ? ".json" : ".lines.json"));
+      const char* kind = !want[i].whole ? ".lines.json" : want[i].known.empty() ? ".json" : ".partial.json";
+      return o.second_ocr_cache / (images[i].stem().string() + kind);
     };
     // A reading of lines depends on which lines and where: their boxes are in its signature.
     auto signature = [&](size_t i) {
-      if (want[i].whole) return sig_whole;
+      auto box = [](const OcrBox& b) {
+        return std::to_string(b.x) + "," + std::to_string(b.y) + "," + std::to_string(b.w) + "," + std::to_string(b.h);
+      };
+      if (want[i].whole && want[i].known.empty()) return sig_whole;
+      if (want[i].whole) {
+        // A whole reading that leaves rows to the first: which rows.
+        std::string known;
+        for (size_t p = 0; p < want[i].known.size(); ++p) {
+          const KnownPage& k = want[i].known[p];
+          known += std::to_string(p) + ":" + std::to_string(k.width) + "x" + std::to_string(k.height) + "^" +
+                   std::to_string(k.read_above);
+          for (const auto& l : k.lines) known += (l.sure ? "+" : "-") + box(l.box) + ";";
+        }
+        return sig_whole + " scope=partial " + known;
+      }
       std::string boxes;
       for (size_t p = 0; p < want[i].lines.size(); ++p) {
         for (int l : want[i].lines[p]) {
-          const OcrBox& b = docs[i]->pages[p].lines[static_cast<size_t>(l)].box;
-          boxes += std::to_string(p) + ":" + std::to_string(b.x) + "," + std::to_string(b.y) + "," +
-                   std::to_string(b.w) + "," + std::to_string(b.h) + ";";
+          boxes += std::to_string(p) + ":" + box(docs[i]->pages[p].lines[static_cast<size_t>(l)].box) + ";";
         }
       }
       return sig_whole + " scope=lines " + boxes;
@@ -193,9 +206,11 @@ Result<EvalReport> RunEval(const EvalOptions& o, const Config& config, const Eng
         size_t i = todo2[k];
         Result<OcrDocument> d = Status::Internal("not run");
         try {
+          engine.set_known_lines(want[i].known);
           d = want[i].whole ? OcrFile(engine, images[i], second_config, o.preprocess)
                             : ReadLinesAgain(engine, images[i], second_config, o.preprocess, *docs[i],
                                              want[i].lines);
+          engine.set_known_lines({});
         } catch (const std::exception& e) {
           d = Status::Permanent(images[i].string() + ": " + e.what());
         }

@@ -91,6 +91,10 @@ void ExtractMoney(const std::vector<Line>& lines, ReceiptFields& r);
 // segment.cc counts as a receipt's own total.
 bool IsTotalLine(const std::string& text);
 
+// True if the line carries a money label of any kind but an item count
+// (TOTAL, CASH, GST, ROUNDING...), with or without an amount read beside it.
+bool HasMoneyLabel(const std::string& text);
+
 // The letters and digits of `v`, upper-cased: how names and numbers are
 // compared when engines space and punctuate them differently.
 std::string AlnumUpper(const std::string& v);

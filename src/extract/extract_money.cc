@@ -685,4 +685,9 @@ bool IsTotalLine(const std::string& text) {
   return (k == Kind::kTotal || k == Kind::kStrongTotal) && !IsPartialTotal(text);
 }
 
+bool HasMoneyLabel(const std::string& text) {
+  const Kind k = Classify(RepairMoneyLabelWords(text));
+  return k != Kind::kNone && k != Kind::kQty;
+}
+
 }  // namespace ncbocr::internal

@@ -332,9 +332,11 @@ Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path
     if (!first.ok()) return first;
     const SecondReading want = two->Wants(*first);
     if (!want.any()) return first;
+    two->second().set_known_lines(want.known);
     Result<OcrDocument> second = want.whole
                                      ? OcrFile(two->second(), path, config, options)
                                      : ReadLinesAgain(two->second(), path, config, options, *first, want.lines);
+    two->second().set_known_lines({});
     if (second.ok()) {
       first->total_ms += second->total_ms;
       first->second.push_back(std::move(second).value());
@@ -376,7 +378,9 @@ Result<OcrDocument> OcrFile(OcrEngine& engine, const std::filesystem::path& path
       auto to = std::chrono::steady_clock::now();
       if (Status t = limits.Check(); !t.ok()) return t;
       engine.TakeStepTimes();  // this page's steps count from here
+      engine.set_page(i);
       Result<OcrText> text = engine.Recognize(pre.image);
+      engine.set_page(-1);  // a turned page is not the one another engine read
       if (Status t = limits.Check(); !t.ok()) return t;  // cancelled, or an engine that cannot be
       if (!text.ok()) return text.status().WithContext(out.file + " page " + std::to_string(i + 1));
       int turns = 0;

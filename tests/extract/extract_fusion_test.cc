@@ -537,6 +537,35 @@ TEST_CASE("fusion: the header lines, and what each second_reading mode reads of 
   for (const char* mode : {"always", "unsettled", "unsettled+header"}) {
     CHECK(SecondReadingFor(open, mode, config, kToday).whole);
   }
+  // Read whole, an unsettled receipt's rows that the first engine read
+  // surely below its first 8 lines and that settle no field are left to
+  // it: no digit, or no amount, date, receipt number or total's label.
+  // "always" reads everything.
+  std::vector<std::string> unsettled = head;
+  for (const char* l : {"CASHIER ANITA", "MEMBER PRICE", "Tel: 03-4100 2200", "VITAMIN C", "PANADOL 10S",
+                        "Receipt No: 10045", "PANADOL 10S 1 12.50", "TOTAL", "THANK YOU", "05/03/2019",
+                        "Total Qty 2", "Total Sales (Inclusive of GST) 64. a", "PLEASE COME AGAIN"}) {
+    unsettled.push_back(l);
+  }
+  OcrDocument faint = Boxed(unsettled, "tesseract");
+  faint.pages[0].lines[10].confidence = 0.7;  // "TOTAL": an amount beside it unread, perhaps
+  faint.pages[0].lines[11].text = " ";        // a blank line is not one of them
+  REQUIRE(FirstReadingUnsettled(faint, config, kToday));
+  CHECK(SecondReadingFor(faint, "always", config, kToday).known.empty());
+  for (const char* mode : {"unsettled", "unsettled+header"}) {
+    SecondReading r = SecondReadingFor(faint, mode, config, kToday);
+    CHECK(r.whole);
+    REQUIRE(r.known.size() == 1);
+    const KnownPage& k = r.known[0];
+    CHECK(k.width == 400);
+    CHECK(k.read_above == 40 * 7 + 20);  // the bottom of the 8th line
+    std::string sure;
+    for (const auto& l : k.lines) sure += l.sure ? '+' : '-';
+    // 15 lines with text; not sure: the receipt number, the item's amount,
+    // the faint TOTAL, the date and a total whose amount was misread. The
+    // address's digits and the item count settle nothing.
+    CHECK(sure == "++++++++----+-+");
+  }
 
   // A reading of the header lines only: its name and address count, and a
   // date it holds does not (the settled first reading has the date).

@@ -214,6 +214,37 @@ TEST_CASE("ocr.engine auto: both engines where the models are, Tesseract alone w
   CHECK((*engine)->Name().find("paddle") == std::string::npos);
 }
 
+TEST_CASE("paddle rows left unread: only those wholly within lines another engine read surely") {
+  KnownPage known;
+  known.width = 400, known.height = 300;
+  known.read_above = 40;  // the header: the first row is read whatever
+  known.lines = {
+      {{10, 10, 300, 20}, true},   // header, sure
+      {{10, 50, 300, 20}, true},   // "THANK YOU FOR SHOPPING", sure
+      {{10, 90, 100, 20}, true},   // "SUB-TOTAL", sure, its amount unread
+      {{10, 130, 300, 20}, false}, // a line read unsurely (or with digits)
+      {{10, 170, 150, 20}, true},  // two lines of the other engine on one row,
+      {{170, 170, 140, 20}, true}, //   both sure
+      {{10, 210, 300, 20}, true},  // sure, beside an unsure one on the same row
+      {{250, 212, 60, 18}, false},
+  };
+  const std::vector<OcrBox> boxes = {
+      {12, 10, 290, 20},   // 0: the header row
+      {12, 50, 290, 20},   // 1: within a sure line: left unread
+      {12, 90, 95, 20},    // 2: "SUB-TOTAL" ...
+      {200, 90, 60, 20},   // 3: ... and its amount, which the sure line misses: the row is read
+      {12, 130, 290, 20},  // 4: an unsure line's row
+      {12, 170, 140, 20},  // 5: two boxes of one row,
+      {175, 170, 130, 20}, // 6:   covered by two sure lines together: unread
+      {12, 210, 290, 20},  // 7: a row with an unsure line in it
+      {12, 260, 290, 20},  // 8: a row the other engine did not read at all
+  };
+  const std::vector<bool> read = paddle::RegionsToRead(boxes, known);
+  CHECK(read == std::vector<bool>{true, false, true, true, true, false, false, true, true});
+  // Nothing known: everything read.
+  CHECK(paddle::RegionsToRead(boxes, KnownPage{}) == std::vector<bool>(boxes.size(), true));
+}
+
 TEST_CASE("paddle engine: the converted models load and read rendered lines exactly") {
   auto engine = PaddleOrSkip();
   if (!engine) return;
@@ -294,6 +325,33 @@ TEST_CASE("paddle engine: detection finds every line of the generated receipt, i
   auto again = OcrFile(*engine, kData / "receipt.png", cfg, DefaultPreprocessOptions());
   REQUIRE(again.ok());
   CHECK(again->Text() == text);
+
+  // Told that another engine read the total's line surely, the engine
+  // leaves that row unread and reads the rest as before.
+  const OcrLine* total = nullptr;
+  for (const auto& l : lines) {
+    if (l.text.rfind("TOTAL", 0) == 0) total = &l;
+  }
+  REQUIRE(total != nullptr);
+  KnownPage known;
+  known.width = d->pages[0].width, known.height = d->pages[0].height;
+  OcrBox wide = total->box;
+  wide.x = 0, wide.w = known.width;
+  known.lines = {{wide, true}};
+  engine->set_known_lines({known});
+  auto partial = OcrFile(*engine, kData / "receipt.png", cfg, DefaultPreprocessOptions());
+  engine->set_known_lines({});
+  REQUIRE(partial.ok());
+  CHECK(partial->pages[0].lines.size() == lines.size() - 1);
+  CHECK(partial->Text().find("45.05") == std::string::npos);
+  CHECK(partial->Text().find("SEJAHTERA") != std::string::npos);
+  // A page of another size than the known one: all of it read.
+  known.width += 1;
+  engine->set_known_lines({known});
+  auto other_size = OcrFile(*engine, kData / "receipt.png", cfg, DefaultPreprocessOptions());
+  engine->set_known_lines({});
+  REQUIRE(other_size.ok());
+  CHECK(other_size->Text() == text);
 }
 
 }  // namespace ncbocr
