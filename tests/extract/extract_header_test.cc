@@ -26,6 +26,8 @@ ReceiptFields Header(const std::vector<std::string>& texts) {
   return r;
 }
 
+std::string Address(const std::vector<std::string>& texts) { return Header(texts).provider_address.value; }
+
 }  // namespace
 
 TEST_CASE(
@@ -62,46 +64,44 @@ TEST_CASE("header: a name broken over two lines at its company form is joined") 
 TEST_CASE("header: a branch's line before a numbered address is no part of it") {
   // A place name without a number, then the street with one: the address
   // starts at the street.
-  ReceiptFields r = Header({"KEDAI UBAT SIHAT SDN BHD", "SIHAT PHARMACY TAMAN MELAWATI", "7, Jalan Kolam Air",
-                            "53100 Kuala Lumpur", "Date: 02/03/2024"});
-  CHECK(r.provider_address.value == "7, Jalan Kolam Air 53100 Kuala Lumpur");
+  CHECK(Address({"KEDAI UBAT SIHAT SDN BHD", "SIHAT PHARMACY TAMAN MELAWATI", "7, Jalan Kolam Air",
+                 "53100 Kuala Lumpur", "Date: 02/03/2024"}) ==
+        "7, Jalan Kolam Air 53100 Kuala Lumpur");
   // A line that starts like an address stays, with or without a number.
-  ReceiptFields wisma = Header({"KEDAI UBAT SIHAT SDN BHD", "WISMA MELAWATI", "7, Jalan Kolam Air",
-                                "53100 Kuala Lumpur", "Date: 02/03/2024"});
-  CHECK(wisma.provider_address.value == "WISMA MELAWATI 7, Jalan Kolam Air 53100 Kuala Lumpur");
+  CHECK(Address({"KEDAI UBAT SIHAT SDN BHD", "WISMA MELAWATI", "7, Jalan Kolam Air",
+                 "53100 Kuala Lumpur", "Date: 02/03/2024"}) ==
+        "WISMA MELAWATI 7, Jalan Kolam Air 53100 Kuala Lumpur");
   // Nor does a first line without a number go when the next has none.
-  ReceiptFields mall = Header({"KEDAI UBAT SIHAT SDN BHD", "Melawati Mall", "Jalan Kolam Air", "53100 Kuala Lumpur"});
-  CHECK(mall.provider_address.value == "Melawati Mall Jalan Kolam Air 53100 Kuala Lumpur");
+  CHECK(Address({"KEDAI UBAT SIHAT SDN BHD", "Melawati Mall", "Jalan Kolam Air",
+                 "53100 Kuala Lumpur"}) == "Melawati Mall Jalan Kolam Air 53100 Kuala Lumpur");
 }
 
 TEST_CASE("header: a line above the registration with nothing of an address is a branch") {
-  ReceiptFields r = Header({"KEDAI UBAT SIHAT SDN BHD (123456-K)", "Ampang 2", "GST Reg No 000123456789",
-                            "Jalan Kolam Air", "53100 Kuala Lumpur"});
-  CHECK(r.provider_address.value == "Jalan Kolam Air 53100 Kuala Lumpur");
+  CHECK(Address({"KEDAI UBAT SIHAT SDN BHD (123456-K)", "Ampang 2", "GST Reg No 000123456789",
+                 "Jalan Kolam Air", "53100 Kuala Lumpur"}) == "Jalan Kolam Air 53100 Kuala Lumpur");
   // An address line above the registration is kept.
-  ReceiptFields kept = Header({"KEDAI UBAT SIHAT SDN BHD (123456-K)", "Lot 2, Jalan Kolam Air", "GST Reg No 000123456789",
-                               "53100 Kuala Lumpur"});
-  CHECK(kept.provider_address.value == "Lot 2, Jalan Kolam Air 53100 Kuala Lumpur");
+  CHECK(Address({"KEDAI UBAT SIHAT SDN BHD (123456-K)", "Lot 2, Jalan Kolam Air",
+                 "GST Reg No 000123456789", "53100 Kuala Lumpur"}) ==
+        "Lot 2, Jalan Kolam Air 53100 Kuala Lumpur");
 }
 
 TEST_CASE("header: five digits after LOT, PT or No are a lot, not the postcode") {
   // Read as the postcode, the lot number would end the address at its
   // first line.
-  ReceiptFields r = Header({"KEDAI UBAT SIHAT SDN BHD", "LOT 20517 Jalan Sungai Besi", "Taman Midah",
-                            "56000 Kuala Lumpur", "Tel: 03-9100 2200"});
-  CHECK(r.provider_address.value == "LOT 20517 Jalan Sungai Besi Taman Midah 56000 Kuala Lumpur");
-  ReceiptFields pt = Header({"KEDAI UBAT SIHAT SDN BHD", "PT. 20517, Jalan Sungai Besi", "Taman Midah",
-                             "56000 Kuala Lumpur"});
-  CHECK(pt.provider_address.value == "PT. 20517, Jalan Sungai Besi Taman Midah 56000 Kuala Lumpur");
+  CHECK(Address({"KEDAI UBAT SIHAT SDN BHD", "LOT 20517 Jalan Sungai Besi", "Taman Midah",
+                 "56000 Kuala Lumpur", "Tel: 03-9100 2200"}) ==
+        "LOT 20517 Jalan Sungai Besi Taman Midah 56000 Kuala Lumpur");
+  CHECK(Address({"KEDAI UBAT SIHAT SDN BHD", "PT. 20517, Jalan Sungai Besi", "Taman Midah",
+                 "56000 Kuala Lumpur"}) ==
+        "PT. 20517, Jalan Sungai Besi Taman Midah 56000 Kuala Lumpur");
   // Five digits after another word are still a postcode.
-  ReceiptFields town = Header({"KEDAI UBAT SIHAT SDN BHD", "Jalan Sungai Besi, Cheras 56000", "Kuala Lumpur",
-                               "Tel: 03-9100 2200"});
-  CHECK(town.provider_address.value == "Jalan Sungai Besi, Cheras 56000 Kuala Lumpur");
+  CHECK(Address({"KEDAI UBAT SIHAT SDN BHD", "Jalan Sungai Besi, Cheras 56000", "Kuala Lumpur",
+                 "Tel: 03-9100 2200"}) == "Jalan Sungai Besi, Cheras 56000 Kuala Lumpur");
 }
 
 TEST_CASE("header: a | at either end of an address line is a box's edge") {
-  ReceiptFields r = Header({"KEDAI UBAT SIHAT SDN BHD", "| 7, Jalan Kolam Air |", "| 53100 Kuala Lumpur", "Tel: 03-4100 2200"});
-  CHECK(r.provider_address.value == "7, Jalan Kolam Air 53100 Kuala Lumpur");
+  CHECK(Address({"KEDAI UBAT SIHAT SDN BHD", "| 7, Jalan Kolam Air |", "| 53100 Kuala Lumpur",
+                 "Tel: 03-4100 2200"}) == "7, Jalan Kolam Air 53100 Kuala Lumpur");
 }
 
 TEST_CASE("header: no name-like line gives no provider") {
