@@ -227,6 +227,8 @@ TEST_CASE("paddle rows left unread: only those wholly within lines another engin
       {{170, 170, 140, 20}, true}, //   both sure
       {{10, 210, 300, 20}, true},  // sure, beside an unsure one on the same row
       {{250, 212, 60, 18}, false},
+      {{10, 250, 100, 20}, true},  // two sure lines with a gap between them
+      {{210, 250, 100, 20}, true}, //   that the other engine did not read
   };
   const std::vector<OcrBox> boxes = {
       {12, 10, 290, 20},   // 0: the header row
@@ -237,10 +239,11 @@ TEST_CASE("paddle rows left unread: only those wholly within lines another engin
       {12, 170, 140, 20},  // 5: two boxes of one row,
       {175, 170, 130, 20}, // 6:   covered by two sure lines together: unread
       {12, 210, 290, 20},  // 7: a row with an unsure line in it
-      {12, 260, 290, 20},  // 8: a row the other engine did not read at all
+      {12, 290, 290, 20},  // 8: a row the other engine did not read at all
+      {12, 250, 290, 20},  // 9: a row the two sure lines cover but for its middle
   };
   const std::vector<bool> read = paddle::RegionsToRead(boxes, known);
-  CHECK(read == std::vector<bool>{true, false, true, true, true, false, false, true, true});
+  CHECK(read == std::vector<bool>{true, false, true, true, true, false, false, true, true, true});
   // Nothing known: everything read.
   CHECK(paddle::RegionsToRead(boxes, KnownPage{}) == std::vector<bool>(boxes.size(), true));
 }
