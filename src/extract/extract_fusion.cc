@@ -435,7 +435,7 @@ bool SettlesNothing(const std::string& text) {
 
 // Per page of the first reading, its lines for the second engine
 // (OcrEngine::set_known_lines): sure where read at kKnownLineConfidence
-// without a digit; the first kKnownHeaderLines read whatever.
+// and SettlesNothing; the first kKnownHeaderLines read whatever.
 std::vector<KnownPage> KnownLines(const OcrDocument& first) {
   std::vector<KnownPage> out;
   for (const OcrPage& page : first.pages) {

@@ -920,6 +920,13 @@ bool IsLabelledNumber(const std::string& line) {
 
 bool StartsLikeAddress(const std::string& line);
 
+// True if one of the lines holds an address word or a state.
+bool ReadsLikeAddress(const std::vector<std::string>& parts) {
+  return std::any_of(parts.begin(), parts.end(), [](const std::string& p) {
+    return HasAny(ToUpper(p), kAddressWords) || HasAny(ToUpper(p), kStates);
+  });
+}
+
 // The address block that starts at or after line `from` (before `to`),
 // skipping registration lines, up to and including the postcode line and
 // the town and state lines that may follow it.
@@ -934,9 +941,7 @@ std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, si
     if (IsRegistrationLine(t) && !HasPostcode(t)) {
       // A line above the company's registration that has nothing of an
       // address ("Bentong 2", a branch) is no part of the one below it.
-      bool addressy = postcode;
-      for (const auto& p : parts) addressy |= HasAny(ToUpper(p), kAddressWords) || HasAny(ToUpper(p), kStates);
-      if (!addressy) parts.clear(), conf_sum = 0, evidence = Field{};
+      if (!postcode && !ReadsLikeAddress(parts)) parts.clear(), conf_sum = 0, evidence = Field{};
       continue;
     }
     // A date or money ends the header; a number in an address line that
@@ -1002,10 +1007,7 @@ std::optional<Field> AddressFrom(const std::vector<Line>& lines, size_t from, si
   if (parts.empty()) return std::nullopt;
   if (!postcode) {
     // Without a postcode keep only lines that read like an address.
-    bool addressy = false;
-    for (const auto& p : parts)
-      addressy |= HasAny(ToUpper(p), kAddressWords) || HasAny(ToUpper(p), kStates);
-    if (!addressy) return std::nullopt;
+    if (!ReadsLikeAddress(parts)) return std::nullopt;
   }
   std::string addr;
   for (const auto& p : parts) {
